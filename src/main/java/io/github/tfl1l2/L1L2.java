@@ -1,0 +1,397 @@
+package io.github.tfl1l2;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.tensorflow.ExecutionEnvironment;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.Scope;
+import org.tensorflow.op.math.Add;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TFloating;
+
+/**
+ * An L1L2 weight regularizer for TensorFlow-Java graphs and eager sessions.
+ *
+ * <p>Over a list of parameters {@code w_1 … w_n} (usually a model's variables) it emits the ops
+ * that compute
+ *
+ * <pre>
+ *   penalty = weight · (l1 · Σ_i Σ|w_i| + l2 · Σ_i Σ w_i²)
+ * </pre>
+ *
+ * <p>as {@code Abs}, {@code Square} and {@code Sum} nodes under the name scope {@link #name()}.
+ * Parameters may be {@code TFloat16}, {@code TBfloat16}, {@code TFloat32} or {@code TFloat64},
+ * mixed in one list; ref variables from {@code tf.variable(…)}, variable reads and plain tensors
+ * are all accepted. Half-precision parameters are summed in float32 and float64 parameters in
+ * float64, then the result is cast to the requested type. By default the graph ops are marked for
+ * XLA compilation as one cluster ({@link Builder#xla(boolean)}).
+ *
+ * <p>Typical use, adding the penalty to a data loss before the optimizer takes gradients:
+ *
+ * <pre>{@code
+ * L1L2 reg = L1L2.builder().l1(1e-5).l2(1e-4).on("kernel").build();
+ * Operand<TFloat32> loss = reg.addTo(tf, dataLoss, List.of(kernel1, bias1, kernel2));
+ * Op train = new GradientDescent(graph, 0.1f).minimize(loss);
+ * }</pre>
+ *
+ * <p>Instances are immutable, validated when built, and safe to share between threads; each
+ * {@code penalty} call builds new ops in the given {@link Ops}' environment.
+ */
+public final class L1L2 {
+  /** The default name scope of the emitted ops. */
+  public static final String DEFAULT_NAME = "l1_l2";
+
+  private final double l1;
+  private final double l2;
+  private final double weight;
+  private final Reduction reduction;
+  private final Pattern on;
+  private final String name;
+  private final boolean xla;
+  private final boolean checkNumerics;
+
+  private L1L2(Builder builder) {
+    this.l1 = Checks.nonNegativeFinite("l1", builder.l1);
+    this.l2 = Checks.nonNegativeFinite("l2", builder.l2);
+    this.weight = Checks.nonNegativeFinite("weight", builder.weight);
+    this.reduction = Checks.notNull("reduction", builder.reduction);
+    this.on = builder.on == null ? null : compile(builder.on);
+    this.name = validName(builder.name);
+    this.xla = builder.xla;
+    this.checkNumerics = builder.checkNumerics;
+  }
+
+  /**
+   * Returns a regularizer with the given coefficients and every other setting at its default.
+   *
+   * @param l1 the coefficient of Σ|w|, finite and {@code >= 0}
+   * @param l2 the coefficient of Σw², finite and {@code >= 0}
+   * @throws IllegalArgumentException if a coefficient is negative, NaN or infinite
+   */
+  public static L1L2 of(double l1, double l2) {
+    return builder().l1(l1).l2(l2).build();
+  }
+
+  /** Returns a builder with the defaults {@code l1 = l2 = 0}, {@code weight = 1}, … */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Returns a builder initialised with this regularizer's settings. */
+  public Builder toBuilder() {
+    Builder builder = new Builder();
+    builder.l1 = l1;
+    builder.l2 = l2;
+    builder.weight = weight;
+    builder.reduction = reduction;
+    builder.on = on == null ? null : on.pattern();
+    builder.name = name;
+    builder.xla = xla;
+    builder.checkNumerics = checkNumerics;
+    return builder;
+  }
+
+  /** The coefficient of Σ|w|. */
+  public double l1() {
+    return l1;
+  }
+
+  /** The coefficient of Σw². */
+  public double l2() {
+    return l2;
+  }
+
+  /** The factor applied to the whole penalty. */
+  public double weight() {
+    return weight;
+  }
+
+  /** How the per-parameter penalties are combined. */
+  public Reduction reduction() {
+    return reduction;
+  }
+
+  /** The regular expression that selects parameters by name, if one was set. */
+  public Optional<String> on() {
+    return on == null ? Optional.empty() : Optional.of(on.pattern());
+  }
+
+  /** The name scope of the emitted ops (made unique by TF-Java when it is used twice). */
+  public String name() {
+    return name;
+  }
+
+  /** Whether graph ops are marked for XLA compilation. */
+  public boolean xla() {
+    return xla;
+  }
+
+  /** Whether each parameter read is checked for NaN and infinity, naming the parameter. */
+  public boolean checkNumerics() {
+    return checkNumerics;
+  }
+
+  /**
+   * Whether the penalty is identically zero ({@code l1 = l2 = 0} or {@code weight = 0}): it is
+   * then emitted as a constant and reads no parameter.
+   */
+  public boolean isZero() {
+    return weight == 0.0 || (l1 == 0.0 && l2 == 0.0);
+  }
+
+  /**
+   * Emits the float32 penalty over {@code parameters}; see {@link #penalty(Ops, Iterable, Class)}.
+   */
+  public Operand<TFloat32> penalty(Ops tf, Iterable<? extends Operand<?>> parameters) {
+    return penalty(tf, parameters, TFloat32.class);
+  }
+
+  /**
+   * Emits {@code weight · (l1 · Σ_i Σ|w_i| + l2 · Σ_i Σ w_i²)} over the selected parameters.
+   *
+   * <p>{@code on(regex)} selects by the operand's op name (with {@code :index} for outputs other
+   * than the first). The result is a scalar, or for {@link Reduction#NONE} a rank-1 tensor with
+   * one entry per selected parameter, in {@code type}. An empty selection or {@link #isZero()}
+   * gives zeros and emits nothing that reads a parameter.
+   *
+   * @param tf the ops of the graph or eager session the parameters belong to
+   * @param parameters floating operands: DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE
+   * @param type the result type: {@code TFloat16}, {@code TBfloat16}, {@code TFloat32} or {@code
+   *     TFloat64}
+   * @throws NullPointerException if {@code parameters} or one of its elements is null
+   * @throws IllegalArgumentException if a parameter is not floating or belongs to another
+   *     environment, or {@code type} is not a floating type
+   */
+  public <T extends TFloating> Operand<T> penalty(
+      Ops tf, Iterable<? extends Operand<?>> parameters, Class<T> type) {
+    Checks.notNull("tf", tf);
+    Checks.notNull("parameters", parameters);
+    FloatingTypes.dataTypeOf(type);
+    ExecutionEnvironment env = tf.scope().env();
+    List<Parameter> selected = new ArrayList<>();
+    int index = 0;
+    for (Operand<?> operand : parameters) {
+      keepIfSelected(selected, Parameter.of(null, operand, index++, env));
+    }
+    return emit(tf.scope(), selected, type);
+  }
+
+  /**
+   * Emits the float32 penalty over named parameters; {@code on(regex)} matches the map keys.
+   * Parameters are taken in the map's iteration order (which {@link Reduction#NONE} keeps).
+   *
+   * @see #penalty(Ops, Iterable, Class)
+   */
+  public Operand<TFloat32> penalty(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
+    return penalty(tf, namedParameters, TFloat32.class);
+  }
+
+  /**
+   * Emits the penalty in {@code type} over named parameters; {@code on(regex)} matches the map
+   * keys. Parameters are taken in the map's iteration order.
+   *
+   * @see #penalty(Ops, Iterable, Class)
+   */
+  public <T extends TFloating> Operand<T> penalty(
+      Ops tf, Map<String, ? extends Operand<?>> namedParameters, Class<T> type) {
+    Checks.notNull("tf", tf);
+    Checks.notNull("namedParameters", namedParameters);
+    FloatingTypes.dataTypeOf(type);
+    ExecutionEnvironment env = tf.scope().env();
+    List<Parameter> selected = new ArrayList<>();
+    int index = 0;
+    for (Map.Entry<String, ? extends Operand<?>> entry : namedParameters.entrySet()) {
+      Checks.notNull("namedParameters key at index " + index, entry.getKey());
+      keepIfSelected(selected, Parameter.of(entry.getKey(), entry.getValue(), index++, env));
+    }
+    return emit(tf.scope(), selected, type);
+  }
+
+  /**
+   * Returns {@code loss + penalty(parameters)} in the loss's dtype, ready for {@code
+   * Optimizer.minimize}: the penalty sits in the loss before gradients are taken, so the
+   * optimizer's update includes {@code weight · (l1 · sign(w) + 2 · l2 · w)}.
+   *
+   * @param tf the ops of the graph or eager session
+   * @param loss a scalar floating data loss
+   * @param parameters the parameters to regularize, as for {@link #penalty(Ops, Iterable, Class)}
+   * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE} (a vector cannot
+   *     be added to a scalar loss), or as for {@code penalty}
+   */
+  public <T extends TFloating> Operand<T> addTo(
+      Ops tf, Operand<T> loss, Iterable<? extends Operand<?>> parameters) {
+    Checks.notNull("loss", loss);
+    if (reduction == Reduction.NONE) {
+      throw new IllegalArgumentException(
+          "reduction must be SUM or SUM_OVER_BATCH_SIZE to add the penalty to a loss, but was NONE");
+    }
+    Operand<T> penalty = penalty(tf, parameters, loss.type());
+    return Add.create(tf.scope().withName(name + "_loss"), loss, penalty);
+  }
+
+  private void keepIfSelected(List<Parameter> selected, Parameter parameter) {
+    if (on == null || on.matcher(parameter.name()).find()) {
+      selected.add(parameter);
+    }
+  }
+
+  private <T extends TFloating> Operand<T> emit(
+      Scope scope, List<Parameter> selected, Class<T> type) {
+    return PenaltyGraph.emit(this, scope, selected, type);
+  }
+
+  private static Pattern compile(String regex) {
+    try {
+      return Pattern.compile(regex);
+    } catch (PatternSyntaxException e) {
+      throw new IllegalArgumentException(
+          "on must be a valid java.util.regex pattern, but was \""
+              + regex
+              + "\": "
+              + e.getDescription(),
+          e);
+    }
+  }
+
+  private static String validName(String name) {
+    Checks.notNull("name", name);
+    if (!Scope.isValidOpName(name)) {
+      throw new IllegalArgumentException(
+          "name must match [A-Za-z0-9.][A-Za-z0-9_.\\-]* (a TensorFlow name scope), but was \""
+              + name
+              + "\"");
+    }
+    return name;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof L1L2 other)) {
+      return false;
+    }
+    return Double.compare(l1, other.l1) == 0
+        && Double.compare(l2, other.l2) == 0
+        && Double.compare(weight, other.weight) == 0
+        && reduction == other.reduction
+        && Objects.equals(on(), other.on())
+        && name.equals(other.name)
+        && xla == other.xla
+        && checkNumerics == other.checkNumerics;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(l1, l2, weight, reduction, on(), name, xla, checkNumerics);
+  }
+
+  @Override
+  public String toString() {
+    return "L1L2{l1="
+        + l1
+        + ", l2="
+        + l2
+        + ", weight="
+        + weight
+        + ", reduction="
+        + reduction
+        + on().map(p -> ", on=" + p).orElse("")
+        + ", name="
+        + name
+        + ", xla="
+        + xla
+        + (checkNumerics ? ", checkNumerics=true" : "")
+        + "}";
+  }
+
+  /**
+   * Builds an {@link L1L2}. Setters record values; {@link #build()} validates them all and names
+   * the first argument that is out of range.
+   */
+  public static final class Builder {
+    private double l1 = 0.0;
+    private double l2 = 0.0;
+    private double weight = 1.0;
+    private Reduction reduction = Reduction.SUM_OVER_BATCH_SIZE;
+    private String on;
+    private String name = DEFAULT_NAME;
+    private boolean xla = true;
+    private boolean checkNumerics = false;
+
+    private Builder() {}
+
+    /** Sets the coefficient of Σ|w| (default 0); finite and {@code >= 0}. */
+    public Builder l1(double l1) {
+      this.l1 = l1;
+      return this;
+    }
+
+    /** Sets the coefficient of Σw² (default 0); finite and {@code >= 0}. */
+    public Builder l2(double l2) {
+      this.l2 = l2;
+      return this;
+    }
+
+    /** Sets the factor on the whole penalty (default 1); finite and {@code >= 0}. */
+    public Builder weight(double weight) {
+      this.weight = weight;
+      return this;
+    }
+
+    /** Sets how per-parameter penalties combine (default {@link Reduction#SUM_OVER_BATCH_SIZE}). */
+    public Builder reduction(Reduction reduction) {
+      this.reduction = reduction;
+      return this;
+    }
+
+    /**
+     * Keeps only parameters whose name contains a match of {@code regex} ({@link
+     * java.util.regex.Matcher#find()}; anchor with {@code ^…$} for a whole-name match). Default:
+     * all parameters.
+     */
+    public Builder on(String regex) {
+      this.on = Checks.notNull("on", regex);
+      return this;
+    }
+
+    /** Sets the name scope of the emitted ops (default {@value L1L2#DEFAULT_NAME}). */
+    public Builder name(String name) {
+      this.name = name;
+      return this;
+    }
+
+    /** Marks graph ops for XLA compilation (default {@code true}). */
+    public Builder xla(boolean xla) {
+      this.xla = xla;
+      return this;
+    }
+
+    /**
+     * Checks every parameter for NaN and infinity when the penalty runs (default {@code false}).
+     * Without it a NaN or infinite weight propagates into the penalty; with it the run fails with
+     * an {@code InvalidArgumentError} whose message names the parameter.
+     */
+    public Builder checkNumerics(boolean checkNumerics) {
+      this.checkNumerics = checkNumerics;
+      return this;
+    }
+
+    /**
+     * Validates the settings and returns the regularizer.
+     *
+     * @throws IllegalArgumentException naming the first invalid setting
+     * @throws NullPointerException if reduction or name is null
+     */
+    public L1L2 build() {
+      return new L1L2(this);
+    }
+  }
+}

@@ -1,0 +1,71 @@
+package io.github.tfl1l2;
+
+import org.tensorflow.ExecutionEnvironment;
+import org.tensorflow.Operand;
+import org.tensorflow.proto.DataType;
+
+/**
+ * One parameter handed to {@link L1L2}: the tensor to regularize, the name that {@code on(regex)}
+ * matches, and its element type with any reference flag stripped.
+ */
+record Parameter(String name, Operand<?> operand, DataType dtype) {
+
+  /** Reference dtypes ({@code DT_FLOAT_REF} for a {@code VariableV2} output) are base + 100. */
+  private static final int REF_OFFSET = 100;
+
+  /**
+   * Validates {@code operand} as the parameter at {@code index} and describes it.
+   *
+   * @throws NullPointerException if {@code operand} is null
+   * @throws IllegalArgumentException if it is not floating or belongs to another environment
+   */
+  static Parameter of(String name, Operand<?> operand, int index, ExecutionEnvironment env) {
+    if (operand == null) {
+      throw new NullPointerException(
+          "parameters[" + index + "]" + (name == null ? "" : " (\"" + name + "\")") + " is null");
+    }
+    String label = name != null ? name : defaultName(operand);
+    if (operand.op().env() != env) {
+      throw new IllegalArgumentException(
+          "parameters["
+              + index
+              + "] (op \""
+              + operand.op().name()
+              + "\") belongs to another execution environment ("
+              + operand.op().env().environmentType()
+              + " "
+              + Integer.toHexString(System.identityHashCode(operand.op().env()))
+              + "); only operands of the Ops' own "
+              + env.environmentType()
+              + " environment are allowed");
+    }
+    DataType dtype = baseType(operand.asOutput().dataType());
+    if (!FloatingTypes.isFloating(dtype)) {
+      throw new IllegalArgumentException(
+          "parameters["
+              + index
+              + "] (op \""
+              + operand.op().name()
+              + "\") has dtype "
+              + dtype
+              + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
+    }
+    return new Parameter(label, operand, dtype);
+  }
+
+  private static String defaultName(Operand<?> operand) {
+    int index = operand.asOutput().index();
+    return index == 0 ? operand.op().name() : operand.op().name() + ":" + index;
+  }
+
+  private static DataType baseType(DataType type) {
+    int number = type.getNumber();
+    if (number > REF_OFFSET) {
+      DataType base = DataType.forNumber(number - REF_OFFSET);
+      if (base != null) {
+        return base;
+      }
+    }
+    return type;
+  }
+}
