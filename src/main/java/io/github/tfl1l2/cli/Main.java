@@ -1,0 +1,38 @@
+package io.github.tfl1l2.cli;
+
+import io.github.tfl1l2.bench.BenchCommand;
+import io.github.tfl1l2.demo.DemoCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code tf-l1l2} command line: one subcommand per job. */
+@Command(
+    name = "tf-l1l2",
+    mixinStandardHelpOptions = true,
+    version = "tf-l1l2 0.1.0",
+    description = "L1L2 weight regularization for TensorFlow-Java graphs and SavedModels.",
+    subcommands = {
+      DemoCommand.class,
+      PenaltyCommand.class,
+      RegularizeCommand.class,
+      BenchCommand.class,
+      CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** Runs the command line and exits with its status. */
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns its exit status (0 on success). */
+  public static int run(String... args) {
+    return new CommandLine(new Main()).execute(args);
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+  }
+}
