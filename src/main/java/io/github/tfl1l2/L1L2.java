@@ -156,7 +156,8 @@ public final class L1L2 {
    * Emits {@code weight · (l1 · Σ_i Σ|w_i| + l2 · Σ_i Σ w_i²)} over the selected parameters.
    *
    * <p>{@code on(regex)} selects by the operand's op name (with {@code :index} for outputs other
-   * than the first). The result is a scalar, or for {@link Reduction#NONE} a rank-1 tensor with
+   * than the first); a read through {@code Identity} or {@code ReadVariableOp} is named after the
+   * variable it reads. The result is a scalar, or for {@link Reduction#NONE} a rank-1 tensor with
    * one entry per selected parameter, in {@code type}. An empty selection or {@link #isZero()}
    * gives zeros and emits nothing that reads a parameter.
    *

@@ -1,7 +1,9 @@
 package io.github.tfl1l2;
 
 import org.tensorflow.ExecutionEnvironment;
+import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.proto.DataType;
 
 /**
@@ -53,9 +55,23 @@ record Parameter(String name, Operand<?> operand, DataType dtype) {
     return new Parameter(label, operand, dtype);
   }
 
+  /** Ops that only forward a variable's value; a parameter read through them keeps its name. */
+  private static final java.util.Set<String> READS = java.util.Set.of("Identity", "ReadVariableOp");
+
+  /**
+   * The name {@code on(regex)} matches for an unnamed operand: its op name, with {@code :index} for
+   * outputs past the first. A graph read ({@code Identity}, {@code ReadVariableOp}) is named after
+   * what it reads, so {@code tf.identity(kernel)} still matches {@code on("kernel")}.
+   */
   private static String defaultName(Operand<?> operand) {
-    int index = operand.asOutput().index();
-    return index == 0 ? operand.op().name() : operand.op().name() + ":" + index;
+    Output<?> output = operand.asOutput();
+    while (output.op() instanceof GraphOperation op
+        && READS.contains(op.type())
+        && op.numInputs() == 1) {
+      output = op.input(0);
+    }
+    int index = output.index();
+    return index == 0 ? output.op().name() : output.op().name() + ":" + index;
   }
 
   private static DataType baseType(DataType type) {
