@@ -51,6 +51,16 @@ public final class TestModels {
     }
   }
 
+  /** The raw bytes of a variable's value, whatever its dtype: for exact comparisons. */
+  public static byte[] bytes(Session session, String name) {
+    try (Result result = session.runner().fetch(name).run()) {
+      var data = result.get(0).asRawTensor().data();
+      byte[] bytes = new byte[(int) data.size()];
+      data.read(bytes);
+      return bytes;
+    }
+  }
+
   /** A float32 or float64 tensor's elements, widened to double. */
   public static double[] values(Tensor tensor) {
     int size = (int) tensor.shape().size();
