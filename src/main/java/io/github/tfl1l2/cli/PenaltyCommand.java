@@ -1,6 +1,6 @@
 package io.github.tfl1l2.cli;
 
-import com.google.gson.GsonBuilder;
+import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
@@ -40,7 +40,7 @@ public final class PenaltyCommand implements Callable<Integer> {
 
   @Option(
       names = "--json",
-      description = "Print one JSON object with keys penalty, l1_sum, l2_sum and variables "
+      description = "Print one JSON object on one line, with keys penalty, l1_sum, l2_sum and variables "
           + "(objects with name, shape, dtype, l1_sum, l2_sum, penalty) instead of the table.")
   boolean json;
 
@@ -53,7 +53,7 @@ public final class PenaltyCommand implements Callable<Integer> {
         List<ModelVariable> selected = options.select(model, config);
         PenaltyReport report = model.penalty(config, selected);
         if (json) {
-          out.println(new GsonBuilder().setPrettyPrinting().create().toJson(toJson(report)));
+          out.println(new Gson().toJson(toJson(report)));
         } else {
           printTable(out, model, selected, report);
         }
