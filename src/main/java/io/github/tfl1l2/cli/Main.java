@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       PenaltyCommand.class,
       RegularizeCommand.class,
+      ExportExampleCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })

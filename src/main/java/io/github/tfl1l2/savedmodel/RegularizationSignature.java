@@ -2,8 +2,15 @@ package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.Reduction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Pattern;
+import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Signature;
 import org.tensorflow.op.Ops;
@@ -18,12 +25,19 @@ import org.tensorflow.op.Ops;
  *   <li>{@value #L1_SUM}: float32 scalar, Σ|w| over the regularized variables;
  *   <li>{@value #L2_SUM}: float32 scalar, Σw² over the regularized variables;
  *   <li>{@value #PER_VARIABLE}: float32 vector, the {@link Reduction#NONE} penalty per variable;
+ *   <li>{@value #VARIABLE_NAMES}: string vector, the regularized variables' names in the order of
+ *       {@value #PER_VARIABLE};
  *   <li>{@value #COEFFICIENTS}: float64 vector {@code [l1, l2, weight]}, so that a consumer can
  *       recompute the penalty for other coefficients from the two sums.
  * </ul>
  *
  * <p>The method name records the configuration as well, e.g. {@code
- * tfl1l2/l1=1.0E-4,l2=0.001,weight=1.0}.
+ * tfl1l2/l1=1.0E-4,l2=0.001,weight=1.0,on=kernel}.
+ *
+ * <p>The outputs are never marked for XLA, whatever {@link L1L2#xla()} says: the signature is
+ * evaluated once per call, outside any training step, so an XLA compilation would cost far more
+ * than it saves, and {@code _XlaCompile} attributes would tie the SavedModel to runtimes built with
+ * XLA.
  */
 public final class RegularizationSignature {
   /** The signature key. */
@@ -36,37 +50,63 @@ public final class RegularizationSignature {
   public static final String L2_SUM = "l2_sum";
   /** Output: the per-variable penalties (float32 vector, input order). */
   public static final String PER_VARIABLE = "per_variable";
+  /** Output: the names of the regularized variables (string vector, input order). */
+  public static final String VARIABLE_NAMES = "variable_names";
   /** Output: {@code [l1, l2, weight]} (float64 vector). */
   public static final String COEFFICIENTS = "coefficients";
+
+  /** Prefix of {@link #methodName(L1L2)}. */
+  public static final String METHOD_PREFIX = "tfl1l2/";
 
   private RegularizationSignature() {}
 
   /**
    * Emits the outputs into {@code tf}'s graph and returns the signature that names them.
    *
+   * <p>The ops go under a name scope {@value #KEY} (or {@code regularization_1}, … when the graph
+   * already holds ops under that name, e.g. a model regularized before).
+   *
    * @param tf the ops of the graph that will be exported
    * @param config the regularizer; its {@code on} selection applies to all outputs
    * @param variables the candidate variables by name, in the order of {@value #PER_VARIABLE}
-   * @return a signature with key {@value #KEY}, no inputs and the five outputs above
+   * @return a signature with key {@value #KEY}, no inputs and the outputs above
+   * @throws IllegalArgumentException if {@code tf} is not a graph's, or no variable is selected
    */
   public static Signature create(
       Ops tf, L1L2 config, Map<String, ? extends Operand<?>> variables) {
     Objects.requireNonNull(tf, "tf must not be null");
     Objects.requireNonNull(config, "config must not be null");
     Objects.requireNonNull(variables, "variables must not be null");
-    Ops scoped = tf.withSubScope(KEY);
-    L1L2 sums = config.toBuilder().weight(1.0).reduction(Reduction.SUM).build();
+    if (!(tf.scope().env() instanceof Graph graph)) {
+      throw new IllegalArgumentException(
+          "tf must build into a Graph (a signature names graph tensors), but its environment is "
+              + tf.scope().env().environmentType());
+    }
+    List<String> selected = selectedNames(config, variables);
+    if (selected.isEmpty()) {
+      throw new IllegalArgumentException(
+          "no variable to regularize: "
+              + (variables.isEmpty()
+                  ? "variables is empty"
+                  : "on=\"" + config.on().orElse("") + "\" matches none of " + variables.keySet()));
+    }
+    Ops scoped = tf.withSubScope(unusedScopeName(graph, KEY));
+    L1L2 plain = config.toBuilder().xla(false).build();
+    L1L2 sums = plain.toBuilder().weight(1.0).reduction(Reduction.SUM).build();
     return Signature.builder()
         .key(KEY)
         .methodName(methodName(config))
-        .output(PENALTY, config.toBuilder().reduction(Reduction.SUM).build()
+        .output(PENALTY, plain.toBuilder().reduction(Reduction.SUM).build()
             .penalty(scoped, variables))
-        .output(L1_SUM, sums.toBuilder().l1(1.0).l2(0.0).name("l1_sum").build()
+        .output(L1_SUM, sums.toBuilder().l1(1.0).l2(0.0).name(L1_SUM).build()
             .penalty(scoped, variables))
-        .output(L2_SUM, sums.toBuilder().l1(0.0).l2(1.0).name("l2_sum").build()
+        .output(L2_SUM, sums.toBuilder().l1(0.0).l2(1.0).name(L2_SUM).build()
             .penalty(scoped, variables))
-        .output(PER_VARIABLE, config.toBuilder().reduction(Reduction.NONE).name("per_variable")
+        .output(PER_VARIABLE, plain.toBuilder().reduction(Reduction.NONE).name(PER_VARIABLE)
             .build().penalty(scoped, variables))
+        .output(VARIABLE_NAMES,
+            scoped.withName(VARIABLE_NAMES)
+                .constant(StandardCharsets.UTF_8, selected.toArray(new String[0])))
         .output(COEFFICIENTS,
             scoped.withName(COEFFICIENTS)
                 .constant(new double[] {config.l1(), config.l2(), config.weight()}))
@@ -75,7 +115,44 @@ public final class RegularizationSignature {
 
   /** The method name that documents {@code config} inside the SavedModel. */
   public static String methodName(L1L2 config) {
-    return "tfl1l2/l1=" + config.l1() + ",l2=" + config.l2() + ",weight=" + config.weight()
+    return METHOD_PREFIX + "l1=" + config.l1() + ",l2=" + config.l2() + ",weight=" + config.weight()
         + config.on().map(p -> ",on=" + p).orElse("");
+  }
+
+  /** The names among {@code variables}' keys that {@code config.on()} selects, in map order. */
+  static List<String> selectedNames(L1L2 config, Map<String, ?> variables) {
+    Pattern on = config.on().map(Pattern::compile).orElse(null);
+    List<String> names = new ArrayList<>();
+    for (String name : variables.keySet()) {
+      if (on == null || on.matcher(name).find()) {
+        names.add(name);
+      }
+    }
+    return names;
+  }
+
+  /**
+   * {@code base}, or {@code base_1}, {@code base_2}, … : the first name that neither names an op
+   * of {@code graph} nor prefixes one. TF-Java's name scopes only know the names they made
+   * themselves, so ops of a loaded graph would otherwise collide.
+   */
+  static String unusedScopeName(Graph graph, String base) {
+    List<String> names = new ArrayList<>();
+    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
+      names.add(it.next().name());
+    }
+    for (int suffix = 0; ; suffix++) {
+      String candidate = suffix == 0 ? base : base + "_" + suffix;
+      boolean used = false;
+      for (String name : names) {
+        if (name.equals(candidate) || name.startsWith(candidate + "/")) {
+          used = true;
+          break;
+        }
+      }
+      if (!used) {
+        return candidate;
+      }
+    }
   }
 }

@@ -1,0 +1,137 @@
+package io.github.tfl1l2.cli;
+
+import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.savedmodel.LoadedSavedModel;
+import io.github.tfl1l2.savedmodel.ModelVariable;
+import io.github.tfl1l2.savedmodel.SavedModelException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import picocli.CommandLine.Option;
+
+/** The options that {@code penalty} and {@code regularize} share: the model and the regularizer. */
+final class RegularizerOptions {
+  @Option(
+      names = "--model",
+      required = true,
+      paramLabel = "DIR",
+      description = "SavedModel directory; its MetaGraphDef tagged \"serve\" is used.")
+  Path model;
+
+  @Option(
+      names = "--l1",
+      paramLabel = "X",
+      defaultValue = "0.0",
+      description = "Coefficient of sum|w|, finite and >= 0 (default: ${DEFAULT-VALUE}).")
+  double l1;
+
+  @Option(
+      names = "--l2",
+      paramLabel = "Y",
+      defaultValue = "0.01",
+      description = "Coefficient of sum w^2, finite and >= 0 (default: ${DEFAULT-VALUE}, as Keras' l2()).")
+  double l2;
+
+  @Option(
+      names = "--weight",
+      paramLabel = "W",
+      defaultValue = "1.0",
+      description = "Factor on the whole penalty, finite and >= 0 (default: ${DEFAULT-VALUE}).")
+  double weight;
+
+  @Option(
+      names = "--on",
+      paramLabel = "REGEX",
+      description = "Only variables whose name contains a match of this java.util.regex "
+          + "pattern, e.g. kernel or '^dense/' (default: all).")
+  String on;
+
+  @Option(
+      names = "--all-variables",
+      description = "Also regularize non-trainable variables (optimizer slots, metric counters, "
+          + "batch-norm moving statistics). Default: trainable only, as the model marks them.")
+  boolean allVariables;
+
+  /** The regularizer the options describe; option values are checked here to name the option. */
+  L1L2 config() {
+    L1L2.Builder builder =
+        L1L2.builder()
+            .l1(nonNegativeFinite("--l1", l1))
+            .l2(nonNegativeFinite("--l2", l2))
+            .weight(nonNegativeFinite("--weight", weight))
+            // The signature is read once per call; XLA compilation would only add latency.
+            .xla(false);
+    if (on != null) {
+      try {
+        Pattern.compile(on);
+      } catch (PatternSyntaxException e) {
+        throw CommandFailure.usage(
+            "--on must be a valid java.util.regex pattern, but was \"" + on + "\": "
+                + e.getDescription());
+      }
+      builder.on(on);
+    }
+    return builder.build();
+  }
+
+  /** Loads {@code --model}, turning every failure into one line that names the option. */
+  LoadedSavedModel open() {
+    try {
+      return LoadedSavedModel.open(model);
+    } catch (SavedModelException e) {
+      throw CommandFailure.input("--model " + e.getMessage());
+    }
+  }
+
+  /**
+   * The variables {@code config} regularizes in {@code model}.
+   *
+   * @throws CommandFailure if none matches
+   */
+  List<ModelVariable> select(LoadedSavedModel model, L1L2 config) {
+    List<ModelVariable> selected = model.select(config, allVariables);
+    if (selected.isEmpty()) {
+      List<ModelVariable> candidates =
+          model.variables().stream()
+              .filter(ModelVariable::isFloating)
+              .filter(v -> allVariables || v.trainable())
+              .toList();
+      String pool = candidates.size() + " " + (allVariables ? "" : "trainable ")
+          + "floating-point variables of " + model.directory();
+      throw CommandFailure.input(
+          candidates.isEmpty()
+              ? "--model " + model.directory() + " has no " + (allVariables ? "" : "trainable ")
+                  + "floating-point variable to regularize ("
+                  + model.variables().size() + " variables in all"
+                  + (allVariables ? "" : "; --all-variables includes non-trainable ones") + ")"
+              : "--on \"" + on + "\" matches none of the " + pool + ": "
+                  + names(candidates));
+    }
+    return selected;
+  }
+
+  /** How the selection came about, for the human-readable report. */
+  String describeSelection(LoadedSavedModel model, List<ModelVariable> selected) {
+    String scope = allVariables ? "all floating-point variables" : switch (model.trainableSource()) {
+      case OBJECT_GRAPH -> "trainable only, as the object graph marks them";
+      case TRAINABLE_VARIABLES_COLLECTION -> "trainable only, per the trainable_variables collection";
+      case ALL_ASSUMED_TRAINABLE -> "no trainable flags in the model: all count as trainable";
+    };
+    return selected.size() + " of " + model.variables().size() + " variables (" + scope + ")";
+  }
+
+  private static String names(List<ModelVariable> variables) {
+    int shown = Math.min(8, variables.size());
+    String list = String.join(", ", variables.subList(0, shown).stream()
+        .map(ModelVariable::name).toList());
+    return variables.size() > shown ? list + ", ... (" + (variables.size() - shown) + " more)" : list;
+  }
+
+  private static double nonNegativeFinite(String option, double value) {
+    if (!(value >= 0.0) || Double.isInfinite(value)) {
+      throw CommandFailure.usage(option + " must be a finite number >= 0, but was " + value);
+    }
+    return value;
+  }
+}

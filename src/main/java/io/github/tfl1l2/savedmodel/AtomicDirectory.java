@@ -1,0 +1,103 @@
+package io.github.tfl1l2.savedmodel;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * Creates a directory all at once: its content is written into a hidden temporary sibling that is
+ * renamed into place only when complete, so a failure at any point leaves no partial output.
+ */
+final class AtomicDirectory {
+
+  /** Writes the content of a directory that does not exist yet. */
+  @FunctionalInterface
+  interface Writer {
+    void writeInto(Path directory) throws IOException;
+  }
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private AtomicDirectory() {}
+
+  /**
+   * Creates {@code target} with the content {@code writer} puts into an empty directory.
+   *
+   * @param argument how the caller names {@code target} in messages, e.g. {@code --out}
+   * @throws SavedModelException if {@code target} exists, its parent does not, or writing fails
+   */
+  static void create(Path target, String argument, Writer writer) {
+    Path absolute = target.toAbsolutePath().normalize();
+    if (Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
+      throw new SavedModelException(
+          argument + " " + target + " already exists; give a directory that does not exist yet");
+    }
+    Path parent = absolute.getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new SavedModelException(
+          argument + " " + target + ": parent directory " + parent + " does not exist");
+    }
+    Path temporary;
+    try {
+      temporary = createSibling(parent, "." + absolute.getFileName() + ".tmp-");
+    } catch (IOException e) {
+      throw new SavedModelException(
+          argument + " " + target + ": cannot create a directory in " + parent + ": " + e, e);
+    }
+    boolean moved = false;
+    try {
+      writer.writeInto(temporary);
+      if (Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
+        // rename(2) would silently replace an empty directory created meanwhile.
+        throw new FileAlreadyExistsException(absolute.toString());
+      }
+      Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE);
+      moved = true;
+    } catch (IOException e) {
+      throw new SavedModelException(argument + " " + target + ": cannot write: " + e, e);
+    } finally {
+      if (!moved) {
+        deleteRecursively(temporary);
+      }
+    }
+  }
+
+  /**
+   * Creates an empty directory {@code prefix + random} in {@code parent}. Unlike {@code
+   * Files.createTempDirectory} it keeps the permissions the umask gives, which the renamed result
+   * should have.
+   */
+  private static Path createSibling(Path parent, String prefix) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Path candidate = parent.resolve(prefix + Long.toHexString(RANDOM.nextLong() >>> 1));
+      try {
+        return Files.createDirectory(candidate);
+      } catch (FileAlreadyExistsException e) {
+        if (attempt == 100) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** Best effort: a failure here must not hide the failure that made the write stop. */
+  private static void deleteRecursively(Path directory) {
+    if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(directory)) {
+      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      // Left behind: a hidden ".NAME.tmp-*" sibling, never the target itself.
+    }
+  }
+}

@@ -1,0 +1,46 @@
+package io.github.tfl1l2.savedmodel;
+
+import java.util.List;
+import java.util.Objects;
+import org.tensorflow.proto.DataType;
+
+/**
+ * One variable of a SavedModel's graph, as {@link LoadedSavedModel#variables()} lists it.
+ *
+ * @param name the graph op name of the variable, e.g. {@code dense/kernel}
+ * @param opType {@code VarHandleOp} (resource variable, TF2 and Keras models) or {@code
+ *     VariableV2}/{@code Variable} (reference variable, TF1-style graphs and TF-Java exports)
+ * @param dtype the element type of the variable's value
+ * @param shape the declared shape; {@code -1} marks an unknown dimension, an empty list a scalar
+ * @param trainable whether the model marks the variable trainable (see {@link TrainableSource})
+ */
+public record ModelVariable(
+    String name, String opType, DataType dtype, List<Long> shape, boolean trainable) {
+
+  /** Validates the components and freezes {@code shape}. */
+  public ModelVariable {
+    Objects.requireNonNull(name, "name must not be null");
+    Objects.requireNonNull(opType, "opType must not be null");
+    Objects.requireNonNull(dtype, "dtype must not be null");
+    shape = List.copyOf(Objects.requireNonNull(shape, "shape must not be null"));
+  }
+
+  /** Whether the value is floating point (half, bfloat16, float or double): only those regularize. */
+  public boolean isFloating() {
+    return switch (dtype) {
+      case DT_HALF, DT_BFLOAT16, DT_FLOAT, DT_DOUBLE -> true;
+      default -> false;
+    };
+  }
+
+  /** The Python-style name of {@link #dtype()}: {@code float32}, {@code int64}, … */
+  public String dtypeName() {
+    String proto = dtype.name();
+    return switch (dtype) {
+      case DT_HALF -> "float16";
+      case DT_FLOAT -> "float32";
+      case DT_DOUBLE -> "float64";
+      default -> proto.startsWith("DT_") ? proto.substring(3).toLowerCase() : proto;
+    };
+  }
+}
