@@ -141,8 +141,8 @@ final class Demo {
     float[] rates = schedule.rates();
     out.printf(Locale.ROOT,
         "  loss = MSE + L1L2 penalty on the weights (bias not penalized), minimized by TF-Java's"
-            + " GradientDescent:%n  %d full-batch steps per model, learning rate %.3g divided by"
-            + " 10 after 60%%, 80%% and 90%% of the steps (down to %.3g)%n",
+            + " GradientDescent:%n  %d full-batch steps per model; learning rate %.3g for 40%% of"
+            + " them, then divided by 3.16 every 10%% (down to %.3g)%n",
         schedule.totalSteps(), rates[0], rates[rates.length - 1]);
   }
 

@@ -1,17 +1,28 @@
 package io.github.tfl1l2.demo;
 
 import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * The {@code demo} command: trains a sparse linear regression in a TF-Java graph under no
  * penalty, L2, L1 and L1+L2, traces the L1 regularization path, prints a summary, draws charts
  * and exports the L1+L2 model as a SavedModel with its {@code regularization} signature.
+ *
+ * <p>Exit status: 0 on success, 2 for bad options (one line on standard error), 1 if the run
+ * fails or the reloaded SavedModel does not match the trained model.
+ *
+ * <p>The options are read as text and checked here, and unknown arguments are collected rather
+ * than rejected by picocli, so that a mistake gets one line of explanation instead of the error
+ * followed by the whole usage text.
  */
 @Command(
     name = "demo",
@@ -26,53 +37,66 @@ import picocli.CommandLine.Spec;
     },
     exitCodeOnExecutionException = 1)
 public final class DemoCommand implements Callable<Integer> {
+  /** The exit status for bad options. */
+  static final int BAD_OPTIONS = 2;
+
   @Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--l1", paramLabel = "<coef>",
-      description = "L1 coefficient of the L1-only and L1+L2 models (default: ${DEFAULT-VALUE}).",
+      description = "L1 coefficient of the L1-only and L1+L2 models, >= 0 (default: "
+          + "${DEFAULT-VALUE}).",
       defaultValue = "" + DemoSettings.DEFAULT_L1)
-  double l1;
+  String l1;
 
   @Option(names = "--l2", paramLabel = "<coef>",
-      description = "L2 coefficient of the L2-only and L1+L2 models (default: ${DEFAULT-VALUE}).",
+      description = "L2 coefficient of the L2-only and L1+L2 models, >= 0 (default: "
+          + "${DEFAULT-VALUE}).",
       defaultValue = "" + DemoSettings.DEFAULT_L2)
-  double l2;
+  String l2;
 
   @Option(names = "--steps", paramLabel = "<n>",
-      description = "Gradient-descent steps per model (default: " + DemoSettings.FULL_STEPS
-          + ", with --quick " + DemoSettings.QUICK_STEPS + ").")
-  Integer steps;
+      description = "Gradient-descent steps per model, >= " + LearningRateSchedule.MIN_STEPS
+          + " (default: " + DemoSettings.FULL_STEPS + ", with --quick "
+          + DemoSettings.QUICK_STEPS + ").")
+  String steps;
 
   @Option(names = "--seed", paramLabel = "<n>",
       description = "Seed of the generated problem (default: ${DEFAULT-VALUE}).",
       defaultValue = "" + DemoSettings.DEFAULT_SEED)
-  long seed;
+  String seed;
 
   @Option(names = "--out", paramLabel = "<dir>",
       description = "Folder for the charts (default: ${DEFAULT-VALUE}).",
       defaultValue = "target/demo")
-  Path out;
+  String out;
 
   @Option(names = "--export", paramLabel = "<dir>",
       description = "Folder for the L1+L2 SavedModel (default: <out>/savedmodel).")
-  Path export;
+  String export;
 
   @Option(names = "--quick",
-      description = "Fewer steps and a shorter path (" + DemoSettings.QUICK_PATH_POINTS
-          + " instead of " + DemoSettings.FULL_PATH_POINTS + " points): a few seconds.")
+      description = "Fewer steps (" + DemoSettings.QUICK_STEPS + ") and a shorter path ("
+          + DemoSettings.QUICK_PATH_POINTS + " instead of " + DemoSettings.FULL_PATH_POINTS
+          + " coefficients), for tests.")
   boolean quick;
 
-  /** Runs the demo; returns 0 on success, 1 if the reloaded SavedModel does not match. */
+  @Unmatched List<String> unmatched = new ArrayList<>();
+
+  private DemoReport report;
+
+  /** Runs the demo and returns the exit status. */
   @Override
   public Integer call() throws Exception {
-    PrintWriter stdout = spec.commandLine().getOut();
     DemoSettings settings;
     try {
       settings = settings();
     } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      spec.commandLine().getErr().println("tf-l1l2 demo: " + e.getMessage()
+          + " (see tf-l1l2 demo --help)");
+      return BAD_OPTIONS;
     }
-    DemoReport report = Demo.run(settings, stdout);
+    PrintWriter stdout = spec.commandLine().getOut();
+    report = Demo.run(settings, stdout);
     if (!report.export().allMatch()) {
       spec.commandLine().getErr().println("tf-l1l2 demo: the reloaded SavedModel does not match"
           + " the trained model (see above)");
@@ -81,17 +105,67 @@ public final class DemoCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The settings the options describe. */
+  /** What the last successful {@link #call()} computed; null before. */
+  DemoReport report() {
+    return report;
+  }
+
+  /**
+   * The settings the options describe.
+   *
+   * @throws IllegalArgumentException with a one-line message naming the bad option
+   */
   DemoSettings settings() {
-    int chosenSteps = steps != null ? steps
+    if (!unmatched.isEmpty()) {
+      String first = unmatched.get(0);
+      throw new IllegalArgumentException(
+          (first.startsWith("-") ? "unknown option '" : "unexpected argument '") + first + "'");
+    }
+    int chosenSteps = steps != null ? integer("--steps", steps)
         : quick ? DemoSettings.QUICK_STEPS : DemoSettings.FULL_STEPS;
+    Path outputDirectory = path("--out", out);
     return new DemoSettings(
-        l1,
-        l2,
+        number("--l1", l1),
+        number("--l2", l2),
         chosenSteps,
-        seed,
+        longInteger("--seed", seed),
         quick ? DemoSettings.QUICK_PATH_POINTS : DemoSettings.FULL_PATH_POINTS,
-        out,
-        export != null ? export : out.resolve("savedmodel"));
+        outputDirectory,
+        export != null ? path("--export", export) : outputDirectory.resolve("savedmodel"));
+  }
+
+  private static double number(String option, String text) {
+    try {
+      return Double.parseDouble(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be a number, but was '" + text + "'");
+    }
+  }
+
+  private static int integer(String option, String text) {
+    try {
+      return Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be an integer, but was '" + text + "'");
+    }
+  }
+
+  private static long longInteger(String option, String text) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be an integer, but was '" + text + "'");
+    }
+  }
+
+  private static Path path(String option, String text) {
+    try {
+      if (text.isBlank()) {
+        throw new IllegalArgumentException(option + " must name a folder, but was empty");
+      }
+      return Path.of(text);
+    } catch (InvalidPathException e) {
+      throw new IllegalArgumentException(option + " is not a valid path: " + e.getMessage());
+    }
   }
 }

@@ -31,7 +31,7 @@ record DemoSettings(
   /** Steps per model in a full run. */
   static final int FULL_STEPS = 5000;
   /** Steps per model in a quick run. */
-  static final int QUICK_STEPS = 1500;
+  static final int QUICK_STEPS = 3000;
   /** Path points in a full run. */
   static final int FULL_PATH_POINTS = 14;
   /** Path points in a quick run. */
