@@ -16,6 +16,7 @@ import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.framework.optimizers.GradientDescent;
+import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
@@ -23,6 +24,7 @@ import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TType;
 
 /**
  * The TensorFlow graph of one linear regression model {@code prediction = features · weights +
@@ -34,7 +36,8 @@ import org.tensorflow.types.TFloat32;
  * regularization. The bias is not penalized ({@code on("^weights$")}).
  *
  * <p>Learning-rate decay is a staircase: TF-Java's {@code GradientDescent} takes a fixed rate, so
- * the graph holds one training op per rate, all minimizing the same loss.
+ * the graph holds one {@code GradientDescent} and one training op per rate, all applying the
+ * same gradients of the same loss.
  */
 final class RegressionGraph implements AutoCloseable {
   /** The serving input: a float32 matrix with one row per example. */
@@ -97,10 +100,15 @@ final class RegressionGraph implements AutoCloseable {
       // addTo returns Add(dataLoss, penalty): reporting its second input reports exactly the
       // penalty the optimizer differentiates, not a second copy of it.
       penalty = castToFloat(((GraphOperation) loss.op()).input(1));
+      // What Optimizer.minimize does, with the gradients taken once and shared by all rates.
+      List<Optimizer.GradAndVar<? extends TType>> gradients = null;
       for (int i = 0; i < learningRates.length; i++) {
         GradientDescent optimizer =
             new GradientDescent(graph, "gradient_descent_" + i, learningRates[i]);
-        trainingSteps.add(optimizer.minimize(loss));
+        if (gradients == null) {
+          gradients = gradientsOf(optimizer, loss);
+        }
+        trainingSteps.add(optimizer.applyGradients(gradients, "train_" + i));
       }
       serving = Signature.builder()
           .key(Signature.DEFAULT_KEY)
@@ -201,6 +209,15 @@ final class RegressionGraph implements AutoCloseable {
         .setIntraOpParallelismThreads(1)
         .setInterOpParallelismThreads(1)
         .build();
+  }
+
+  /** The gradients of {@code loss} with respect to every variable of the graph. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static List<Optimizer.GradAndVar<? extends TType>> gradientsOf(
+      Optimizer optimizer, Operand<TFloat32> loss) {
+    // computeGradients returns List<GradAndVar<?>>, applyGradients takes the bounded wildcard:
+    // the same thing, since GradAndVar's parameter is bounded by TType.
+    return (List) optimizer.computeGradients(loss);
   }
 
   @SuppressWarnings("unchecked")

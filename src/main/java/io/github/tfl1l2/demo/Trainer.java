@@ -3,6 +3,8 @@ package io.github.tfl1l2.demo;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -22,6 +24,8 @@ final class Trainer implements AutoCloseable {
   private final TFloat32 testFeatures;
 
   /**
+   * Copies the problem's data into float32 tensors, once for all the models trained.
+   *
    * @param problem the data to train on
    * @param totalSteps gradient-descent steps per setting, at least {@link
    *     LearningRateSchedule#MIN_STEPS}
@@ -30,20 +34,18 @@ final class Trainer implements AutoCloseable {
     this.problem = problem;
     this.totalSteps = totalSteps;
     this.gramEigenvalue = LinearAlgebra.largestGramEigenvalueWithBias(problem.trainFeatures());
-    TFloat32 x = Tensors.matrix(problem.trainFeatures());
-    TFloat32 y = null;
+    List<TFloat32> tensors = new ArrayList<>(3);
     try {
-      y = Tensors.vector(problem.trainTargets());
-      this.testFeatures = Tensors.matrix(problem.testFeatures());
+      tensors.add(Tensors.matrix(problem.trainFeatures()));
+      tensors.add(Tensors.vector(problem.trainTargets()));
+      tensors.add(Tensors.matrix(problem.testFeatures()));
     } catch (RuntimeException e) {
-      x.close();
-      if (y != null) {
-        y.close();
-      }
+      tensors.forEach(TFloat32::close);
       throw e;
     }
-    this.trainFeatures = x;
-    this.trainTargets = y;
+    this.trainFeatures = tensors.get(0);
+    this.trainTargets = tensors.get(1);
+    this.testFeatures = tensors.get(2);
   }
 
   /**
