@@ -1,14 +1,171 @@
 package io.github.tfl1l2.demo;
 
+import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
-/** Placeholder for the {@code demo} command, replaced by its implementation. */
-@Command(name = "demo", mixinStandardHelpOptions = true, description = "(not implemented yet)")
+/**
+ * The {@code demo} command: trains a sparse linear regression in a TF-Java graph under no
+ * penalty, L2, L1 and L1+L2, traces the L1 regularization path, prints a summary, draws charts
+ * and exports the L1+L2 model as a SavedModel with its {@code regularization} signature.
+ *
+ * <p>Exit status: 0 on success, 2 for bad options (one line on standard error), 1 if the run
+ * fails or the reloaded SavedModel does not match the trained model.
+ *
+ * <p>The options are read as text and checked here, and unknown arguments are collected rather
+ * than rejected by picocli, so that a mistake gets one line of explanation instead of the error
+ * followed by the whole usage text.
+ */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Trains a linear model on a generated sparse regression problem (200 features, 10 of them"
+          + " informative) with TF-Java's GradientDescent under no penalty, L2, L1 and L1+L2;"
+          + " sweeps the L1 coefficient; prints a summary; writes PNG charts; exports the L1+L2"
+          + " model as a SavedModel and checks the reloaded copy.",
+      ""
+    },
+    exitCodeOnExecutionException = 1)
 public final class DemoCommand implements Callable<Integer> {
+  /** The exit status for bad options. */
+  static final int BAD_OPTIONS = 2;
+
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--l1", paramLabel = "<coef>",
+      description = "L1 coefficient of the L1-only and L1+L2 models, >= 0 (default: "
+          + "${DEFAULT-VALUE}).",
+      defaultValue = "" + DemoSettings.DEFAULT_L1)
+  String l1;
+
+  @Option(names = "--l2", paramLabel = "<coef>",
+      description = "L2 coefficient of the L2-only and L1+L2 models, >= 0 (default: "
+          + "${DEFAULT-VALUE}).",
+      defaultValue = "" + DemoSettings.DEFAULT_L2)
+  String l2;
+
+  @Option(names = "--steps", paramLabel = "<n>",
+      description = "Gradient-descent steps per model, >= " + LearningRateSchedule.MIN_STEPS
+          + " (default: " + DemoSettings.FULL_STEPS + ", with --quick "
+          + DemoSettings.QUICK_STEPS + ").")
+  String steps;
+
+  @Option(names = "--seed", paramLabel = "<n>",
+      description = "Seed of the generated problem (default: ${DEFAULT-VALUE}).",
+      defaultValue = "" + DemoSettings.DEFAULT_SEED)
+  String seed;
+
+  @Option(names = "--out", paramLabel = "<dir>",
+      description = "Folder for the charts (default: ${DEFAULT-VALUE}).",
+      defaultValue = "target/demo")
+  String out;
+
+  @Option(names = "--export", paramLabel = "<dir>",
+      description = "Folder for the L1+L2 SavedModel (default: <out>/savedmodel).")
+  String export;
+
+  @Option(names = "--quick",
+      description = "Fewer steps (" + DemoSettings.QUICK_STEPS + ") and a shorter path ("
+          + DemoSettings.QUICK_PATH_POINTS + " instead of " + DemoSettings.FULL_PATH_POINTS
+          + " coefficients), for tests.")
+  boolean quick;
+
+  @Unmatched List<String> unmatched = new ArrayList<>();
+
+  private DemoReport report;
+
+  /** Runs the demo and returns the exit status. */
   @Override
-  public Integer call() {
-    System.err.println("tf-l1l2 demo: not implemented yet");
-    return 2;
+  public Integer call() throws Exception {
+    DemoSettings settings;
+    try {
+      settings = settings();
+    } catch (IllegalArgumentException e) {
+      spec.commandLine().getErr().println("tf-l1l2 demo: " + e.getMessage()
+          + " (see tf-l1l2 demo --help)");
+      return BAD_OPTIONS;
+    }
+    PrintWriter stdout = spec.commandLine().getOut();
+    report = Demo.run(settings, stdout);
+    if (!report.export().allMatch()) {
+      spec.commandLine().getErr().println("tf-l1l2 demo: the reloaded SavedModel does not match"
+          + " the trained model (see above)");
+      return 1;
+    }
+    return 0;
+  }
+
+  /** What the last successful {@link #call()} computed; null before. */
+  DemoReport report() {
+    return report;
+  }
+
+  /**
+   * The settings the options describe.
+   *
+   * @throws IllegalArgumentException with a one-line message naming the bad option
+   */
+  DemoSettings settings() {
+    if (!unmatched.isEmpty()) {
+      String first = unmatched.get(0);
+      throw new IllegalArgumentException(
+          (first.startsWith("-") ? "unknown option '" : "unexpected argument '") + first + "'");
+    }
+    int chosenSteps = steps != null ? integer("--steps", steps)
+        : quick ? DemoSettings.QUICK_STEPS : DemoSettings.FULL_STEPS;
+    Path outputDirectory = path("--out", out);
+    return new DemoSettings(
+        number("--l1", l1),
+        number("--l2", l2),
+        chosenSteps,
+        longInteger("--seed", seed),
+        quick ? DemoSettings.QUICK_PATH_POINTS : DemoSettings.FULL_PATH_POINTS,
+        outputDirectory,
+        export != null ? path("--export", export) : outputDirectory.resolve("savedmodel"));
+  }
+
+  private static double number(String option, String text) {
+    try {
+      return Double.parseDouble(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be a number, but was '" + text + "'");
+    }
+  }
+
+  private static int integer(String option, String text) {
+    try {
+      return Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be an integer, but was '" + text + "'");
+    }
+  }
+
+  private static long longInteger(String option, String text) {
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(option + " must be an integer, but was '" + text + "'");
+    }
+  }
+
+  private static Path path(String option, String text) {
+    try {
+      if (text.isBlank()) {
+        throw new IllegalArgumentException(option + " must name a folder, but was empty");
+      }
+      return Path.of(text);
+    } catch (InvalidPathException e) {
+      throw new IllegalArgumentException(option + " is not a valid path: " + e.getMessage());
+    }
   }
 }
