@@ -29,7 +29,24 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns its exit status (0 on success). */
   public static int run(String... args) {
-    return new CommandLine(new Main()).execute(args);
+    return commandLine().execute(args);
+  }
+
+  /**
+   * Returns the configured command line. A bad option or value is reported as one line on stderr
+   * naming the command (its usage is one {@code --help} away) with exit status 2.
+   */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main())
+        .setParameterExceptionHandler(
+            (problem, args) -> {
+              CommandLine failed = problem.getCommandLine();
+              failed.getErr().println(
+                  failed.getCommandSpec().qualifiedName() + ": " + problem.getMessage()
+                      + " (see --help)");
+              failed.getErr().flush();
+              return CommandLine.ExitCode.USAGE;
+            });
   }
 
   @Override
