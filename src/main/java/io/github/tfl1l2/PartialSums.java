@@ -3,8 +3,8 @@ package io.github.tfl1l2;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Constant;
-import org.tensorflow.op.core.Pad;
 import org.tensorflow.op.core.Reshape;
+import org.tensorflow.op.core.Slice;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.Abs;
@@ -82,30 +82,41 @@ final class PartialSums {
    */
   static <T extends TFloating> Operand<T> fused(
       Scope scope, Operand<T> x, long k, long n, boolean rows, Coefficients c) {
-    Operand<T> body = x;
-    long width = n;
-    long chunks = 1;
-    if (n > ROW) {
-      chunks = (n + ROW - 1) / ROW;
-      long padded = chunks * ROW;
-      if (padded != n) {
-        // Zeros add nothing to either term; padding keeps the inner reduction at width ROW.
-        // int32 paddings: PadGrad slices with the paddings' index type and fails on int64.
-        int pad = (int) (padded - n);
-        int[][] pads = rows ? new int[][] {{0, 0}, {0, pad}} : new int[][] {{0, pad}};
-        body = Pad.create(scope, body, Constant.tensorOf(scope, pads), constant(scope, 0.0, x.type()));
-      }
-      width = ROW;
-      long[] shape = rows ? new long[] {k, chunks, ROW} : new long[] {chunks, ROW};
-      body = Reshape.create(scope, body, Constant.vectorOf(scope, shape));
+    int lastOfX = rows ? 1 : 0;
+    if (n <= ROW) {
+      Operand<T> sum = Sum.create(scope, elementwise(scope, x, c), Constant.scalarOf(scope, lastOfX));
+      return Mul.create(scope, sum, constant(scope, c.scale(), x.type()));
     }
-    int last = rows ? (chunks > 1 ? 2 : 1) : (chunks > 1 ? 1 : 0);
-    Operand<T> inner = Sum.create(scope, elementwise(scope, body, c), Constant.scalarOf(scope, last));
+    long chunks = n / ROW;
+    long aligned = chunks * ROW;
+    long rest = n - aligned;
+    // A ragged end is reduced separately: padding the whole tensor to a multiple of 32 would
+    // be a full-size copy (XLA does not fuse a pad into its consumer), slicing is free.
+    Operand<T> body = rest == 0 ? x : slice(scope, x, k, rows, 0, aligned);
+    long[] shape = rows ? new long[] {k, chunks, ROW} : new long[] {chunks, ROW};
+    body = Reshape.create(scope, body, Constant.vectorOf(scope, shape));
+    Operand<T> inner =
+        Sum.create(scope, elementwise(scope, body, c), Constant.scalarOf(scope, lastOfX + 1));
     Operand<T> scaled = Mul.create(scope, inner, constant(scope, c.scale(), x.type()));
-    if (chunks == 1) {
-      return scaled;
+    Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
+    if (rest == 0) {
+      return total;
     }
-    return Sum.create(scope, scaled, Constant.scalarOf(scope, last - 1));
+    Operand<T> tail = slice(scope, x, k, rows, aligned, rest);
+    Operand<T> tailSum =
+        Sum.create(scope, elementwise(scope, tail, c), Constant.scalarOf(scope, lastOfX));
+    return Add.create(
+        scope, total, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
+  }
+
+  /** Columns {@code [from, from + length)} of the last dimension. */
+  private static <T extends TFloating> Operand<T> slice(
+      Scope scope, Operand<T> x, long k, boolean rows, long from, long length) {
+    // int32 indices: the gradient of Slice pads with the index type and rejects int64 there.
+    int[] begin = rows ? new int[] {0, (int) from} : new int[] {(int) from};
+    int[] size = rows ? new int[] {(int) k, (int) length} : new int[] {(int) length};
+    return Slice.create(
+        scope, x, Constant.vectorOf(scope, begin), Constant.vectorOf(scope, size));
   }
 
   /** {@code a*|x| + b*x^2}, leaving out a zero term and a factor of 1. */
