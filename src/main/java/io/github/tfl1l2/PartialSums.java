@@ -16,6 +16,7 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
+import org.tensorflow.types.family.TType;
 
 /**
  * Emits the penalty {@code c1 * sum|x| + c2 * sum x^2} of flat tensors, in two formulations.
@@ -78,6 +79,9 @@ final class PartialSums {
    * Returns the fused penalty of {@code x}, of shape {@code [k, n]} (per-row penalties, shape
    * {@code [k]}) or {@code [n]} (a scalar), whose last dimension {@code n} is known.
    *
+   * <p>{@code x} may also arrive already viewed as {@code [(k,) n/32, 32]} when {@code n} is a
+   * multiple of 32 (see {@link #rowView}).
+   *
    * @param rows whether {@code x} has a leading row dimension {@code k} (known) to keep
    */
   static <T extends TFloating> Operand<T> fused(
@@ -94,7 +98,9 @@ final class PartialSums {
     // be a full-size copy (XLA does not fuse a pad into its consumer), slicing is free.
     Operand<T> body = rest == 0 ? x : slice(scope, x, k, rows, 0, aligned);
     long[] shape = rows ? new long[] {k, chunks, ROW} : new long[] {chunks, ROW};
-    body = Reshape.create(scope, body, Constant.vectorOf(scope, shape));
+    if (body.shape().numDimensions() != shape.length) {
+      body = Reshape.create(scope, body, Constant.vectorOf(scope, shape));
+    }
     Operand<T> inner =
         Sum.create(scope, elementwise(scope, body, c), Constant.scalarOf(scope, lastOfX + 1));
     Operand<T> scaled = Mul.create(scope, inner, constant(scope, c.scale(), x.type()));
@@ -107,6 +113,21 @@ final class PartialSums {
         Sum.create(scope, elementwise(scope, tail, c), Constant.scalarOf(scope, lastOfX));
     return Add.create(
         scope, total, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
+  }
+
+  /**
+   * Views {@code x} ({@code [n]} or {@code [k, n]}) as rows of 32 when {@code n > 32} is a
+   * multiple of 32, else returns it unchanged. Built in an unmarked scope this reshape costs
+   * nothing, and it keeps training cheap: the gradients of {@code Abs} and {@code Square} read
+   * their input, and an input produced inside the XLA cluster would have to be written out by
+   * the cluster in full.
+   */
+  static <T extends TType> Operand<T> rowView(Scope plain, Operand<T> x, long k, long n, boolean rows) {
+    if (n <= ROW || n % ROW != 0) {
+      return x;
+    }
+    long[] shape = rows ? new long[] {k, n / ROW, ROW} : new long[] {n / ROW, ROW};
+    return Reshape.create(plain, x, Constant.vectorOf(plain, shape));
   }
 
   /** Columns {@code [from, from + length)} of the last dimension. */
