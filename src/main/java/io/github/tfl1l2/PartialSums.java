@@ -4,45 +4,193 @@ import org.tensorflow.Operand;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Constant;
 import org.tensorflow.op.core.Reshape;
+import org.tensorflow.op.core.Slice;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.Abs;
 import org.tensorflow.op.math.Add;
 import org.tensorflow.op.math.Mul;
 import org.tensorflow.op.math.Square;
+import org.tensorflow.op.nn.L2Loss;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
+import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
+import org.tensorflow.types.family.TType;
 
 /**
- * Emits the penalty of one parameter, {@code c1 * sum|x| + c2 * sum x^2}, as TensorFlow ops.
+ * Emits the penalty {@code c1 * sum|x| + c2 * sum x^2} of flat tensors, in two formulations.
  *
- * <p>A zero coefficient emits no node for its term, so an L2-only penalty never computes
- * {@code Abs}.
+ * <p><b>Fused</b> ({@link #fused}), for XLA: one reduction of {@code a*|x| + b*x^2} per tensor, so
+ * that XLA emits a single loop that reads every element once and writes nothing of full size. Two
+ * passes of XLA's CPU pipeline would otherwise split it into several memory passes:
+ *
+ * <ul>
+ *   <li>the tree-reduction rewriter turns a reduction over a dimension longer than 32 into a
+ *       {@code reduce-window} (which no elementwise producer fuses into) plus a reduce, so the
+ *       elementwise result is written out in full first;
+ *   <li>the fusion pass only fuses an elementwise producer into a reduction over the minor
+ *       (contiguous) dimension.
+ * </ul>
+ *
+ * <p>So a length-{@code n} vector is viewed as {@code [n/32, 32]} and reduced over its minor
+ * dimension of 32 first (fused, vectorized, and split across CPU cores by XLA's parallel task
+ * assignment); the {@code n/32} row sums, 1/32 of the data, are then scaled and summed. The
+ * scaling sits between the two reductions on purpose: XLA's algebraic simplifier merges a
+ * reduction of a reduction into one reduction over both dimensions, which the tree rewriter would
+ * split again. The scale is therefore never exactly 1 (see {@link Coefficients}).
+ *
+ * <p><b>Plain</b> ({@link #plain}), for the unmarked graph and eager mode, where every TensorFlow
+ * op writes its result: {@code c1 * Sum(Abs(x)) + 2*c2 * L2Loss(x)}. {@code L2Loss} sums squares
+ * without writing them, so the weights are read twice and one full-size buffer is written,
+ * instead of read twice and two buffers written by {@code Sum(Square(x))}.
+ *
+ * <p>A zero coefficient emits no node for its term, so an L2-only penalty never computes {@code
+ * Abs}.
  */
 final class PartialSums {
   private PartialSums() {}
 
   /**
-   * Returns {@code c1 * sum(|x|) + c2 * sum(x^2)} over every element of {@code x}, as a scalar of
-   * {@code x}'s dtype. At least one coefficient must be non-zero.
+   * The width of the inner reduction: XLA's CPU tree-reduction rewriter leaves reduced dimensions
+   * of at most this size alone.
    */
-  static <T extends TFloating> Operand<T> weighted(Scope scope, Operand<T> x, double c1, double c2) {
-    Operand<T> flat = Reshape.create(scope, x, Constant.vectorOf(scope, new int[] {-1}));
-    Operand<T> l1Term = c1 == 0.0 ? null : scaled(scope, sum(scope, Abs.create(scope, flat)), c1);
-    Operand<T> l2Term =
-        c2 == 0.0 ? null : scaled(scope, sum(scope, Square.create(scope, flat)), c2);
-    if (l1Term == null) {
-      return l2Term;
+  static final int ROW = 32;
+
+  /**
+   * The two penalty coefficients, split as {@code c1 = scale*a, c2 = scale*b} for the fused form.
+   *
+   * <p>{@code scale = max(c1, c2)}, so that {@code a, b <= 1} and {@code b*x^2} cannot overflow
+   * before {@code x^2} itself does. When that scale would be exactly 1, XLA would drop the
+   * multiplication and merge the two reductions, so 2 is used instead (halving {@code a} and
+   * {@code b} is exact in binary floating point).
+   */
+  record Coefficients(double c1, double c2, double a, double b, double scale) {
+    static Coefficients of(double c1, double c2) {
+      double scale = Math.max(c1, c2);
+      if (scale == 1.0) {
+        scale = 2.0;
+      }
+      return new Coefficients(c1, c2, c1 / scale, c2 / scale, scale);
     }
-    return l2Term == null ? l1Term : Add.create(scope, l1Term, l2Term);
   }
 
-  private static <T extends TFloating> Operand<T> sum(Scope scope, Operand<T> flat) {
-    return Sum.create(scope, flat, Constant.scalarOf(scope, 0));
+  /**
+   * Returns the fused penalty of {@code x}, of shape {@code [k, n]} (per-row penalties, shape
+   * {@code [k]}) or {@code [n]} (a scalar), whose last dimension {@code n} is known.
+   *
+   * <p>{@code x} may also arrive already viewed as {@code [(k,) n/32, 32]} when {@code n} is a
+   * multiple of 32 (see {@link #rowView}).
+   *
+   * @param rows whether {@code x} has a leading row dimension {@code k} (known) to keep
+   */
+  static <T extends TFloating> Operand<T> fused(
+      Scope scope, Operand<T> x, long k, long n, boolean rows, Coefficients c) {
+    int lastOfX = rows ? 1 : 0;
+    if (n <= ROW) {
+      Operand<T> sum = Sum.create(scope, elementwise(scope, x, c), Constant.scalarOf(scope, lastOfX));
+      return Mul.create(scope, sum, constant(scope, c.scale(), x.type()));
+    }
+    long chunks = n / ROW;
+    long aligned = chunks * ROW;
+    long rest = n - aligned;
+    // A ragged end is reduced separately: padding the whole tensor to a multiple of 32 would
+    // be a full-size copy (XLA does not fuse a pad into its consumer), slicing is free.
+    Operand<T> body = rest == 0 ? x : slice(scope, x, k, rows, 0, aligned);
+    long[] shape = rows ? new long[] {k, chunks, ROW} : new long[] {chunks, ROW};
+    if (body.shape().numDimensions() != shape.length) {
+      body = Reshape.create(scope, body, Constant.vectorOf(scope, shape));
+    }
+    Operand<T> inner =
+        Sum.create(scope, elementwise(scope, body, c), Constant.scalarOf(scope, lastOfX + 1));
+    Operand<T> scaled = Mul.create(scope, inner, constant(scope, c.scale(), x.type()));
+    Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
+    if (rest == 0) {
+      return total;
+    }
+    Operand<T> tail = slice(scope, x, k, rows, aligned, rest);
+    Operand<T> tailSum =
+        Sum.create(scope, elementwise(scope, tail, c), Constant.scalarOf(scope, lastOfX));
+    return Add.create(
+        scope, total, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
   }
 
-  private static <T extends TFloating> Operand<T> scaled(
+  /**
+   * Views {@code x} ({@code [n]} or {@code [k, n]}) as rows of 32 when {@code n > 32} is a
+   * multiple of 32, else returns it unchanged. Built in an unmarked scope this reshape costs
+   * nothing, and it keeps training cheap: the gradients of {@code Abs} and {@code Square} read
+   * their input, and an input produced inside the XLA cluster would have to be written out by
+   * the cluster in full.
+   */
+  static <T extends TType> Operand<T> rowView(Scope plain, Operand<T> x, long k, long n, boolean rows) {
+    if (n <= ROW || n % ROW != 0) {
+      return x;
+    }
+    long[] shape = rows ? new long[] {k, n / ROW, ROW} : new long[] {n / ROW, ROW};
+    return Reshape.create(plain, x, Constant.vectorOf(plain, shape));
+  }
+
+  /** Columns {@code [from, from + length)} of the last dimension. */
+  private static <T extends TFloating> Operand<T> slice(
+      Scope scope, Operand<T> x, long k, boolean rows, long from, long length) {
+    // int32 indices: the gradient of Slice pads with the index type and rejects int64 there.
+    int[] begin = rows ? new int[] {0, (int) from} : new int[] {(int) from};
+    int[] size = rows ? new int[] {(int) k, (int) length} : new int[] {(int) length};
+    return Slice.create(
+        scope, x, Constant.vectorOf(scope, begin), Constant.vectorOf(scope, size));
+  }
+
+  /** {@code a*|x| + b*x^2}, leaving out a zero term and a factor of 1. */
+  private static <T extends TFloating> Operand<T> elementwise(
+      Scope scope, Operand<T> x, Coefficients c) {
+    Operand<T> l1 = c.a() == 0.0 ? null : times(scope, Abs.create(scope, x), c.a());
+    Operand<T> l2 = c.b() == 0.0 ? null : times(scope, Square.create(scope, x), c.b());
+    if (l1 == null) {
+      return l2;
+    }
+    return l2 == null ? l1 : Add.create(scope, l1, l2);
+  }
+
+  /**
+   * Returns the plain penalty of {@code x}: a scalar for {@code rows == false} (any shape), or
+   * per-row penalties of a {@code [k, n]} tensor.
+   */
+  static <T extends TFloating> Operand<T> plain(
+      Scope scope, Operand<T> x, boolean rows, Coefficients c) {
+    Operand<TInt32> axes;
+    if (rows) {
+      axes = Constant.scalarOf(scope, 1);
+    } else if (x.shape().isUnknown()) {
+      x = Reshape.create(scope, x, Constant.vectorOf(scope, new int[] {-1}));
+      axes = Constant.scalarOf(scope, 0);
+    } else {
+      axes = Constant.vectorOf(scope, allAxes(x.shape().numDimensions()));
+    }
+    Operand<T> l1 =
+        c.c1() == 0.0 ? null : times(scope, Sum.create(scope, Abs.create(scope, x), axes), c.c1());
+    Operand<T> l2 = null;
+    if (c.c2() != 0.0) {
+      // L2Loss = sum(x^2)/2 in one pass without a squared buffer; it reduces every dimension.
+      l2 =
+          rows
+              ? times(scope, Sum.create(scope, Square.create(scope, x), axes), c.c2())
+              : times(scope, L2Loss.create(scope, x), 2.0 * c.c2());
+    }
+    if (l1 == null) {
+      return l2;
+    }
+    return l2 == null ? l1 : Add.create(scope, l1, l2);
+  }
+
+  private static int[] allAxes(int rank) {
+    int[] axes = new int[Math.max(rank, 0)];
+    for (int i = 0; i < axes.length; i++) {
+      axes[i] = i;
+    }
+    return axes;
+  }
+
+  private static <T extends TFloating> Operand<T> times(
       Scope scope, Operand<T> value, double coefficient) {
     if (coefficient == 1.0) {
       return value;
