@@ -64,4 +64,34 @@ class GradientTest {
       }
     }
   }
+
+  @ParameterizedTest(name = "xla={0}")
+  @CsvSource({"true", "false"})
+  void smallRefVariablesJoinedIntoOneReductionTrainLikeSeparateOnes(boolean xla) {
+    float[][] inits = {
+      Fixtures.randomWeights(31, 6, 1.0), Fixtures.randomWeights(32, 5, 1.0),
+      Fixtures.randomWeights(33, 1, 1.0)
+    };
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      List<Operand<?>> variables = new java.util.ArrayList<>();
+      for (int i = 0; i < inits.length; i++) {
+        variables.add(tf.withName("v" + i).variable(
+            tf.withInitScope().constant(Fixtures.tensor(inits[i], inits[i].length))));
+      }
+      L1L2 reg = L1L2.builder().l1(L1).l2(L2).weight(WEIGHT).xla(xla).build();
+      Op step = new GradientDescent(g, LR).minimize(reg.addTo(tf, tf.constant(0f), variables));
+      try (Session s = new Session(g)) {
+        s.runner().addTarget(step).run();
+        for (int v = 0; v < inits.length; v++) {
+          float[] after = Fixtures.fetchFloats(s, variables.get(v));
+          for (int i = 0; i < after.length; i++) {
+            double w = inits[v][i];
+            double expected = w - LR * WEIGHT * (L1 * Math.signum(w) + 2 * L2 * w);
+            assertEquals(expected, after[i], 4 * Math.ulp((float) expected), "v" + v + "[" + i + "]");
+          }
+        }
+      }
+    }
+  }
 }
