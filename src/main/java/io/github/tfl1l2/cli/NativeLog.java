@@ -15,7 +15,7 @@ final class NativeLog {
   private static final Pattern TENSORFLOW =
       Pattern.compile("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+: ([IWEF]) (\\S+:\\d+)\\] (.*)$");
   private static final Pattern ABSL =
-      Pattern.compile("^([IWEF])\\d{4} \\d\\d:\\d\\d:\\d\\d\\.\\d+\\s+\\d+ (\\S+:\\d+)\\] (.*)$");
+      Pattern.compile("^([IWEF])\\d{4} \\d\\d:\\d\\d:\\d+\\.\\d+\\s+\\d+ (\\S+:\\d+)\\] (.*)$");
   /** Printed once by absl before its logging is set up; not a message about the model. */
   private static final String ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()";
 

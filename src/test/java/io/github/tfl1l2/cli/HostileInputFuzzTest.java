@@ -46,7 +46,7 @@ class HostileInputFuzzTest {
     Map<String, String> seedBefore = TestModels.digest(EXAMPLE);
     long start = System.nanoTime();
     List<FuzzHarness.Outcome> outcomes =
-        new FuzzHarness(EXAMPLE, temp, Duration.ofSeconds(30), Duration.ofSeconds(20))
+        new FuzzHarness(EXAMPLE, temp, Duration.ofSeconds(15), Duration.ofSeconds(10))
             .run(0, cases);
     long seconds = (System.nanoTime() - start) / 1_000_000_000;
     assertEquals(cases, outcomes.size(), "every case has an outcome");

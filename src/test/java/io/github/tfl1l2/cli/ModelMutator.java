@@ -16,7 +16,7 @@ import org.tensorflow.proto.TensorShapeProto;
  * gives the same file, offsets and bits.
  *
  * <p>Most cases truncate a file at a random offset or flip one to three random bits in it ({@code
- * saved_model.pb}, {@code variables.index}, the data shard in turn). One case in ten instead
+ * saved_model.pb}, {@code variables.index}, the data shard in turn). One case in five instead
  * gives a tensor or shape attribute of a random graph node a hostile dimension (negative, or so
  * large that the element count overflows): a file that parses but that TensorFlow's shape code
  * may reject with a failed CHECK, which aborts the process.
@@ -40,7 +40,7 @@ final class ModelMutator {
       Files.copy(seed.resolve(file), copy.resolve(file));
     }
     SplittableRandom random = new SplittableRandom(0x5EED_F00DL * 31 + number);
-    if (number % 10 == 9) {
+    if (number % 5 == 4) {
       return hostileDimension(copy.resolve(FILES.get(0)), random);
     }
     String file = FILES.get(number % 3);
