@@ -22,12 +22,21 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  /** Runs the command line and exits with its status. */
+  /**
+   * Runs the command line and exits with its status. Commands that load a SavedModel run in a
+   * child JVM that this one supervises (see the {@code --timeout} option), so that a model on
+   * which TensorFlow's native code aborts or hangs still ends with one line on stderr.
+   */
   public static void main(String[] args) {
-    System.exit(run(args));
+    IsolatedCommand isolated =
+        Boolean.getBoolean(IsolatedCommand.IN_PROCESS_PROPERTY) ? null : IsolatedCommand.of(args);
+    System.exit(isolated == null ? run(args) : isolated.run(System.out, System.err));
   }
 
-  /** Runs the command line and returns its exit status (0 on success). */
+  /**
+   * Runs the command line in this process and returns its exit status (0 on success). A model on
+   * which TensorFlow's native code aborts ends this process; {@link #main} guards against that.
+   */
   public static int run(String... args) {
     return commandLine().execute(args);
   }

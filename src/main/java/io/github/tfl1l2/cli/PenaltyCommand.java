@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
+import org.tensorflow.exceptions.TensorFlowException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -51,7 +52,12 @@ public final class PenaltyCommand implements Callable<Integer> {
       L1L2 config = options.config();
       try (LoadedSavedModel model = options.open()) {
         List<ModelVariable> selected = options.select(model, config);
-        PenaltyReport report = model.penalty(config, selected);
+        PenaltyReport report;
+        try {
+          report = model.penalty(config, selected);
+        } catch (TensorFlowException e) {
+          throw RegularizerOptions.runFailure(model, "compute the penalty", e);
+        }
         if (json) {
           out.println(new Gson().toJson(toJson(report)));
         } else {
@@ -91,7 +97,7 @@ public final class PenaltyCommand implements Callable<Integer> {
   private void printTable(
       PrintWriter out, LoadedSavedModel model, List<ModelVariable> selected, PenaltyReport report) {
     L1L2 config = report.config();
-    out.println("model      " + model.directory() + " (tag " + LoadedSavedModel.SERVE_TAG + ")");
+    out.println("model      " + model.directory() + " (tag " + options.tag + ")");
     out.println("config     l1=" + config.l1() + " l2=" + config.l2() + " weight=" + config.weight()
         + " on=" + config.on().orElse("(all)"));
     out.println("variables  " + options.describeSelection(model, selected));

@@ -2,6 +2,7 @@ package io.github.tfl1l2.cli;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.savedmodel.LoadedSavedModel;
+import io.github.tfl1l2.savedmodel.AtomicDirectory;
 import io.github.tfl1l2.savedmodel.ModelVariable;
 import io.github.tfl1l2.savedmodel.PenaltyReport;
 import io.github.tfl1l2.savedmodel.RegularizationSignature;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import org.tensorflow.exceptions.TensorFlowException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -62,9 +64,16 @@ public final class RegularizeCommand implements Callable<Integer> {
           model.exportRegularized(config, selected, out);
         } catch (SavedModelException e) {
           throw CommandFailure.input(e.getMessage());
+        } catch (TensorFlowException e) {
+          throw RegularizerOptions.runFailure(model, "save the variables", e);
         }
         // Measured after the export so that these ops stay out of the written graph.
-        PenaltyReport report = model.penalty(config, selected);
+        PenaltyReport report;
+        try {
+          report = model.penalty(config, selected);
+        } catch (TensorFlowException e) {
+          throw failedAfterWriting(RegularizerOptions.runFailure(model, "compute the penalty", e));
+        }
         Set<String> after = new TreeSet<>(before);
         after.add(RegularizationSignature.KEY);
         stdout.println("wrote      " + out + " (from " + model.directory() + ")");
@@ -80,6 +89,15 @@ public final class RegularizeCommand implements Callable<Integer> {
     } catch (RuntimeException e) {
       return Failures.report(spec, e);
     }
+  }
+
+  /**
+   * The export is complete but the penalty of the same variables cannot be computed: the written
+   * copy holds the same broken graph, so it is removed again and the command leaves nothing.
+   */
+  private CommandFailure failedAfterWriting(CommandFailure failure) {
+    AtomicDirectory.deleteRecursively(out);
+    return failure;
   }
 
   /** Refuses an --out that exists, has no parent, or is (inside) --model, before loading. */

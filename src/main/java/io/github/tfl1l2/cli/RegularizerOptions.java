@@ -12,12 +12,33 @@ import picocli.CommandLine.Option;
 
 /** The options that {@code penalty} and {@code regularize} share: the model and the regularizer. */
 final class RegularizerOptions {
+  /** One day: a larger {@code --timeout} is more likely a typo than a plan. */
+  static final long MAX_TIMEOUT_SECONDS = 86_400;
+
   @Option(
       names = "--model",
       required = true,
       paramLabel = "DIR",
-      description = "SavedModel directory; its MetaGraphDef tagged \"serve\" is used.")
+      description = "SavedModel directory; its MetaGraphDef tagged --tag is used.")
   Path model;
+
+  @Option(
+      names = "--tag",
+      paramLabel = "TAG",
+      defaultValue = LoadedSavedModel.SERVE_TAG,
+      description = "Tag of the MetaGraphDef to load (default: ${DEFAULT-VALUE}, the one TF "
+          + "Serving serves).")
+  String tag;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "600",
+      description = "Give up when loading and computing take longer than this, a whole number "
+          + "from 1 to 86400 (default: ${DEFAULT-VALUE}). The command runs in a child process "
+          + "that is stopped then, so a model that makes TensorFlow hang or abort still ends with "
+          + "one line and exit status 1.")
+  long timeoutSeconds;
 
   @Option(
       names = "--l1",
@@ -77,11 +98,35 @@ final class RegularizerOptions {
 
   /** Loads {@code --model}, turning every failure into one line that names the option. */
   LoadedSavedModel open() {
+    if (tag.isBlank()) {
+      throw CommandFailure.usage("--tag must not be empty, but was \"" + tag + "\"");
+    }
+    checkTimeout();
     try {
-      return LoadedSavedModel.open(model);
+      return LoadedSavedModel.open(model, tag);
     } catch (SavedModelException e) {
       throw CommandFailure.input("--model " + e.getMessage());
     }
+  }
+
+  /** The {@code --timeout} value, checked; the supervising process enforces it. */
+  long checkTimeout() {
+    if (timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
+      throw CommandFailure.usage("--timeout must be a whole number of seconds from 1 to "
+          + MAX_TIMEOUT_SECONDS + ", but was " + timeoutSeconds);
+    }
+    return timeoutSeconds;
+  }
+
+  /**
+   * A TensorFlow failure while running {@code model}'s graph (e.g. a restore op that a corrupt
+   * graph no longer wires up leaves a variable uninitialized), as one line naming {@code --model}.
+   */
+  static CommandFailure runFailure(LoadedSavedModel model, String what, RuntimeException e) {
+    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
+    int newline = message.indexOf('\n');
+    return CommandFailure.input("--model " + model.directory() + ": TensorFlow cannot " + what
+        + ": " + (newline < 0 ? message : message.substring(0, newline).strip()));
   }
 
   /**

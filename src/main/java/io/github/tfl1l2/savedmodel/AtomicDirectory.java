@@ -9,13 +9,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.util.Comparator;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
  * Creates a directory all at once: its content is written into a hidden temporary sibling that is
  * renamed into place only when complete, so a failure at any point leaves no partial output.
  */
-final class AtomicDirectory {
+public final class AtomicDirectory {
 
   /** Writes the content of a directory that does not exist yet. */
   @FunctionalInterface
@@ -46,7 +47,7 @@ final class AtomicDirectory {
     }
     Path temporary;
     try {
-      temporary = createSibling(parent, "." + absolute.getFileName() + ".tmp-");
+      temporary = createSibling(parent, temporaryPrefix(absolute));
     } catch (IOException e) {
       throw new SavedModelException(
           argument + " " + target + ": cannot create a directory in " + parent + ": " + e, e);
@@ -87,8 +88,35 @@ final class AtomicDirectory {
     }
   }
 
-  /** Best effort: a failure here must not hide the failure that made the write stop. */
-  private static void deleteRecursively(Path directory) {
+  /**
+   * The hidden temporary siblings that {@link #create} makes for {@code target} and that a
+   * process killed while writing leaves behind, so that whoever supervises it can remove them.
+   *
+   * @return the paths, sorted; empty when there are none or the parent cannot be listed
+   */
+  public static List<Path> temporaries(Path target) {
+    Path absolute = target.toAbsolutePath().normalize();
+    Path parent = absolute.getParent();
+    if (parent == null || absolute.getFileName() == null) {
+      return List.of();
+    }
+    String prefix = temporaryPrefix(absolute);
+    try (Stream<Path> entries = Files.list(parent)) {
+      return entries.filter(p -> p.getFileName().toString().startsWith(prefix)).sorted().toList();
+    } catch (IOException | UncheckedIOException e) {
+      return List.of();
+    }
+  }
+
+  private static String temporaryPrefix(Path absolute) {
+    return "." + absolute.getFileName() + ".tmp-";
+  }
+
+  /**
+   * Deletes {@code directory} and everything in it without following symbolic links. Best
+   * effort: a failure here must not hide the failure that made the caller clean up.
+   */
+  public static void deleteRecursively(Path directory) {
     if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

@@ -4,6 +4,7 @@ import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.Reduction;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -104,14 +105,20 @@ public final class LoadedSavedModel implements AutoCloseable {
    * Validates {@code directory} and loads its MetaGraphDef tagged {@code tag} with its variables.
    *
    * @throws SavedModelException with a one-line message if the directory is missing, is not a
-   *     SavedModel, has no MetaGraphDef with {@code tag}, or TensorFlow cannot load it (e.g. a
-   *     corrupt variables file)
+   *     SavedModel, holds an entry that cannot be read safely (a symbolic link loop, a FIFO, an
+   *     unreadable file), has no MetaGraphDef with {@code tag}, lacks the variables its graph
+   *     needs, or TensorFlow cannot load it (e.g. a corrupt variables file). Some corrupt graphs
+   *     make TensorFlow's native code abort the process instead; the command line guards against
+   *     that by loading in a child process.
    */
   public static LoadedSavedModel open(Path directory, String tag) {
     Objects.requireNonNull(directory, "directory must not be null");
     Objects.requireNonNull(tag, "tag must not be null");
+    ModelDirectory.checkFiles(directory);
     SavedModel savedModel = readSavedModelProto(directory);
     int index = metaGraphIndex(directory, savedModel, tag);
+    ModelDirectory.checkVariables(directory, (int) savedModel.getMetaGraphs(index).getGraphDef()
+        .getNodeList().stream().filter(n -> VARIABLE_OPS.contains(n.getOp())).count());
     SavedModelBundle bundle;
     try {
       bundle = SavedModelBundle.load(directory.toString(), tag);
@@ -327,12 +334,6 @@ public final class LoadedSavedModel implements AutoCloseable {
   }
 
   private static SavedModel readSavedModelProto(Path directory) {
-    if (!Files.exists(directory)) {
-      throw new SavedModelException(directory + ": no such directory");
-    }
-    if (!Files.isDirectory(directory)) {
-      throw new SavedModelException(directory + " is not a directory");
-    }
     Path pb = directory.resolve(SAVED_MODEL_PB);
     if (!Files.isRegularFile(pb)) {
       throw new SavedModelException(
@@ -486,7 +487,8 @@ public final class LoadedSavedModel implements AutoCloseable {
   }
 
   private static void copyRecursively(Path source, Path target) throws IOException {
-    try (Stream<Path> paths = Files.walk(source)) {
+    // Links are followed (an asset may be one); ModelDirectory has refused loops already.
+    try (Stream<Path> paths = Files.walk(source, FileVisitOption.FOLLOW_LINKS)) {
       for (Path path : paths.toList()) {
         Path destination = target.resolve(source.relativize(path).toString());
         if (Files.isDirectory(path)) {
