@@ -3,7 +3,11 @@ package io.github.tfl1l2;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import org.tensorflow.DeviceSpec;
+import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Constant;
 import org.tensorflow.op.core.Identity;
@@ -38,9 +42,12 @@ final class PenaltyGraph {
 
     List<Operand<TType>> partials = new ArrayList<>(parameters.size());
     for (Parameter parameter : parameters) {
-      Operand<? extends TFloating> x = read(scope, compute, parameter, config.checkNumerics());
-      Operand<? extends TFloating> partial = PartialSums.weighted(compute, x, c1, c2);
-      partials.add(erase(castIfNeeded(compute, partial, total)));
+      DeviceSpec device = deviceOf(parameter.operand());
+      Scope plain = device == null ? scope : scope.withDevice(device);
+      Scope local = device == null ? compute : compute.withDevice(device);
+      Operand<? extends TFloating> x = read(plain, local, parameter, config.checkNumerics());
+      Operand<? extends TFloating> partial = PartialSums.weighted(local, x, c1, c2);
+      partials.add(erase(castIfNeeded(local, partial, total)));
     }
     Operand<TType> combined =
         vector
@@ -70,6 +77,55 @@ final class PenaltyGraph {
                   "L1L2 parameter \"" + parameter.name() + "\" holds NaN or Inf"));
     }
     return castIfNeeded(compute, value, FloatingTypes.accumulatorOf(parameter.dtype()));
+  }
+
+  /**
+   * The device a graph parameter is pinned to: that of its op, or of the variable behind an
+   * unpinned {@code Identity}/{@code ReadVariableOp} chain. Null when nothing is pinned, the
+   * operand is eager, or the device string does not parse. Building the read and the partial sum
+   * there keeps the weights on their device: only the scalar partial sum crosses devices.
+   */
+  static DeviceSpec deviceOf(Operand<?> operand) {
+    Output<?> output = operand.asOutput();
+    while (output.op() instanceof GraphOperation op) {
+      if (!op.device().isEmpty()) {
+        return parseDevice(op.device());
+      }
+      boolean read = op.type().equals("Identity") || op.type().equals("ReadVariableOp");
+      if (!read || op.numInputs() != 1) {
+        return null;
+      }
+      output = op.input(0);
+    }
+    return null;
+  }
+
+  /**
+   * Parses {@code /job:J/replica:R/task:T/device:TYPE:INDEX} (any part optional, the legacy
+   * {@code /gpu:1} form too); null for a type {@link DeviceSpec} lacks, e.g. {@code XLA_CPU}.
+   */
+  static DeviceSpec parseDevice(String device) {
+    DeviceSpec.Builder spec = DeviceSpec.newBuilder();
+    try {
+      for (String part : device.split("/")) {
+        String[] f = part.split(":");
+        switch (f[0].toLowerCase(Locale.ROOT)) {
+          case "" -> {}
+          case "job" -> spec.job(f[1]);
+          case "replica" -> spec.replica(Integer.valueOf(f[1]));
+          case "task" -> spec.task(Integer.valueOf(f[1]));
+          default -> {
+            int t = f[0].equalsIgnoreCase("device") ? 1 : 0;
+            spec.deviceType(DeviceSpec.DeviceType.valueOf(f[t].toUpperCase(Locale.ROOT)));
+            boolean indexed = f.length > t + 1 && !f[t + 1].equals("*");
+            spec.deviceIndex(indexed ? Integer.valueOf(f[t + 1]) : null);
+          }
+        }
+      }
+    } catch (RuntimeException unparsable) {
+      return null;
+    }
+    return spec.build();
   }
 
   private static Class<? extends TFloating> totalAccumulator(
