@@ -25,6 +25,19 @@ final class Memory {
     return statusKiB("VmHWM:") * 1024;
   }
 
+  /** Committed Java heap: resident memory that is not TensorFlow's. */
+  static long heapCommittedBytes() {
+    return java.lang.management.ManagementFactory.getMemoryMXBean()
+        .getHeapMemoryUsage()
+        .getCommitted();
+  }
+
+  /** RSS minus the committed Java heap, after a GC: an estimate of native memory. */
+  static long nativeBytes() {
+    System.gc();
+    return rssBytes() - heapCommittedBytes();
+  }
+
   /** Resets {@code VmHWM} to the current RSS (writes 5 to {@code /proc/self/clear_refs}). */
   static void resetPeak() {
     try {
