@@ -317,8 +317,7 @@ class NumericsPropertyTest {
     assertEquals(65504, w[0]); // the largest float16, stored exactly
     Param p = new Param("big", DType.FLOAT16, new long[] {10, 100}, w);
     double expected = 0.5 * Arrays.stream(w).map(v -> v * v).sum(); // ~2e12, far past 65504
-    double actual =
-        mode.evaluate(tf -> mode.apply(L1L2.of(0, 0.5)).penalty(tf, List.of(p.constant(tf))))[0];
+    double actual = penaltyOf(mode, L1L2.of(0, 0.5), p, TFloat32.class);
     assertTrue(Double.isFinite(actual), "penalty overflowed: " + actual);
     assertTrue(Reference.relativeError(actual, expected) <= FLOAT32_BOUND,
         actual + " vs " + expected);
@@ -343,8 +342,8 @@ class NumericsPropertyTest {
     double[] ones = new double[100_000];
     Arrays.fill(ones, 1.0);
     Param p = new Param("ones", dtype, new long[] {ones.length}, ones);
-    double l1 = mode.evaluate(tf -> mode.apply(L1L2.of(1, 0)).penalty(tf, List.of(p.constant(tf))))[0];
-    double l2 = mode.evaluate(tf -> mode.apply(L1L2.of(0, 1)).penalty(tf, List.of(p.constant(tf))))[0];
+    double l1 = penaltyOf(mode, L1L2.of(1, 0), p, TFloat32.class);
+    double l2 = penaltyOf(mode, L1L2.of(0, 1), p, TFloat32.class);
     assertTrue(Reference.relativeError(l1, 100_000) <= FLOAT32_BOUND, "L1 " + l1);
     assertTrue(Reference.relativeError(l2, 100_000) <= FLOAT32_BOUND, "L2 " + l2);
   }
@@ -364,10 +363,11 @@ class NumericsPropertyTest {
   @ParameterizedTest(name = "{0} {1} {2}")
   @MethodSource("extremeMagnitudes")
   void weightsAtTheEndsOfTheMagnitudeRangeKeepTheirL1Sum(DType dtype, double magnitude, Modes m) {
-    double[] w = new Draw(7).values(dtype, 4096, Math.log10(magnitude) - 1, Math.log10(magnitude));
+    double exponent = Math.log10(magnitude);
+    double[] w = new Draw(7).values(dtype, 4096, exponent - 1, exponent);
     Param p = new Param("w", dtype, new long[] {64, 64}, w);
     double expected = 0.5 * Arrays.stream(w).map(Math::abs).sum();
-    double actual = m.evaluate(tf -> m.apply(L1L2.of(0.5, 0)).penalty(tf, List.of(p.constant(tf))))[0];
+    double actual = penaltyOf(m, L1L2.of(0.5, 0), p, TFloat32.class);
     assertTrue(Reference.relativeError(actual, expected) <= FLOAT32_BOUND,
         actual + " vs " + expected);
   }
@@ -377,10 +377,16 @@ class NumericsPropertyTest {
   void float64SquaresOfTheExtremeMagnitudesStayExactInAFloat64Result(Modes m) {
     double[] w = new double[] {1e30, -3e30, 1e-30, -2e-30};
     Param p = new Param("w", DType.FLOAT64, new long[] {2, 2}, w);
-    double[] out =
-        m.evaluate(tf -> m.apply(L1L2.of(0, 1)).penalty(tf, List.of(p.constant(tf)), TFloat64.class));
+    double actual = penaltyOf(m, L1L2.of(0, 1), p, TFloat64.class);
     double expected = 1e60 + 9e60 + 1e-60 + 4e-60;
-    assertTrue(Reference.relativeError(out[0], expected) <= FLOAT64_BOUND, out[0] + " vs " + expected);
+    assertTrue(Reference.relativeError(actual, expected) <= FLOAT64_BOUND,
+        actual + " vs " + expected);
+  }
+
+  /** The scalar penalty of {@code config} (in {@code mode}) over the one parameter {@code p}. */
+  private static double penaltyOf(
+      Modes mode, L1L2 config, Param p, Class<? extends TFloating> type) {
+    return mode.evaluate(tf -> mode.apply(config).penalty(tf, List.of(p.constant(tf)), type))[0];
   }
 
   private static Operand<?> weights(Ops tf, float[] values) {

@@ -155,7 +155,8 @@ class ScaleTest {
                 + " at start %s, with the weights %s (%.2f x weights added); run 1 %.2f s peaks %s"
                 + " above that (%.2f x weights), run 2 %.2f s peaks %s above (%.2f x weights);"
                 + " process peak RSS %s",
-            xla, System.getenv("TF_ENABLE_ONEDNN_OPTS"), error, Memory.mib(start), Memory.mib(before),
+            xla, System.getenv("TF_ENABLE_ONEDNN_OPTS"), error, Memory.mib(start),
+            Memory.mib(before),
             (initialized - start) / (double) bytes, seconds[0], Memory.mib(extra[0]),
             extra[0] / (double) bytes, seconds[1], Memory.mib(extra[1]),
             extra[1] / (double) bytes, Memory.mib(Memory.peakBytes()));
