@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import org.tensorflow.DeviceSpec;
 import org.tensorflow.ExecutionEnvironment;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
@@ -8,9 +9,10 @@ import org.tensorflow.proto.DataType;
 
 /**
  * One parameter handed to {@link L1L2}: the tensor to regularize, the name that {@code on(regex)}
- * matches, and its element type with any reference flag stripped.
+ * matches, its element type with any reference flag stripped, and the device it is pinned to
+ * (null when none).
  */
-record Parameter(String name, Operand<?> operand, DataType dtype) {
+record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec device) {
 
   /** Reference dtypes ({@code DT_FLOAT_REF} for a {@code VariableV2} output) are base + 100. */
   private static final int REF_OFFSET = 100;
@@ -52,7 +54,7 @@ record Parameter(String name, Operand<?> operand, DataType dtype) {
               + dtype
               + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
     }
-    return new Parameter(label, operand, dtype);
+    return new Parameter(label, operand, dtype, Devices.deviceOf(operand));
   }
 
   /** Ops that only forward a variable's value; a parameter read through them keeps its name. */

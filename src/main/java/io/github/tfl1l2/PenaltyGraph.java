@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.tensorflow.DeviceSpec;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.ndarray.Shape;
@@ -40,6 +41,8 @@ import org.tensorflow.types.family.TType;
  *   <li>Larger parameters each get their own reduction: joining them would copy them.
  *   <li>With XLA, at most {@link #ENTRIES_PER_CLUSTER} reductions share one cluster, so compile
  *       time stays linear in the number of reductions.
+ *   <li>Each parameter is read, joined and reduced on the device it is pinned to, so only scalar
+ *       partial sums cross devices.
  * </ul>
  */
 final class PenaltyGraph {
@@ -72,7 +75,7 @@ final class PenaltyGraph {
 
     List<Operand<TType>> reads = new ArrayList<>(parameters.size());
     for (Parameter parameter : parameters) {
-      reads.add(read(scope, parameter, config.checkNumerics()));
+      reads.add(read(Devices.on(scope, parameter.device()), parameter, config.checkNumerics()));
     }
     List<Entry> entries = plan(parameters, vector);
     int clusters = (entries.size() + ENTRIES_PER_CLUSTER - 1) / ENTRIES_PER_CLUSTER;
@@ -87,8 +90,11 @@ final class PenaltyGraph {
       compute = fused ? XlaScope.wrap(scope, scope.makeOpName("xla_cluster")) : scope;
       List<Operand<TType>> results = new ArrayList<>();
       for (Entry entry : entries.subList(first, Math.min(entries.size(), first + ENTRIES_PER_CLUSTER))) {
-        Operand<TType> value = reduce(scope, compute, entry, parameters, reads, fused, c);
-        value = erase(castIfNeeded(compute, value, total));
+        DeviceSpec device = parameters.get(entry.members().get(0)).device();
+        Scope local = Devices.on(compute, device);
+        Operand<TType> value =
+            reduce(Devices.on(scope, device), local, entry, parameters, reads, fused, c);
+        value = erase(castIfNeeded(local, value, total));
         if (!vector) {
           results.add(value);
         } else if (entry.stacked()) {
@@ -129,7 +135,9 @@ final class PenaltyGraph {
         entries.add(new Entry(List.of(i), size, false));
         continue;
       }
-      String key = vector ? parameter.dtype() + "/" + size : parameter.dtype().toString();
+      // Only parameters on one device are joined, so that no weight leaves its device.
+      String key =
+          parameter.dtype() + "@" + parameter.device() + (vector ? "/" + size : "");
       List<Integer> members = groups.get(key);
       if (members == null) {
         members = new ArrayList<>();

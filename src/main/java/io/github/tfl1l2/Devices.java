@@ -1,0 +1,68 @@
+package io.github.tfl1l2;
+
+import java.util.Locale;
+import org.tensorflow.DeviceSpec;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.op.Scope;
+
+/** Where a parameter lives, so that its partial sum is computed beside it. */
+final class Devices {
+  private Devices() {}
+
+  /** {@code scope} placed on {@code device}, or {@code scope} itself when there is none. */
+  static Scope on(Scope scope, DeviceSpec device) {
+    return device == null ? scope : scope.withDevice(device);
+  }
+
+  /**
+   * The device a graph parameter is pinned to: that of its op, or of the variable behind an
+   * unpinned {@code Identity}/{@code ReadVariableOp} chain. Null when nothing is pinned, the
+   * operand is eager, or the device string does not parse. Building the read and the partial sum
+   * there keeps the weights on their device: only the scalar partial sum crosses devices.
+   */
+  static DeviceSpec deviceOf(Operand<?> operand) {
+    Output<?> output = operand.asOutput();
+    while (output.op() instanceof GraphOperation op) {
+      if (!op.device().isEmpty()) {
+        return parseDevice(op.device());
+      }
+      boolean read = op.type().equals("Identity") || op.type().equals("ReadVariableOp");
+      if (!read || op.numInputs() != 1) {
+        return null;
+      }
+      output = op.input(0);
+    }
+    return null;
+  }
+
+  /**
+   * Parses {@code /job:J/replica:R/task:T/device:TYPE:INDEX} (any part optional, the legacy
+   * {@code /gpu:1} form too); null for a type {@link DeviceSpec} lacks, e.g. {@code XLA_CPU}.
+   */
+  static DeviceSpec parseDevice(String device) {
+    DeviceSpec.Builder spec = DeviceSpec.newBuilder();
+    try {
+      for (String part : device.split("/")) {
+        String[] f = part.split(":");
+        switch (f[0].toLowerCase(Locale.ROOT)) {
+          case "" -> {}
+          case "job" -> spec.job(f[1]);
+          case "replica" -> spec.replica(Integer.valueOf(f[1]));
+          case "task" -> spec.task(Integer.valueOf(f[1]));
+          default -> {
+            int t = f[0].equalsIgnoreCase("device") ? 1 : 0;
+            spec.deviceType(DeviceSpec.DeviceType.valueOf(f[t].toUpperCase(Locale.ROOT)));
+            boolean indexed = f.length > t + 1 && !f[t + 1].equals("*");
+            spec.deviceIndex(indexed ? Integer.valueOf(f[t + 1]) : null);
+          }
+        }
+      }
+    } catch (RuntimeException unparsable) {
+      return null;
+    }
+    return spec.build();
+  }
+
+}
