@@ -92,6 +92,7 @@ class SoakTest {
     double expected = Reference.penalty(L1, L2, 1.0, a, b);
     L1L2 reg = L1L2.of(L1, L2);
     List<String> samples = new ArrayList<>();
+    List<Long> natives = new ArrayList<>();
     double worst = 0;
     long[] start = null;
     long t0 = 0;
@@ -110,18 +111,26 @@ class SoakTest {
             worst = Math.max(worst,
                 Reference.relativeError(Fixtures.fetchScalar(s, penalty), expected));
           }
-          samples.add(Memory.mib(sample()[1]));
+          long nativeNow = sample()[1];
+          natives.add(nativeNow);
+          samples.add(Memory.mib(nativeNow));
         }
       }
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
     long[] end = sample();
+    natives.add(end[1]);
+    // The allocator's footprint swings by ~130 MiB between samples (XLA compiles each new graph's
+    // cluster, and freed arenas are reused unevenly), so one sample says little. A leak raises
+    // the floor: every late sample. So the growth is judged on the lowest of the last three.
+    long floor = Math.min(natives.get(natives.size() - 1),
+        Math.min(natives.get(natives.size() - 2), natives.get(natives.size() - 3)));
     Memory.figure("100k graph builds+closes: %.0f s (%.2f ms/graph); after 1k warm-up %s; end %s;"
-            + " native growth %s; native every 10k: %s; worst relative error %.2e",
+            + " growth of the late floor %s; native every 10k: %s; worst relative error %.2e",
         seconds, seconds * 1e3 / 100_000, describe(start), describe(end),
-        Memory.mib(end[1] - start[1]), samples, worst);
+        Memory.mib(floor - start[1]), samples, worst);
     assertTrue(worst <= 1e-6, "relative error " + worst);
-    assertTrue(end[1] - start[1] <= BUILD_GROWTH_LIMIT,
-        "native memory grew by " + Memory.mib(end[1] - start[1]) + ": " + samples);
+    assertTrue(floor - start[1] <= BUILD_GROWTH_LIMIT,
+        "native memory floor grew by " + Memory.mib(floor - start[1]) + ": " + samples);
   }
 }
