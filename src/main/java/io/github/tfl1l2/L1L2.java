@@ -30,7 +30,8 @@ import org.tensorflow.types.family.TFloating;
  * mixed in one list; ref variables from {@code tf.variable(…)}, variable reads and plain tensors
  * are all accepted. Half-precision parameters are summed in float32 and float64 parameters in
  * float64, then the result is cast to the requested type. By default the graph ops are marked for
- * XLA compilation as one cluster ({@link Builder#xla(boolean)}).
+ * XLA compilation, laid out so that XLA reads each weight once, with at most 64 reductions per
+ * cluster to keep compile time linear ({@link Builder#xla(boolean)}).
  *
  * <p>Typical use, adding the penalty to a data loss before the optimizer takes gradients:
  *

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -135,26 +136,25 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   private static double number(String option, String text) {
-    try {
-      return Double.parseDouble(text);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(option + " must be a number, but was '" + text + "'");
-    }
+    return parsed(option, text, Double::parseDouble, "a number");
   }
 
   private static int integer(String option, String text) {
-    try {
-      return Integer.parseInt(text);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(option + " must be an integer, but was '" + text + "'");
-    }
+    return parsed(option, text, Integer::parseInt, "an integer");
   }
 
   private static long longInteger(String option, String text) {
+    return parsed(option, text, Long::parseLong, "an integer");
+  }
+
+  /** Parses an option's text, naming the option, the text and what is allowed when it fails. */
+  private static <T> T parsed(
+      String option, String text, Function<String, T> parser, String allowed) {
     try {
-      return Long.parseLong(text);
+      return parser.apply(text);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(option + " must be an integer, but was '" + text + "'");
+      throw new IllegalArgumentException(
+          option + " must be " + allowed + ", but was '" + text + "'");
     }
   }
 
