@@ -79,6 +79,28 @@ public final class L1L2 {
     return builder().l1(l1).l2(l2).build();
   }
 
+  /**
+   * Returns an L1-only regularizer, {@code l1 · Σ|w|}, with every other setting at its default
+   * (the Keras {@code regularizers.l1(l1)} shorthand).
+   *
+   * @param l1 the coefficient of Σ|w|, finite and {@code >= 0}
+   * @throws IllegalArgumentException if {@code l1} is negative, NaN or infinite
+   */
+  public static L1L2 l1(double l1) {
+    return builder().l1(l1).build();
+  }
+
+  /**
+   * Returns an L2-only regularizer, {@code l2 · Σw²}, with every other setting at its default
+   * (the Keras {@code regularizers.l2(l2)} shorthand).
+   *
+   * @param l2 the coefficient of Σw², finite and {@code >= 0}
+   * @throws IllegalArgumentException if {@code l2} is negative, NaN or infinite
+   */
+  public static L1L2 l2(double l2) {
+    return builder().l2(l2).build();
+  }
+
   /** Returns a builder with the defaults {@code l1 = l2 = 0}, {@code weight = 1}, … */
   public static Builder builder() {
     return new Builder();
@@ -136,6 +158,20 @@ public final class L1L2 {
   /** Whether each parameter read is checked for NaN and infinity, naming the parameter. */
   public boolean checkNumerics() {
     return checkNumerics;
+  }
+
+  /**
+   * Whether this regularizer applies to the parameter named {@code name}: true when no {@code
+   * on(regex)} was set, else when {@code name} contains a match of it ({@link
+   * java.util.regex.Matcher#find()}). This is the one selection rule of the library: the penalty,
+   * its gradient, the optimizers, the SavedModel signature and the command line all call it.
+   *
+   * @param name a parameter name: a map key, an op name, or a variable name of a SavedModel
+   * @throws NullPointerException if {@code name} is null
+   */
+  public boolean selects(String name) {
+    Checks.notNull("name", name);
+    return on == null || on.matcher(name).find();
   }
 
   /**
@@ -238,7 +274,7 @@ public final class L1L2 {
   }
 
   private void keepIfSelected(List<Parameter> selected, Parameter parameter) {
-    if (on == null || on.matcher(parameter.name()).find()) {
+    if (selects(parameter.name())) {
       selected.add(parameter);
     }
   }
