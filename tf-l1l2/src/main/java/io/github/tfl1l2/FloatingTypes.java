@@ -19,6 +19,9 @@ final class FloatingTypes {
           TFloat32.class, DataType.DT_FLOAT,
           TFloat64.class, DataType.DT_DOUBLE);
 
+  /** Reference dtypes ({@code DT_FLOAT_REF} for a {@code VariableV2} output) are base + 100. */
+  private static final int REF_OFFSET = 100;
+
   static boolean isFloating(DataType type) {
     return BY_CLASS.containsValue(type);
   }
@@ -31,6 +34,29 @@ final class FloatingTypes {
       throw new IllegalArgumentException(
           "type must be one of TFloat16, TBfloat16, TFloat32 or TFloat64, but was "
               + type.getName());
+    }
+    return dtype;
+  }
+
+  /** Returns the class of a floating {@code dtype} (reference flag stripped), or null. */
+  static Class<? extends TFloating> classOf(DataType dtype) {
+    DataType base = baseOf(dtype);
+    for (Map.Entry<Class<? extends TFloating>, DataType> entry : BY_CLASS.entrySet()) {
+      if (entry.getValue() == base) {
+        return entry.getKey();
+      }
+    }
+    return null;
+  }
+
+  /** {@code dtype} without its reference flag: {@code DT_FLOAT} for {@code DT_FLOAT_REF}. */
+  static DataType baseOf(DataType dtype) {
+    int number = dtype.getNumber();
+    if (number > REF_OFFSET) {
+      DataType base = DataType.forNumber(number - REF_OFFSET);
+      if (base != null) {
+        return base;
+      }
     }
     return dtype;
   }

@@ -14,9 +14,6 @@ import org.tensorflow.proto.DataType;
  */
 record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec device) {
 
-  /** Reference dtypes ({@code DT_FLOAT_REF} for a {@code VariableV2} output) are base + 100. */
-  private static final int REF_OFFSET = 100;
-
   /**
    * Validates {@code operand} as the parameter at {@code index} and describes it.
    *
@@ -43,7 +40,7 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
               + env.environmentType()
               + " environment are allowed");
     }
-    DataType dtype = baseType(operand.asOutput().dataType());
+    DataType dtype = FloatingTypes.baseOf(operand.asOutput().dataType());
     if (!FloatingTypes.isFloating(dtype)) {
       throw new IllegalArgumentException(
           "parameters["
@@ -66,24 +63,22 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
    * what it reads, so {@code tf.identity(kernel)} still matches {@code on("kernel")}.
    */
   private static String defaultName(Operand<?> operand) {
+    Output<?> output = readSource(operand);
+    int index = output.index();
+    return index == 0 ? output.op().name() : output.op().name() + ":" + index;
+  }
+
+  /**
+   * What {@code operand} reads: the output at the end of its chain of {@code Identity} and {@code
+   * ReadVariableOp} reads (a variable, usually), or {@code operand} itself when it is no read.
+   */
+  static Output<?> readSource(Operand<?> operand) {
     Output<?> output = operand.asOutput();
     while (output.op() instanceof GraphOperation op
         && READS.contains(op.type())
         && op.numInputs() == 1) {
       output = op.input(0);
     }
-    int index = output.index();
-    return index == 0 ? output.op().name() : output.op().name() + ":" + index;
-  }
-
-  private static DataType baseType(DataType type) {
-    int number = type.getNumber();
-    if (number > REF_OFFSET) {
-      DataType base = DataType.forNumber(number - REF_OFFSET);
-      if (base != null) {
-        return base;
-      }
-    }
-    return type;
+    return output;
   }
 }

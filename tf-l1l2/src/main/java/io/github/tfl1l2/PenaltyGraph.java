@@ -117,7 +117,12 @@ final class PenaltyGraph {
         vector
             ? Stack.create(combine, perParameter)
             : sums.size() == 1 ? sums.get(0) : AddN.create(combine, sums);
-    return castIfNeeded(combine, combined, type);
+    Operand<T> penalty = castIfNeeded(combine, combined, type);
+    if (scope.env().isGraph() && PenaltyGradient.available()) {
+      // Gradients then come from one fused computation per weight, not from these ops.
+      return PenaltyGradient.attach(scope, penalty, reads, c.c1(), c.c2(), fused, vector);
+    }
+    return penalty;
   }
 
   /**
