@@ -21,14 +21,24 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
    * @throws IllegalArgumentException if it is not floating or belongs to another environment
    */
   static Parameter of(String name, Operand<?> operand, int index, ExecutionEnvironment env) {
+    return of("parameters", name, operand, index, env);
+  }
+
+  /**
+   * Validates {@code operand} as element {@code index} of the argument {@code argument} (named so
+   * in error messages) and describes it.
+   */
+  static Parameter of(
+      String argument, String name, Operand<?> operand, int index, ExecutionEnvironment env) {
     if (operand == null) {
       throw new NullPointerException(
-          "parameters[" + index + "]" + (name == null ? "" : " (\"" + name + "\")") + " is null");
+          argument + "[" + index + "]" + (name == null ? "" : " (\"" + name + "\")") + " is null");
     }
     String label = name != null ? name : defaultName(operand);
     if (operand.op().env() != env) {
       throw new IllegalArgumentException(
-          "parameters["
+          argument
+              + "["
               + index
               + "] (op \""
               + operand.op().name()
@@ -43,7 +53,8 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
     DataType dtype = FloatingTypes.baseOf(operand.asOutput().dataType());
     if (!FloatingTypes.isFloating(dtype)) {
       throw new IllegalArgumentException(
-          "parameters["
+          argument
+              + "["
               + index
               + "] (op \""
               + operand.op().name()

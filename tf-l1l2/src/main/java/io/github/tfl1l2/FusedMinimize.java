@@ -1,0 +1,199 @@
+package io.github.tfl1l2;
+
+import io.github.tfl1l2.PenaltyGradient.Term;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.tensorflow.ExecutionEnvironment;
+import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Operation;
+import org.tensorflow.Output;
+import org.tensorflow.framework.optimizers.Optimizer;
+import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.Scope;
+import org.tensorflow.op.core.Identity;
+import org.tensorflow.proto.DataType;
+import org.tensorflow.types.family.TType;
+
+/**
+ * {@link L1L2#minimize}: the data loss's gradients, each selected weight's penalty gradient added
+ * in the same fused computation, and the optimizer's own {@code applyGradients}.
+ */
+final class FusedMinimize {
+  private FusedMinimize() {}
+
+  private static final String VARIABLE = "VariableV2";
+
+  static Op minimize(
+      L1L2 config, Optimizer optimizer, Operand<?> dataLoss, Iterable<? extends Operand<?>> weights) {
+    Checks.notNull("optimizer", optimizer);
+    Checks.notNull("dataLoss", dataLoss);
+    Checks.notNull("weights", weights);
+    config.requireScalarReduction();
+    ExecutionEnvironment env = optimizer.getTF().scope().env();
+    if (!(env instanceof Graph graph)) {
+      throw new IllegalArgumentException("optimizer must train a Graph, but its environment is " + env);
+    }
+    if (dataLoss.env() != graph) {
+      throw new IllegalArgumentException(
+          "dataLoss (op \""
+              + dataLoss.op().name()
+              + "\") belongs to another execution environment than the optimizer's graph");
+    }
+    DataType lossType = dataLoss.asOutput().dataType();
+    if (!FloatingTypes.isFloating(FloatingTypes.baseOf(lossType))) {
+      throw new IllegalArgumentException(
+          "dataLoss (op \""
+              + dataLoss.op().name()
+              + "\") has dtype "
+              + lossType
+              + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
+    }
+    // How many times each variable is a selected weight: addTo counts a repeated one each time.
+    Map<GraphOperation, Integer> penalized = new LinkedHashMap<>();
+    int index = 0;
+    for (Operand<?> weight : weights) {
+      Parameter parameter = Parameter.of("weights", null, weight, index, graph);
+      GraphOperation variable = variableOf(weight, index);
+      if (config.selects(parameter.name()) && !config.isZero()) {
+        penalized.merge(variable, 1, Integer::sum);
+      }
+      index++;
+    }
+
+    List<GraphOperation> variables = new ArrayList<>();
+    Iterator<GraphOperation> operations = graph.operations();
+    while (operations.hasNext()) {
+      GraphOperation op = operations.next();
+      if (op.type().equals(VARIABLE)) {
+        variables.add(op);
+      }
+    }
+    Map<GraphOperation, Output<?>> dataGradients = dataGradients(optimizer, graph, dataLoss, variables);
+
+    Scope plain = Ops.create(graph).scope().withSubScope(config.name() + "_minimize");
+    List<GraphOperation> fusedVariables = new ArrayList<>();
+    List<Term> terms = new ArrayList<>();
+    for (GraphOperation variable : variables) {
+      Integer times = penalized.get(variable);
+      if (times == null) {
+        continue;
+      }
+      Output<?> value = variable.output(0);
+      Operand<?> read =
+          Identity.create(Devices.on(plain, Devices.deviceOf(value)), value);
+      terms.add(
+          new Term(
+              read,
+              PenaltyGradient.isSmall(value.shape()),
+              null,
+              dataGradients.get(variable),
+              times * config.weight() * config.l1(),
+              times * config.weight() * config.l2()));
+      fusedVariables.add(variable);
+    }
+    List<Operand<?>> fused = PenaltyGradient.build(plain, terms, config.xla());
+
+    List<GradAndVar<? extends TType>> gradsAndVars = new ArrayList<>();
+    for (GraphOperation variable : variables) {
+      int fusedIndex = fusedVariables.indexOf(variable);
+      Output<?> gradient =
+          fusedIndex >= 0 ? fused.get(fusedIndex).asOutput() : dataGradients.get(variable);
+      if (gradient != null) {
+        gradsAndVars.add(pair(gradient, variable.output(0)));
+      }
+    }
+    return optimizer.applyGradients(gradsAndVars, optimizer.getOptimizerName() + "-minimize");
+  }
+
+  /** The {@code VariableV2} that {@code weight} is or reads. */
+  private static GraphOperation variableOf(Operand<?> weight, int index) {
+    Output<?> source = Parameter.readSource(weight);
+    if (source.op() instanceof GraphOperation op && op.type().equals(VARIABLE)) {
+      return op;
+    }
+    throw new IllegalArgumentException(
+        "weights["
+            + index
+            + "] (op \""
+            + weight.op().name()
+            + "\") reads a "
+            + source.op().type()
+            + ", not a VariableV2; the framework's optimizers train only VariableV2 variables"
+            + " (tf.variable), given directly or through Identity reads");
+  }
+
+  /**
+   * The data loss's gradient of each variable it reaches. {@code Optimizer.computeGradients}
+   * asks for every variable of the graph and TensorFlow refuses one the loss does not reach, so
+   * when some are out of reach only the reached ones are asked for, through the same {@code
+   * Graph.addGradients}.
+   */
+  private static Map<GraphOperation, Output<?>> dataGradients(
+      Optimizer optimizer, Graph graph, Operand<?> dataLoss, List<GraphOperation> variables) {
+    Set<GraphOperation> reached = reachedVariables(dataLoss);
+    Map<GraphOperation, Output<?>> gradients = new LinkedHashMap<>();
+    if (reached.isEmpty()) {
+      return gradients;
+    }
+    if (reached.size() == variables.size()) {
+      for (GradAndVar<?> pair : optimizer.computeGradients(dataLoss)) {
+        keep(gradients, (GraphOperation) pair.getVariable().op(), pair.getGradient());
+      }
+      return gradients;
+    }
+    List<GraphOperation> asked = variables.stream().filter(reached::contains).toList();
+    Output<?>[] inputs = asked.stream().map(v -> v.output(0)).toArray(Output<?>[]::new);
+    Output<?>[] outputs = graph.addGradients(dataLoss.asOutput(), inputs);
+    for (int i = 0; i < asked.size(); i++) {
+      keep(gradients, asked.get(i), outputs[i]);
+    }
+    return gradients;
+  }
+
+  private static void keep(
+      Map<GraphOperation, Output<?>> gradients, GraphOperation variable, Output<?> gradient) {
+    // A NoGradient result (the loss reaches the variable only through StopGradient) is closed.
+    if (gradient != null && !gradient.isClosed()) {
+      gradients.put(variable, gradient);
+    }
+  }
+
+  /** The variables from which {@code loss} is reached along data edges. */
+  private static Set<GraphOperation> reachedVariables(Operand<?> loss) {
+    Set<GraphOperation> seen = new HashSet<>();
+    Set<GraphOperation> variables = new HashSet<>();
+    Deque<GraphOperation> queue = new ArrayDeque<>();
+    GraphOperation start = (GraphOperation) loss.op();
+    queue.add(start);
+    seen.add(start);
+    while (!queue.isEmpty()) {
+      GraphOperation op = queue.poll();
+      if (op.type().equals(VARIABLE)) {
+        variables.add(op);
+      }
+      for (int i = 0; i < op.numInputs(); i++) {
+        Operation input = op.input(i).op();
+        if (input instanceof GraphOperation source && seen.add(source)) {
+          queue.add(source);
+        }
+      }
+    }
+    return variables;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static GradAndVar<TType> pair(Output<?> gradient, Output<?> variable) {
+    return new GradAndVar<>((Output<TType>) gradient, (Output<TType>) variable);
+  }
+}
