@@ -1,6 +1,7 @@
 package io.github.tfl1l2.cli;
 
 import io.github.tfl1l2.savedmodel.ExportDirectory;
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -120,7 +121,8 @@ final class IsolatedCommand {
               + " computing; the model may be corrupt"));
       return CommandFailure.INPUT;
     } catch (IOException e) {
-      err.println(name + ": cannot start a child process (" + e.getMessage() + ")");
+      err.println(name + ": cannot start a child process ("
+          + SavedModelException.firstLine(e) + ")");
       return CommandFailure.INPUT;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
