@@ -158,7 +158,7 @@ public final class LoadedSavedModel implements AutoCloseable {
   public PenaltyReport penalty(L1L2 config, List<ModelVariable> selected) {
     Objects.requireNonNull(config, "config must not be null");
     RegularizationOutputs outputs = RegularizationOutputs.emit(Ops.create(bundle.graph()),
-        bundle.graph(), "penalty_report", config, reads(selected));
+        bundle.graph(), "penalty_report", config, reads(selected), config.xla());
     return PenaltyMeasurement.run(directory, bundle.session(), config, outputs, selected);
   }
 
@@ -196,7 +196,7 @@ public final class LoadedSavedModel implements AutoCloseable {
     // Checked before any op is added, so that a refused export leaves the graph as it was.
     ExportDirectory.checkAvailable(out, OUT);
     RegularizationOutputs outputs = RegularizationOutputs.emit(Ops.create(bundle.graph()),
-        bundle.graph(), RegularizationSignature.KEY, config, reads(selected));
+        bundle.graph(), RegularizationSignature.KEY, config, reads(selected), false);
     return AtomicDirectory.create(out, OUT, temporary -> {
       RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle, outputs.signature(),
           temporary);

@@ -1,7 +1,7 @@
 package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
-import io.github.tfl1l2.Reduction;
+import io.github.tfl1l2.ParameterSums;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +16,8 @@ import org.tensorflow.types.TString;
 
 /**
  * The ops behind the {@value RegularizationSignature#KEY} signature's outputs, plus the
- * per-variable Σ|w| and Σw² that a {@link PenaltyReport} shows, emitted once into a graph.
+ * per-variable Σ|w| and Σw² that a {@link PenaltyReport} shows, emitted once into a graph. All of
+ * them come from one {@link L1L2#sums} call: each variable is read once, whatever is reported.
  */
 final class RegularizationOutputs {
   final List<String> names;
@@ -31,15 +32,15 @@ final class RegularizationOutputs {
   private final String methodName;
 
   private RegularizationOutputs(Ops tf, L1L2 config, Map<String, ? extends Operand<?>> variables,
-      List<String> names) {
+      List<String> names, boolean xla) {
     this.names = List.copyOf(names);
-    L1L2 plain = config.toBuilder().xla(false).build();
-    penalty = plain.toBuilder().reduction(Reduction.SUM).build().penalty(tf, variables);
-    perVariable = plain.toBuilder().reduction(Reduction.NONE).name(RegularizationSignature.PER_VARIABLE)
-        .build().penalty(tf, variables);
-    List<Operand<TFloat32>> sums = absAndSquareSums(tf, plain, variables);
-    absSums = sums.get(0);
-    squareSums = sums.get(1);
+    // Every figure derives from one call that reads each variable once for both sums.
+    ParameterSums sums = config.toBuilder().xla(xla).build().sums(tf, variables);
+    penalty = tf.withName(RegularizationSignature.PENALTY).dtypes.cast(sums.penalty(), TFloat32.class);
+    perVariable = tf.withName(RegularizationSignature.PER_VARIABLE)
+        .dtypes.cast(sums.perParameter(), TFloat32.class);
+    absSums = tf.dtypes.cast(sums.absSums(), TFloat32.class);
+    squareSums = tf.dtypes.cast(sums.squareSums(), TFloat32.class);
     l1Sum = tf.withName(RegularizationSignature.L1_SUM).sum(absSums, tf.constant(0));
     l2Sum = tf.withName(RegularizationSignature.L2_SUM).sum(squareSums, tf.constant(0));
     variableNames = tf.withName(RegularizationSignature.VARIABLE_NAMES)
@@ -54,10 +55,13 @@ final class RegularizationOutputs {
    * scope {@code base} (made unique among the ops of {@code graph}, the graph {@code tf} builds
    * into).
    *
+   * @param xla whether the sums are XLA-marked: true for a report computed here and now (one
+   *     fused read of each variable), false for ops that a SavedModel will carry, which must run
+   *     in any TensorFlow runtime and run once per call, where compiling costs more than it saves
    * @throws IllegalArgumentException if {@code config} selects none of {@code variables}
    */
-  static RegularizationOutputs emit(
-      Ops tf, Graph graph, String base, L1L2 config, Map<String, ? extends Operand<?>> variables) {
+  static RegularizationOutputs emit(Ops tf, Graph graph, String base, L1L2 config,
+      Map<String, ? extends Operand<?>> variables, boolean xla) {
     List<String> selected = new ArrayList<>();
     for (String name : variables.keySet()) {
       if (config.selects(name)) {
@@ -72,7 +76,7 @@ final class RegularizationOutputs {
                   : "on=\"" + config.on().orElse("") + "\" matches none of " + variables.keySet()));
     }
     return new RegularizationOutputs(
-        tf.withSubScope(GraphNames.unusedScope(graph, base)), config, variables, selected);
+        tf.withSubScope(GraphNames.unusedScope(graph, base)), config, variables, selected, xla);
   }
 
   /** The signature that names the six outputs (not the per-variable sums). */
@@ -87,22 +91,5 @@ final class RegularizationOutputs {
         .output(RegularizationSignature.VARIABLE_NAMES, variableNames)
         .output(RegularizationSignature.COEFFICIENTS, coefficients)
         .build();
-  }
-
-  /**
-   * Σ|w| and Σw² of each selected variable, as two float32 vectors in selection order.
-   *
-   * <p>THE ONE PLACE that gets these sums by re-running the regularizer with its coefficients set
-   * to (l1, l2) = (1, 0) and then (0, 1): two more reductions over every variable beside the
-   * penalty's own. A core call that returns each parameter's Σ|w| and Σw² in one fused pass
-   * replaces this method, and the penalty and per-variable outputs above can then be computed
-   * from its result.
-   */
-  private static List<Operand<TFloat32>> absAndSquareSums(
-      Ops tf, L1L2 plain, Map<String, ? extends Operand<?>> variables) {
-    L1L2 sums = plain.toBuilder().weight(1.0).reduction(Reduction.NONE).build();
-    return List.of(
-        sums.toBuilder().l1(1.0).l2(0.0).name("abs_sums").build().penalty(tf, variables),
-        sums.toBuilder().l1(0.0).l2(1.0).name("square_sums").build().penalty(tf, variables));
   }
 }

@@ -77,7 +77,7 @@ public final class RegularizationSignature {
           "tf must build into a Graph (a signature names graph tensors), but its environment is "
               + tf.scope().env().environmentType());
     }
-    return RegularizationOutputs.emit(tf, graph, KEY, config, variables).signature();
+    return RegularizationOutputs.emit(tf, graph, KEY, config, variables, false).signature();
   }
 
   /** The method name that documents {@code config} inside the SavedModel. */
