@@ -105,8 +105,17 @@ final class RegularizerOptions {
     try {
       return LoadedSavedModel.open(model, tag);
     } catch (SavedModelException e) {
-      throw CommandFailure.input("--model " + e.getMessage());
+      throw modelFailure(e);
     }
+  }
+
+  /**
+   * A failure of {@code --model}, e.g. TensorFlow failing to run its graph (a restore op that a
+   * corrupt graph no longer wires up leaves a variable uninitialized), as one line naming the
+   * option; the exception's message names the directory and quotes TensorFlow's first line.
+   */
+  static CommandFailure modelFailure(SavedModelException e) {
+    return CommandFailure.input("--model " + e.getMessage());
   }
 
   /** The {@code --timeout} value, checked; the supervising process enforces it. */
@@ -116,17 +125,6 @@ final class RegularizerOptions {
           + MAX_TIMEOUT_SECONDS + ", but was " + timeoutSeconds);
     }
     return timeoutSeconds;
-  }
-
-  /**
-   * A TensorFlow failure while running {@code model}'s graph (e.g. a restore op that a corrupt
-   * graph no longer wires up leaves a variable uninitialized), as one line naming {@code --model}.
-   */
-  static CommandFailure runFailure(LoadedSavedModel model, String what, RuntimeException e) {
-    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
-    int newline = message.indexOf('\n');
-    return CommandFailure.input("--model " + model.directory() + ": TensorFlow cannot " + what
-        + ": " + (newline < 0 ? message : message.substring(0, newline).strip()));
   }
 
   /**
