@@ -72,12 +72,6 @@ final class ObjectGraphSignature {
   /** The start of the function's name, before a counter and TensorFlow's hash of the body. */
   private static final String FUNCTION_PREFIX = "tfl1l2_regularization_";
 
-  /**
-   * The MetaGraphDef to write and the signature in the loaded graph that computes the same
-   * outputs (a call of the same function).
-   */
-  record Written(MetaGraphDef metaGraph, Signature signature) {}
-
   private ObjectGraphSignature() {}
 
   /** Whether {@code metaGraph} has an object graph, so that TF2 loaders read signatures there. */
@@ -86,18 +80,21 @@ final class ObjectGraphSignature {
   }
 
   /**
-   * Adds the signature over {@code selected} to {@code metaGraph}, replacing one that exists.
+   * Adds the signature over the variables of {@code selected} that {@code config} selects to
+   * {@code metaGraph}, replacing one that exists.
    *
-   * <p>{@code graph} (the loaded {@code metaGraph}) gets the function and a call of it, so that
-   * the returned signature can be run in its session; its other nodes are not written.
+   * <p>The call node is built by TensorFlow-Java in {@code graph} (the loaded {@code metaGraph},
+   * which gets the function and the call); only that node and the function are written, beside
+   * the MetaGraphDef as it was read.
    *
+   * @return the MetaGraphDef to write
    * @param source how messages name the model, e.g. its directory
    * @throws SavedModelException if a selected variable cannot be mapped to one object-graph node,
    *     or the object graph's {@code signatures} child is not a signature map
    * @throws IllegalArgumentException if {@code config} selects none of {@code selected}, or one
-   *     is not a floating-point resource variable
+   *     it selects is not a floating-point resource variable
    */
-  static Written add(
+  static MetaGraphDef add(
       String source, MetaGraphDef metaGraph, Graph graph, L1L2 config,
       List<ModelVariable> selected) {
     Objects.requireNonNull(config, "config must not be null");
@@ -106,11 +103,6 @@ final class ObjectGraphSignature {
       if (config.selects(variable.name())) {
         chosen.add(variable);
       }
-    }
-    if (chosen.isEmpty()) {
-      throw new IllegalArgumentException(
-          "no variable to regularize: on=\"" + config.on().orElse("") + "\" matches none of "
-              + selected.stream().map(ModelVariable::name).toList());
     }
     SavedObjectGraph objectGraph = metaGraph.getObjectGraphDef();
     List<Integer> nodeIds = ObjectGraphVariables.of(metaGraph)
@@ -130,7 +122,7 @@ final class ObjectGraphSignature {
       FunctionDef functionDef = function.functionDef(handleData);
 
       Ops tf = Ops.create(graph).withSubScope(
-          RegularizationSignature.unusedScopeName(graph, RegularizationSignature.KEY));
+          GraphNames.unusedScope(graph, RegularizationSignature.KEY));
       List<Operand<?>> handles = new ArrayList<>();
       for (ModelVariable variable : chosen) {
         handles.add(graph.operationOrThrow(variable.name()).output(0));
@@ -150,10 +142,8 @@ final class ObjectGraphSignature {
           .findFirst()
           .orElseThrow(() -> new IllegalStateException("the call " + callName + " is missing"));
 
-      Signature built = signature.build();
-      MetaGraphDef written = write(
-          metaGraph, slots, function, functionDef, callNode, nodeIds, SignatureDefs.of(built));
-      return new Written(written, built);
+      return write(metaGraph, slots, function, functionDef, callNode, nodeIds,
+          SignatureDefs.of(signature.build()));
     }
   }
 
