@@ -34,10 +34,7 @@ import org.tensorflow.proto.TrackableObjectGraphOuterClass.TrackableObjectGraph.
  * and run through TensorFlow-Java.
  */
 class ObjectGraphSignatureTest {
-  private static final Set<String> OUTPUTS = Set.of(
-      RegularizationSignature.PENALTY, RegularizationSignature.L1_SUM,
-      RegularizationSignature.L2_SUM, RegularizationSignature.PER_VARIABLE,
-      RegularizationSignature.COEFFICIENTS, RegularizationSignature.VARIABLE_NAMES);
+  private static final Set<String> OUTPUTS = Tf2LoaderRules.REGULARIZATION_OUTPUTS;
 
   @TempDir Path temp;
 

@@ -33,7 +33,13 @@ import org.tensorflow.proto.TrackableObjectGraphOuterClass.TrackableObjectGraph.
  * available. Each rule names the loader step that needs it. Written independently of the code
  * under test: it reads only protocol buffers.
  */
-final class Tf2LoaderRules {
+public final class Tf2LoaderRules {
+  /** The outputs of the regularization signature, as {@link RegularizationSignature} names them. */
+  public static final Set<String> REGULARIZATION_OUTPUTS = Set.of(
+      RegularizationSignature.PENALTY, RegularizationSignature.L1_SUM,
+      RegularizationSignature.L2_SUM, RegularizationSignature.PER_VARIABLE,
+      RegularizationSignature.COEFFICIENTS, RegularizationSignature.VARIABLE_NAMES);
+
   private Tf2LoaderRules() {}
 
   /**
@@ -43,7 +49,8 @@ final class Tf2LoaderRules {
    * @param expectedOutputs the output keys the signature must have
    * @return the violated rules; empty when the MetaGraphDef satisfies all of them
    */
-  static List<String> violations(MetaGraphDef metaGraph, String key, Set<String> expectedOutputs) {
+  public static List<String> violations(
+      MetaGraphDef metaGraph, String key, Set<String> expectedOutputs) {
     List<String> problems = new ArrayList<>();
     checkLibrary(metaGraph.getGraphDef(), problems);
     checkObjectGraph(metaGraph, problems);
