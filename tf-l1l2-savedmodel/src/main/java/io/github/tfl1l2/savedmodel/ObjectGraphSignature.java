@@ -87,8 +87,8 @@ final class ObjectGraphSignature {
    * which gets the function and the call); only that node and the function are written, beside
    * the MetaGraphDef as it was read.
    *
-   * @return the MetaGraphDef to write
    * @param source how messages name the model, e.g. its directory
+   * @return the MetaGraphDef to write
    * @throws SavedModelException if a selected variable cannot be mapped to one object-graph node,
    *     or the object graph's {@code signatures} child is not a signature map
    * @throws IllegalArgumentException if {@code config} selects none of {@code selected}, or one

@@ -247,6 +247,16 @@ class ObjectGraphSignatureTest {
   }
 
   @Test
+  void theConfigurationReadsBackFromATf2Model() throws IOException {
+    Path keras = TestModels.external("keras-mnist-cnn");
+    L1L2 config = L1L2.builder().l1(0.25).l2(0.5).weight(3.0).on("^dense").build();
+    Path out = regularize(keras, config, false, temp.resolve("once"));
+    try (SavedModelBundle bundle = SavedModelBundle.load(out.toString(), "serve")) {
+      assertEquals(config, RegularizationSignature.readConfig(bundle));
+    }
+  }
+
+  @Test
   void tf23ModelSignaturesAreUnchangedByteForByte() throws IOException {
     Path tf23 = TestModels.external("python-tf23-model");
     Path out = regularize(tf23, L1L2.of(0.5, 0.25), false, temp.resolve("once"));
