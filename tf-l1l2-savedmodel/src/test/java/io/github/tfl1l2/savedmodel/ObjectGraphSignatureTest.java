@@ -163,6 +163,25 @@ class ObjectGraphSignatureTest {
   }
 
   @Test
+  void theFunctionReadsEachHandleArgumentWithReadVariableOp() throws IOException {
+    Path keras = TestModels.external("keras-mnist-cnn");
+    Path out = regularize(keras, L1L2.builder().l2(0.01).on("kernel").build(), false,
+        temp.resolve("once"));
+    MetaGraphDef after = metaGraph(out);
+    FunctionDef function = Tf2LoaderRules.library(after.getGraphDef())
+        .get(functionOf(after, RegularizationSignature.KEY));
+    assertEquals(KERAS_KERNELS.size(), function.getSignature().getInputArgCount());
+    for (var arg : function.getSignature().getInputArgList()) {
+      assertEquals(org.tensorflow.proto.DataType.DT_RESOURCE, arg.getType(), arg.getName());
+      assertTrue(function.getNodeDefList().stream().anyMatch(n ->
+          n.getOp().equals("ReadVariableOp") && n.getInput(0).equals(arg.getName())),
+          arg.getName() + " is read by a ReadVariableOp");
+    }
+    assertTrue(function.getNodeDefList().stream().noneMatch(n -> n.getOp().startsWith("Placeholder")
+        || n.getOp().equals("VarHandleOp")), "no placeholder or variable inside the function");
+  }
+
+  @Test
   void kerasCnnSignatureBindsTheVariablesThatServingDefaultBindsToTheSameHandles()
       throws IOException {
     Path keras = TestModels.external("keras-mnist-cnn");
