@@ -26,7 +26,7 @@ public final class SumsHloDumpMain {
       ParameterSums sums = L1L2.of(1e-3, 1e-2).sums(tf, List.of(large, ragged));
       session.initialize();
       try (Result result = session.runner().fetch(sums.absSums()).fetch(sums.squareSums()).run()) {
-        System.out.println("sums computed");
+        System.out.println("sums computed: " + result.size() + " outputs");
       }
     }
   }

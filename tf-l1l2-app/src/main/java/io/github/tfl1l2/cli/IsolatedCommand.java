@@ -6,16 +6,13 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
 
 /**
@@ -31,11 +28,8 @@ import picocli.CommandLine.ParseResult;
  * <p>Costs one extra JVM start (well under a second; this process never loads TensorFlow).
  */
 final class IsolatedCommand {
-  /** System property that makes {@link Main#main} run the command in the current process. */
-  static final String IN_PROCESS_PROPERTY = "tfl1l2.inProcess";
-
-  /** The subcommands that load a SavedModel and so run in a child process. */
-  private static final Set<String> ISOLATED = Set.of("penalty", "regularize");
+  /** The subcommands that load a SavedModel and so run supervised. */
+  static final Set<String> ISOLATED = Set.of("penalty", "regularize");
 
   /** Exit statuses of a process killed by a signal, as {@link Process#exitValue()} gives them. */
   private static final Map<Integer, String> SIGNALS = Map.of(
@@ -45,31 +39,19 @@ final class IsolatedCommand {
   private final ParseResult command;
   private final String name;
   private final List<String> args;
-
-  private IsolatedCommand(ParseResult command, List<String> args) {
-    this.command = command;
-    this.name = "tf-l1l2 " + command.commandSpec().name();
-    this.args = args;
-  }
+  private final boolean showNativeLog;
 
   /**
-   * The supervisor for {@code args}, or {@code null} when they name no command that loads a model
-   * (or cannot be parsed: the command itself then reports that in-process).
+   * The supervisor of {@code command}, a parsed subcommand among {@link #ISOLATED}.
+   *
+   * @param args the whole command line, to run again in the child
+   * @param showNativeLog whether TensorFlow's native log is passed on (see {@link ChildJvm})
    */
-  static IsolatedCommand of(String... args) {
-    ParseResult parsed;
-    try {
-      parsed = new CommandLine(new Main()).parseArgs(args);
-    } catch (CommandLine.ParameterException e) {
-      return null;
-    }
-    if (!parsed.hasSubcommand()
-        || !ISOLATED.contains(parsed.subcommand().commandSpec().name())
-        || parsed.subcommand().isUsageHelpRequested()
-        || parsed.subcommand().isVersionHelpRequested()) {
-      return null;
-    }
-    return new IsolatedCommand(parsed.subcommand(), List.of(args));
+  IsolatedCommand(ParseResult command, List<String> args, boolean showNativeLog) {
+    this.command = command;
+    this.name = "tf-l1l2 " + command.commandSpec().name();
+    this.args = List.copyOf(args);
+    this.showNativeLog = showNativeLog;
   }
 
   /**
@@ -85,7 +67,9 @@ final class IsolatedCommand {
     Process child = null;
     Thread stopOnExit = null;
     try {
-      child = new ProcessBuilder(childCommand()).start();
+      child = ChildJvm.builder(args, List.of(
+          "-XX:ErrorFile=" + crashReport("%p"), "-XX:-CreateCoredumpOnCrash"), showNativeLog)
+          .start();
       Process started = child;
       // Ctrl-C or kill stops the child too, and leaves no temporary output behind.
       stopOnExit = new Thread(() -> {
@@ -110,11 +94,13 @@ final class IsolatedCommand {
       if (finished && (status == 0 || status == CommandFailure.INPUT
           || status == CommandFailure.USAGE)) {
         out.print(childOut);
-        err.print(childErr);
+        err.print(showNativeLog ? childErr : NativeLog.withoutNativeLog(childErr));
         return status;
       }
       removeLeftovers(export);
-      NativeLog.logLines(childErr).forEach(err::println);
+      if (showNativeLog) {
+        NativeLog.logLines(childErr).forEach(err::println);
+      }
       err.println(name + ": " + model() + (finished
           ? crashReason(status, childErr)
           : ": gave up after " + timeout + " s (--timeout): TensorFlow did not finish loading or"
@@ -179,28 +165,6 @@ final class IsolatedCommand {
     } catch (IOException e) {
       // A stray report in the temporary directory; the command's own outcome stands.
     }
-  }
-
-  private List<String> childCommand() {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command()
-        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      // A debugger or agent would clash with the parent's (same port); crash files go elsewhere.
-      if (!option.startsWith("-agentlib") && !option.startsWith("-javaagent")
-          && !option.startsWith("-Xrunjdwp") && !option.startsWith("-XX:ErrorFile")
-          && !option.startsWith("-D" + IN_PROCESS_PROPERTY)) {
-        command.add(option);
-      }
-    }
-    command.add("-XX:ErrorFile=" + crashReport("%p"));
-    command.add("-XX:-CreateCoredumpOnCrash");
-    command.add("-D" + IN_PROCESS_PROPERTY + "=true");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(Main.class.getName());
-    command.addAll(args);
-    return command;
   }
 
   private long timeoutSeconds() {

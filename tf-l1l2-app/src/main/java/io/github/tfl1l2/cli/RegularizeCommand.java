@@ -32,6 +32,9 @@ import picocli.CommandLine.Spec;
           + "and adds the signature \"regularization\" (no inputs; outputs penalty, l1_sum, "
           + "l2_sum, per_variable, variable_names, coefficients). A \"regularization\" signature "
           + "already there is replaced.",
+      "On a TF2/Keras model (one with an object graph) the signature is also listed there, so "
+          + "that Python's tf.saved_model.load(DIR2).signatures has it; both routes call the "
+          + "same graph function.",
       "The model is written to a temporary sibling of --out and renamed into place when "
           + "complete; --model is only read."
     },

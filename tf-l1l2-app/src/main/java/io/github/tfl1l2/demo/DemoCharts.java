@@ -318,6 +318,8 @@ final class DemoCharts {
 
   /** Formats tick labels with two significant digits and no exponent (0.032, 0.32, 3.2). */
   private static final class TwoSignificantDigits extends NumberFormat {
+    private static final long serialVersionUID = 1L;
+
     @Override
     public StringBuffer format(double number, StringBuffer target, FieldPosition position) {
       return target.append(

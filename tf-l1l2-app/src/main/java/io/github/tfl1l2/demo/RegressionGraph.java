@@ -137,10 +137,8 @@ final class RegressionGraph implements AutoCloseable {
   void train(int rateIndex, int steps, TFloat32 x, TFloat32 y) {
     Op step = trainingSteps.get(rateIndex);
     for (int i = 0; i < steps; i++) {
-      try (Result unused = session.runner().feed(features, x).feed(targets, y)
-          .addTarget(step).run()) {
-        // Nothing fetched: the step only updates the variables.
-      }
+      // Nothing fetched: the step only updates the variables.
+      session.runner().feed(features, x).feed(targets, y).addTarget(step).run().close();
     }
   }
 

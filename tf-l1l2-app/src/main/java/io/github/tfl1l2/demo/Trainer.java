@@ -96,10 +96,15 @@ final class Trainer implements AutoCloseable {
 
   @Override
   public void close() {
-    try (TFloat32 a = trainFeatures;
-        TFloat32 b = trainTargets;
-        TFloat32 c = testFeatures) {
-      // try-with-resources closes all three even if one close fails.
+    // All three are closed even if one close fails.
+    try {
+      trainFeatures.close();
+    } finally {
+      try {
+        trainTargets.close();
+      } finally {
+        testFeatures.close();
+      }
     }
   }
 }

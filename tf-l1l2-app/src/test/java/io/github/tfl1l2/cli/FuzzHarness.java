@@ -214,18 +214,7 @@ final class FuzzHarness {
    * continue its message (some span several lines) are left out, up to the command's line.
    */
   static List<String> messageLines(String stderr) {
-    List<String> lines = new ArrayList<>();
-    boolean inNativeMessage = false;
-    for (String line : stderr.split("\\R")) {
-      if (NativeLog.isLogLine(line)) {
-        inNativeMessage = true;
-      } else if (line.startsWith("tf-l1l2 ")) {
-        inNativeMessage = false;
-        lines.add(line);
-      } else if (!inNativeMessage && !line.isEmpty()) {
-        lines.add(line);
-      }
-    }
-    return lines;
+    return NativeLog.commandLines(stderr);
   }
+
 }

@@ -197,11 +197,30 @@ public final class LoadedSavedModel implements AutoCloseable {
     ExportDirectory.checkAvailable(out, OUT);
     RegularizationOutputs outputs = RegularizationOutputs.emit(Ops.create(bundle.graph()),
         bundle.graph(), RegularizationSignature.KEY, config, reads(selected), false);
+    MetaGraphDef written = regularizedMetaGraph(config, selected, outputs);
     return AtomicDirectory.create(out, OUT, temporary -> {
-      RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle, outputs.signature(),
-          temporary);
+      RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle, written, temporary);
       return PenaltyMeasurement.run(directory, bundle.session(), config, outputs, selected);
     });
+  }
+
+  /**
+   * The MetaGraphDef to write. A model with an object graph (TF2, Keras) gets the signature there
+   * too, as a call of one graph function, and keeps the rest as it was read ({@link
+   * ObjectGraphSignature}); any other model is written with the loaded graph, which now holds the
+   * signature's ops.
+   */
+  private MetaGraphDef regularizedMetaGraph(
+      L1L2 config, List<ModelVariable> selected, RegularizationOutputs outputs) {
+    MetaGraphDef loaded = savedModel.getMetaGraphs(metaGraphIndex);
+    if (ObjectGraphSignature.applies(loaded)) {
+      return ObjectGraphSignature.add(
+          directory.toString(), loaded, bundle.graph(), config, selected);
+    }
+    return loaded.toBuilder()
+        .setGraphDef(bundle.graph().toGraphDef())
+        .putSignatureDef(RegularizationSignature.KEY, SignatureDefs.of(outputs.signature()))
+        .build();
   }
 
   /** Closes the bundle: its session and graph. */
