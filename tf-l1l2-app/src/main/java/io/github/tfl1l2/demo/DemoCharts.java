@@ -171,7 +171,7 @@ final class DemoCharts {
 
     XYPlot plot = new XYPlot(errors, logAxis("L1 coefficient (log scale)"),
         new NumberAxis("mean squared error"), errorRenderer);
-    NumberAxis countAxis = new NumberAxis("non-zero weights (|w| > 1e-3)");
+    NumberAxis countAxis = new NumberAxis("non-zero weights (w != 0)");
     countAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
     plot.setRangeAxis(1, countAxis);
     plot.setDataset(1, new XYSeriesCollection(nonZero));

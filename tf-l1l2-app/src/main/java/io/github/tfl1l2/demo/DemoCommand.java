@@ -15,7 +15,7 @@ import picocli.CommandLine.Unmatched;
 
 /**
  * The {@code demo} command: trains a sparse linear regression in a TF-Java graph under no
- * penalty, L2, L1 and L1+L2, traces the L1 regularization path, prints a summary, draws charts
+ * penalty, L2, L1 and L1+L2 with the proximal step (and L1 by plain gradient descent), traces the L1 regularization path, prints a summary, draws charts
  * and exports the L1+L2 model as a SavedModel with its {@code regularization} signature.
  *
  * <p>Exit status: 0 on success, 2 for bad options (one line on standard error), 1 if the run
@@ -31,9 +31,10 @@ import picocli.CommandLine.Unmatched;
     sortOptions = false,
     description = {
       "Trains a linear model on a generated sparse regression problem (200 features, 10 of them"
-          + " informative) with TF-Java's GradientDescent under no penalty, L2, L1 and L1+L2;"
-          + " sweeps the L1 coefficient; prints a summary; writes PNG charts; exports the L1+L2"
-          + " model as a SavedModel and checks the reloaded copy.",
+          + " informative) with the proximal gradient step under no penalty, L2, L1 and L1+L2"
+          + " (and L1 by plain gradient descent, for contrast); sweeps the L1 coefficient; prints"
+          + " a summary; writes PNG charts; exports the L1+L2 model as a SavedModel and checks the"
+          + " reloaded copy.",
       ""
     },
     exitCodeOnExecutionException = 1)
@@ -56,7 +57,7 @@ public final class DemoCommand implements Callable<Integer> {
   String l2;
 
   @Option(names = "--steps", paramLabel = "<n>",
-      description = "Gradient-descent steps per model, >= " + LearningRateSchedule.MIN_STEPS
+      description = "Training steps per model, >= " + DemoSettings.MIN_STEPS
           + " (default: " + DemoSettings.FULL_STEPS + ", with --quick "
           + DemoSettings.QUICK_STEPS + ").")
   String steps;

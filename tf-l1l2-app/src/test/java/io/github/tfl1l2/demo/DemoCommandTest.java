@@ -59,7 +59,7 @@ class DemoCommandTest {
 
   @ParameterizedTest
   @ValueSource(strings = {
-    "--bogus", "stray", "--l1=-1", "--l2=NaN", "--l1=Infinity", "--l1=abc", "--steps=9",
+    "--bogus", "stray", "--l1=-1", "--l2=NaN", "--l1=Infinity", "--l1=abc", "--steps=0",
     "--steps=1.5", "--seed=x", "--out="
   })
   void aBadOptionGetsOneLineOnStandardErrorAndExitStatusTwo(String argument) {
