@@ -289,9 +289,10 @@ final class DemoCharts {
     stylePlot(plot);
     LassoSolver.Solution last = path.points().get(path.points().size() - 1);
     Font labelFont = new Font(Font.SANS_SERIF, Font.BOLD, 13);
+    double[] labelY = spreadLabels(last.weights());
     for (int j = 0; j < names.size(); j++) {
       XYTextAnnotation label =
-          new XYTextAnnotation(" " + names.get(j), last.l1Norm(), last.weights()[j]);
+          new XYTextAnnotation(" " + names.get(j), last.l1Norm(), labelY[j]);
       label.setFont(labelFont);
       label.setPaint(PALETTE[j % PALETTE.length]);
       label.setTextAnchor(TextAnchor.CENTER_LEFT);
@@ -301,6 +302,30 @@ final class DemoCharts {
     x.setUpperMargin(0.08);
     return save(chart("Diabetes data (Efron et al. 2004): the lasso path traced by"
         + " ProximalGradientDescent", plot), directory.resolve(DIABETES_FILE));
+  }
+
+  /**
+   * Label heights for line ends at {@code values}: the values themselves, moved apart where two
+   * are closer than 1/40 of their range, so that no two labels overlap.
+   */
+  private static double[] spreadLabels(double[] values) {
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    for (double v : values) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    double gap = (max - min) / 40.0;
+    Integer[] order = new Integer[values.length];
+    for (int j = 0; j < order.length; j++) {
+      order[j] = j;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(values[a], values[b]));
+    double[] placed = values.clone();
+    for (int k = 1; k < order.length; k++) {
+      placed[order[k]] = Math.max(placed[order[k]], placed[order[k - 1]] + gap);
+    }
+    return placed;
   }
 
   private static Path save(JFreeChart chart, Path file) throws IOException {
