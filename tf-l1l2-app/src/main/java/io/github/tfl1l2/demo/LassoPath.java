@@ -3,6 +3,7 @@ package io.github.tfl1l2.demo;
 import io.github.tfl1l2.demo.LassoSolver.Solution;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The lasso path of a standardized regression problem: the solutions at a grid of {@code l1}
@@ -40,31 +41,29 @@ record LassoPath(
   static LassoPath trace(DiabetesData data, int points, double bottom) {
     double[][] x = data.features();
     double[] y = data.target();
-    // Rounded up by a millionth so that rounding cannot leave a weight at 1e-17 at the top.
     double l1Max = LinearAlgebra.smallestAllZeroL1(x, y);
+    // Rounded up by a millionth so that rounding cannot leave a weight at 1e-17 at the top.
     double top = l1Max * (1 + 1e-6);
     List<Solution> path = new ArrayList<>();
     LassoSolver solver = new LassoSolver(x, y);
-    {
-      double[] start = new double[x[0].length];
-      for (int i = 0; i < points; i++) {
-        double l1 = top * Math.pow(bottom, (double) i / (points - 1));
-        Solution solution = solver.solve(l1, start);
-        path.add(solution);
-        start = solution.weights();
-      }
-      List<String> refinements = new ArrayList<>();
-      List<Integer> order = entryOrder(solver, path, data.featureNames(), refinements);
-      return new LassoPath(
-          data.featureNames(),
-          l1Max,
-          path,
-          order.stream().map(data.featureNames()::get).toList(),
-          refinements,
-          exits(path, data.featureNames()),
-          LinearAlgebra.leastSquares(x, y),
-          solver.learningRate());
+    double[] start = new double[x[0].length];
+    for (int i = 0; i < points; i++) {
+      double l1 = top * Math.pow(bottom, (double) i / (points - 1));
+      Solution solution = solver.solve(l1, start);
+      path.add(solution);
+      start = solution.weights();
     }
+    List<String> refinements = new ArrayList<>();
+    List<Integer> order = entryOrder(solver, path, data.featureNames(), refinements);
+    return new LassoPath(
+        data.featureNames(),
+        l1Max,
+        path,
+        order.stream().map(data.featureNames()::get).toList(),
+        refinements,
+        exits(path, data.featureNames()),
+        LinearAlgebra.leastSquares(x, y),
+        solver.learningRate());
   }
 
   /** The variables in order of first entry; ties at one grid point refined by bisection. */
@@ -85,7 +84,7 @@ record LassoPath(
         Solution above = path.get(i - 1);
         Solution below = path.get(i);
         List<Integer> resolved = refine(solver, above, below.l1(), entering, MAX_REFINEMENTS);
-        refinements.add(String.format(java.util.Locale.ROOT,
+        refinements.add(String.format(Locale.ROOT,
             "%s first appear together at l1 = %s; bisecting between l1 = %s and %s gives %s",
             String.join(" and ", resolved.stream().map(names::get).sorted().toList()),
             SummaryTable.coefficient(below.l1()), SummaryTable.coefficient(above.l1()),
@@ -133,13 +132,13 @@ record LassoPath(
     for (int j = 0; j < names.size(); j++) {
       for (int i = 1; i < path.size(); i++) {
         if (path.get(i - 1).active(j) && !path.get(i).active(j)) {
-          String line = String.format(java.util.Locale.ROOT,
+          String line = String.format(Locale.ROOT,
               "%s leaves the model between l1 = %s and %s", names.get(j),
               SummaryTable.coefficient(path.get(i - 1).l1()),
               SummaryTable.coefficient(path.get(i).l1()));
           for (int k = i + 1; k < path.size(); k++) {
             if (path.get(k).active(j)) {
-              line += String.format(java.util.Locale.ROOT,
+              line += String.format(Locale.ROOT,
                   " and comes back between l1 = %s and %s",
                   SummaryTable.coefficient(path.get(k - 1).l1()),
                   SummaryTable.coefficient(path.get(k).l1()));

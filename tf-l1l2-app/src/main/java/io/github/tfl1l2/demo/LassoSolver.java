@@ -43,16 +43,9 @@ final class LassoSolver {
   private final double[][] x;
   private final double[][] yColumn;
   private final float learningRate;
-  private final int stepsPerRun;
 
   /** A solver for {@code (x, y)}; the step size is {@code 1/L}, L = 2·λ_max(XᵀX/n). */
   LassoSolver(double[][] x, double[] y) {
-    this(x, y, STEPS_PER_RUN);
-  }
-
-  /** A solver that chains {@code stepsPerRun} steps into one run (a divisor of CHECK_EVERY). */
-  LassoSolver(double[][] x, double[] y, int stepsPerRun) {
-    this.stepsPerRun = stepsPerRun;
     this.x = x;
     this.yColumn = new double[y.length][];
     for (int i = 0; i < y.length; i++) {
@@ -87,7 +80,7 @@ final class LassoSolver {
       Constant<TFloat64> features64 = tf.constant(x);
       Constant<TFloat64> targets = tf.constant(yColumn);
       Op step = null;
-      for (int k = 0; k < stepsPerRun; k++) {
+      for (int k = 0; k < STEPS_PER_RUN; k++) {
         // Each step reads the weights only after the previous step has written them.
         Operand<TFloat64> read = (step == null ? tf : tf.withControlDependencies(List.of(step)))
             .identity(weights);
@@ -99,7 +92,7 @@ final class LassoSolver {
       try (Session session = new Session(graph)) {
         double[] current = initial.clone();
         for (int taken = CHECK_EVERY; taken <= MAX_STEPS; taken += CHECK_EVERY) {
-          for (int i = 0; i < CHECK_EVERY / stepsPerRun; i++) {
+          for (int i = 0; i < CHECK_EVERY / STEPS_PER_RUN; i++) {
             try (Result unused = session.runner().addTarget(step).run()) {
               // the steps only update the weights
             }
