@@ -31,21 +31,27 @@ final class GradientPairs {
   private GradientPairs() {}
 
   /**
+   * @param optimizer the optimizer's name, for error messages
    * @param graph the graph the loss lives in
    * @param tf where the zero gradients are built
    * @param loss the data loss
    * @param selected whether a variable (by its op) takes the proximal step
    * @param excluded names of variables never trained (the optimizer's own slots)
+   * @throws IllegalArgumentException if a selected variable's dtype has no proximal kernel
    */
-  static List<GradAndVar<?>> of(
-      Graph graph, Ops tf, Operand<?> loss, Predicate<Output<?>> selected, Set<String> excluded) {
+  static List<GradAndVar<?>> of(String optimizer, Graph graph, Ops tf, Operand<?> loss,
+      Predicate<Output<?>> selected, Set<String> excluded) {
     Set<GraphOperation> ancestors = ancestors((GraphOperation) loss.op());
     List<Output<?>> reached = new ArrayList<>();
     List<Output<?>> unreached = new ArrayList<>();
     for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
       GraphOperation op = it.next();
       if (op.type().equals(Optimizer.VARIABLE_V2) && !excluded.contains(op.name())) {
-        (ancestors.contains(op) ? reached : unreached).add(op.output(0));
+        Output<?> variable = op.output(0);
+        if (selected.test(variable)) {
+          ProximalTerms.requireProximalKernel(optimizer, variable);
+        }
+        (ancestors.contains(op) ? reached : unreached).add(variable);
       }
     }
     List<GradAndVar<?>> pairs = new ArrayList<>();

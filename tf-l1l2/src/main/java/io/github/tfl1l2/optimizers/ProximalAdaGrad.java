@@ -33,7 +33,7 @@ import org.tensorflow.types.family.TType;
  *
  * <p>with {@code λ1 = weight·l1} and {@code λ2 = 2·weight·l2}: each element takes the proximal step
  * of {@link ProximalGradientDescent} with its own step size {@code η}. The step runs in TensorFlow's
- * {@code ApplyProximalAdagrad} kernel, with {@code l1 = l2 = 0} for unselected variables. The
+ * {@code ApplyProximalAdagrad} kernel (unselected variables in {@code ApplyAdagrad}). The
  * default initial accumulator value 0.1 is TensorFlow 1's {@code ProximalAdagradOptimizer} and
  * Keras' {@code Adagrad} default; it keeps the first steps from dividing by a tiny {@code √a}.
  * Dtypes, the regularizer's settings and the variables trained are as for {@link
@@ -102,7 +102,7 @@ public final class ProximalAdaGrad extends Optimizer {
    */
   @Override
   public <T extends TType> List<GradAndVar<?>> computeGradients(Operand<?> loss) {
-    return GradientPairs.of(graph, tf, loss, terms::selects, slotNames);
+    return GradientPairs.of(getOptimizerName(), graph, tf, loss, terms::selects, slotNames);
   }
 
   @Override
@@ -127,10 +127,11 @@ public final class ProximalAdaGrad extends Optimizer {
   protected <T extends TType> Op applyDense(Ops tf, Output<T> gradient, Output<T> variable) {
     Variable<T> accumulator = getSlot(variable, ACCUMULATOR).orElseThrow();
     Operand<T> lr = ProximalTerms.scalar(tf, learningRate, variable);
-    boolean selected = terms.selects(variable);
-    Operand<T> l1 = selected ? terms.l1(tf, variable) : ProximalTerms.scalar(tf, 0.0, variable);
-    Operand<T> l2 = selected ? terms.l2(tf, variable) : ProximalTerms.scalar(tf, 0.0, variable);
-    return tf.train.applyProximalAdagrad(variable, accumulator, lr, l1, l2, gradient);
+    if (!terms.selects(variable)) {
+      return tf.train.applyAdagrad(variable, accumulator, lr, gradient);
+    }
+    return tf.train.applyProximalAdagrad(
+        variable, accumulator, lr, terms.l1(tf, variable), terms.l2(tf, variable), gradient);
   }
 
   @Override

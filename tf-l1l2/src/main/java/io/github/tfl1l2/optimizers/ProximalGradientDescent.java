@@ -33,8 +33,10 @@ import org.tensorflow.types.family.TType;
  * reg.penalty(…)} with exact zeros. The step runs in TensorFlow's {@code ApplyProximalGradientDescent}
  * kernel (unselected variables in {@code ApplyGradientDescent}); TensorFlow's {@code l2} means
  * {@code (l2/2)·w²}, which is why {@code λ2} carries the factor 2. Coefficients are computed in
- * double and cast once to the variable's dtype ({@code TFloat16}, {@code TBfloat16}, {@code
- * TFloat32} or {@code TFloat64}).
+ * double and cast once to the variable's dtype. Selected variables must be {@code TFloat32} or
+ * {@code TFloat64}, the only dtypes TensorFlow registers the proximal kernels for; {@code
+ * minimize} rejects a selected half-precision variable with an {@link IllegalArgumentException}
+ * naming it. Unselected variables may also be {@code TFloat16} or {@code TBfloat16}.
  *
  * <p>The regularizer's {@code reduction} does not change the step (every reduction sums the same
  * terms), and its {@code xla} and {@code checkNumerics} settings do not apply: no penalty op is
@@ -83,7 +85,7 @@ public final class ProximalGradientDescent extends Optimizer {
    */
   @Override
   public <T extends TType> List<GradAndVar<?>> computeGradients(Operand<?> loss) {
-    return GradientPairs.of(graph, tf, loss, terms::selects, Set.of());
+    return GradientPairs.of(getOptimizerName(), graph, tf, loss, terms::selects, Set.of());
   }
 
   @Override

@@ -6,6 +6,8 @@ import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -63,6 +65,21 @@ final class ProximalTerms {
    */
   <T extends TType> Operand<T> l2(Ops tf, Output<T> variable) {
     return scalar(tf, 2.0 * regularizer.weight() * regularizer.l2(), variable);
+  }
+
+  /**
+   * Fails unless a selected variable's dtype has TensorFlow's proximal kernels: float32 and
+   * float64 only (measured: TF 2.18 registers no half-precision kernel for
+   * {@code ApplyProximalGradientDescent}, so the step would fail only when the graph runs).
+   */
+  static void requireProximalKernel(String optimizer, Output<?> variable) {
+    Class<?> type = variable.type();
+    if (type != TFloat32.class && type != TFloat64.class) {
+      throw new IllegalArgumentException(optimizer + " applies TensorFlow's proximal kernels,"
+          + " which exist for float32 and float64 only, but the selected variable '"
+          + variable.op().name() + "' is " + variable.dataType()
+          + "; deselect it with L1L2.on(regex) or train it in float32");
+    }
   }
 
   /** A scalar constant in the variable's dtype, rounded once from double. */

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.tfl1l2.L1L2;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.op.Op;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
 
 /**
  * {@link ProximalAdaGrad}: each element takes the proximal step with its own step size {@code
@@ -53,6 +55,23 @@ class ProximalAdaGradTest {
       float[] w = model.kernel();
       assertClose(optimum, w, 1e-4);
       assertEquals(zeroSet(optimum), zeroSet(w), "exact zeros (w == 0)");
+    }
+  }
+
+  @Test
+  void unselectedVariablesTakeAPlainAdaGradStep() {
+    float lr = 0.1f;
+    try (LinearModel model = new LinearModel(PROBLEM, new float[PROBLEM.p])) {
+      Variable<TFloat32> bias =
+          model.tf.withName("bias").variable(model.tf.withInitScope().constant(new float[] {0.5f, -2f}));
+      float[] c = {3f, -4f}; // bias enters the loss as Σ c·bias: its gradient is c
+      var loss = model.tf.math.add(model.dataLoss, model.tf.reduceSum(
+          model.tf.math.mul(model.tf.identity(bias), model.tf.constant(c)), model.tf.constant(0)));
+      L1L2 reg = L1L2.builder().l1(100.0).on("kernel").build();
+      model.run(new ProximalAdaGrad(model.graph, lr, reg).minimize(loss), 1);
+      float[] after = model.values(bias);
+      assertEquals(0.5 - lr * 3 / Math.sqrt(0.1 + 9), after[0], 1e-6);
+      assertEquals(-2 + lr * 4 / Math.sqrt(0.1 + 16), after[1], 1e-6);
     }
   }
 

@@ -7,6 +7,8 @@ import io.github.tfl1l2.L1L2;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
@@ -16,7 +18,10 @@ import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TBfloat16;
+import org.tensorflow.types.TFloat16;
 import org.tensorflow.types.TFloat64;
+import org.tensorflow.types.family.TFloating;
 
 /**
  * {@link ProximalGradientDescent} minimizes {@code (1/n)·|y − X·w|² + reg.penalty(w)} with exact
@@ -122,6 +127,64 @@ class ProximalGradientDescentTest {
           assertEquals(expected, after[j], 1e-15, "w[" + j + "]");
         }
       }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"float16", "bfloat16"})
+  void unselectedHalfPrecisionVariablesTakeAPlainStepInTheirOwnDtype(String dtype) {
+    Class<? extends TFloating> type = dtype.equals("float16") ? TFloat16.class : TBfloat16.class;
+    float[] after = stepHalf(type, L1L2.builder().l1(0.5).on("kernel").build(), 1);
+    for (int j = 0; j < 3; j++) {
+      assertEquals(HALF_W0[j] - 0.25f * HALF_C[j], after[j], 0.0, "w[" + j + "]");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"float16", "bfloat16"})
+  void selectedHalfPrecisionVariablesAreRejectedNamingTheVariable(String dtype) {
+    Class<? extends TFloating> type = dtype.equals("float16") ? TFloat16.class : TBfloat16.class;
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> stepHalf(type, L1L2.l1(0.5), 0));
+    assertTrue(e.getMessage().startsWith("ProximalGradientDescent applies TensorFlow's proximal"
+        + " kernels, which exist for float32 and float64 only, but the selected variable 'w' is "
+        + (dtype.equals("float16") ? "DT_HALF" : "DT_BFLOAT16")), e.getMessage());
+  }
+
+  private static final float[] HALF_W0 = {1.0f, -0.0625f, 0.5f};
+  private static final float[] HALF_C = {0.5f, 0.25f, -1.0f}; // every number exact in half
+
+  /** Builds {@code loss = Σ c·w} over a half-precision {@code w}, steps, returns w as floats. */
+  private static <T extends TFloating> float[] stepHalf(Class<T> type, L1L2 reg, int steps) {
+    try (Graph graph = new Graph()) {
+      Ops tf = Ops.create(graph);
+      Variable<T> w = tf.withName("w").variable(
+          tf.withInitScope().dtypes.cast(tf.withInitScope().constant(HALF_W0), type));
+      Operand<T> loss = tf.reduceSum(
+          tf.math.mul(tf.dtypes.cast(tf.constant(HALF_C), type), tf.identity(w)), tf.constant(0));
+      Op step = new ProximalGradientDescent(graph, 0.25f, reg).minimize(loss);
+      try (Session session = new Session(graph)) {
+        for (int i = 0; i < steps; i++) {
+          session.runner().addTarget(step).run();
+        }
+        try (Result result = session.runner().fetch(tf.dtypes.cast(w, TFloat32.class)).run()) {
+          float[] values = new float[3];
+          ((TFloat32) result.get(0)).copyTo(DataBuffers.of(values, false, false));
+          return values;
+        }
+      }
+    }
+  }
+
+  @Test
+  void variablesTheLossDoesNotReachAreNoObstacleAndUnselectedOnesStayPut() {
+    L1L2 reg = L1L2.builder().l1(1.0).on("kernel").build();
+    try (LinearModel model = new LinearModel(PROBLEM, new float[PROBLEM.p])) {
+      Variable<TFloat32> counter =
+          model.tf.withName("counter").variable(model.tf.withInitScope().constant(new float[] {7f}));
+      // The framework's computeGradients asks for every VariableV2 and fails on "counter".
+      model.run(new ProximalGradientDescent(model.graph, 0.01f, reg).minimize(model.dataLoss), 1);
+      assertEquals(7f, model.values(counter)[0]);
     }
   }
 
