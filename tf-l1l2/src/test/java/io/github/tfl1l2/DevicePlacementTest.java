@@ -17,7 +17,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
@@ -211,7 +210,7 @@ class DevicePlacementTest {
       Operand<?> w = tf.variable(tf.withInitScope().constant(new float[] {1f, -2f}));
       L1L2.of(1, 1).penalty(tf, List.of(w, tf.identity(w)));
       g.operations().forEachRemaining(op ->
-          assertEquals("", ((GraphOperation) op).device(), op.name()));
+          assertEquals("", op.device(), op.name()));
     }
   }
 

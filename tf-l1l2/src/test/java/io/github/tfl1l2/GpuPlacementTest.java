@@ -34,7 +34,8 @@ class GpuPlacementTest {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g).withDevice(DeviceSpec.newBuilder().deviceType(DeviceSpec.DeviceType.GPU).deviceIndex(0).build());
       Operand<TFloat32> probe = tf.math.add(tf.constant(1f), tf.constant(1f));
-      try (Session s = new Session(g, STRICT_PLACEMENT); Result r = s.runner().fetch(probe).run()) {
+      try (Session s = new Session(g, STRICT_PLACEMENT)) {
+        s.runner().fetch(probe).run().close();
         return true;
       } catch (RuntimeException noGpu) {
         return false;

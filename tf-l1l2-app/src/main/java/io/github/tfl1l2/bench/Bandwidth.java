@@ -44,7 +44,7 @@ final class Bandwidth {
 
   private static double pass(ExecutorService pool, float[] data, int threads) throws Exception {
     @SuppressWarnings("unchecked")
-    Future<Double>[] parts = new Future[threads];
+    Future<Double>[] parts = (Future<Double>[]) new Future<?>[threads];
     int slice = data.length / threads;
     for (int t = 0; t < threads; t++) {
       int from = t * slice;

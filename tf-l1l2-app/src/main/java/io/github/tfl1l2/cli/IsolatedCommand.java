@@ -1,22 +1,18 @@
 package io.github.tfl1l2.cli;
 
-import io.github.tfl1l2.savedmodel.AtomicDirectory;
+import io.github.tfl1l2.savedmodel.ExportDirectory;
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
 
 /**
@@ -32,11 +28,8 @@ import picocli.CommandLine.ParseResult;
  * <p>Costs one extra JVM start (well under a second; this process never loads TensorFlow).
  */
 final class IsolatedCommand {
-  /** System property that makes {@link Main#main} run the command in the current process. */
-  static final String IN_PROCESS_PROPERTY = "tfl1l2.inProcess";
-
-  /** The subcommands that load a SavedModel and so run in a child process. */
-  private static final Set<String> ISOLATED = Set.of("penalty", "regularize");
+  /** The subcommands that load a SavedModel and so run supervised. */
+  static final Set<String> ISOLATED = Set.of("penalty", "regularize");
 
   /** Exit statuses of a process killed by a signal, as {@link Process#exitValue()} gives them. */
   private static final Map<Integer, String> SIGNALS = Map.of(
@@ -46,31 +39,19 @@ final class IsolatedCommand {
   private final ParseResult command;
   private final String name;
   private final List<String> args;
-
-  private IsolatedCommand(ParseResult command, List<String> args) {
-    this.command = command;
-    this.name = "tf-l1l2 " + command.commandSpec().name();
-    this.args = args;
-  }
+  private final boolean showNativeLog;
 
   /**
-   * The supervisor for {@code args}, or {@code null} when they name no command that loads a model
-   * (or cannot be parsed: the command itself then reports that in-process).
+   * The supervisor of {@code command}, a parsed subcommand among {@link #ISOLATED}.
+   *
+   * @param args the whole command line, to run again in the child
+   * @param showNativeLog whether TensorFlow's native log is passed on (see {@link ChildJvm})
    */
-  static IsolatedCommand of(String... args) {
-    ParseResult parsed;
-    try {
-      parsed = new CommandLine(new Main()).parseArgs(args);
-    } catch (CommandLine.ParameterException e) {
-      return null;
-    }
-    if (!parsed.hasSubcommand()
-        || !ISOLATED.contains(parsed.subcommand().commandSpec().name())
-        || parsed.subcommand().isUsageHelpRequested()
-        || parsed.subcommand().isVersionHelpRequested()) {
-      return null;
-    }
-    return new IsolatedCommand(parsed.subcommand(), List.of(args));
+  IsolatedCommand(ParseResult command, List<String> args, boolean showNativeLog) {
+    this.command = command;
+    this.name = "tf-l1l2 " + command.commandSpec().name();
+    this.args = List.copyOf(args);
+    this.showNativeLog = showNativeLog;
   }
 
   /**
@@ -82,26 +63,19 @@ final class IsolatedCommand {
    */
   int run(PrintStream out, PrintStream err) {
     Path outDir = outDirectory();
-    boolean outExisted = outDir != null && Files.exists(outDir, LinkOption.NOFOLLOW_LINKS);
-    Set<Path> temporariesBefore =
-        outDir == null ? Set.of() : new HashSet<>(AtomicDirectory.temporaries(outDir));
-    Path crashDir;
-    try {
-      crashDir = Files.createTempDirectory("tf-l1l2-child-");
-    } catch (IOException e) {
-      err.println(name + ": cannot create a temporary directory for the child process: " + e);
-      return CommandFailure.INPUT;
-    }
+    ExportDirectory export = outDir == null ? null : ExportDirectory.watch(outDir);
     Process child = null;
     Thread stopOnExit = null;
     try {
-      child = new ProcessBuilder(childCommand(crashDir)).start();
+      child = ChildJvm.builder(args, List.of(
+          "-XX:ErrorFile=" + crashReport("%p"), "-XX:-CreateCoredumpOnCrash"), showNativeLog)
+          .start();
       Process started = child;
       // Ctrl-C or kill stops the child too, and leaves no temporary output behind.
       stopOnExit = new Thread(() -> {
         started.descendants().forEach(ProcessHandle::destroyForcibly);
         started.destroyForcibly();
-        cleanUp(outDir, outExisted, temporariesBefore);
+        removeLeftovers(export);
       });
       Runtime.getRuntime().addShutdownHook(stopOnExit);
       child.getOutputStream().close();
@@ -120,23 +94,26 @@ final class IsolatedCommand {
       if (finished && (status == 0 || status == CommandFailure.INPUT
           || status == CommandFailure.USAGE)) {
         out.print(childOut);
-        err.print(childErr);
+        err.print(showNativeLog ? childErr : NativeLog.withoutNativeLog(childErr));
         return status;
       }
-      cleanUp(outDir, outExisted, temporariesBefore);
-      NativeLog.logLines(childErr).forEach(err::println);
+      removeLeftovers(export);
+      if (showNativeLog) {
+        NativeLog.logLines(childErr).forEach(err::println);
+      }
       err.println(name + ": " + model() + (finished
           ? crashReason(status, childErr)
           : ": gave up after " + timeout + " s (--timeout): TensorFlow did not finish loading or"
               + " computing; the model may be corrupt"));
       return CommandFailure.INPUT;
     } catch (IOException e) {
-      err.println(name + ": cannot start a child process (" + e.getMessage() + ")");
+      err.println(name + ": cannot start a child process ("
+          + SavedModelException.firstLine(e) + ")");
       return CommandFailure.INPUT;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       child.destroyForcibly();
-      cleanUp(outDir, outExisted, temporariesBefore);
+      removeLeftovers(export);
       err.println(name + ": interrupted");
       return CommandFailure.INPUT;
     } finally {
@@ -147,7 +124,9 @@ final class IsolatedCommand {
           // Already shutting down: the hook runs and stops the child.
         }
       }
-      AtomicDirectory.deleteRecursively(crashDir);
+      if (child != null) {
+        deleteCrashReport(child.pid());
+      }
     }
   }
 
@@ -165,40 +144,27 @@ final class IsolatedCommand {
    * Removes what a child that did not end normally may have left: temporaries of {@code --out},
    * and {@code --out} itself if it did not exist before (a crash after the rename).
    */
-  private static void cleanUp(Path outDir, boolean outExisted, Set<Path> temporariesBefore) {
-    if (outDir == null) {
-      return;
-    }
-    for (Path temporary : AtomicDirectory.temporaries(outDir)) {
-      if (!temporariesBefore.contains(temporary)) {
-        AtomicDirectory.deleteRecursively(temporary);
-      }
-    }
-    if (!outExisted) {
-      AtomicDirectory.deleteRecursively(outDir);
+  private static void removeLeftovers(ExportDirectory export) {
+    if (export != null) {
+      export.removeLeftovers();
     }
   }
 
-  private List<String> childCommand(Path crashDir) {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command()
-        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      // A debugger or agent would clash with the parent's (same port); crash files go elsewhere.
-      if (!option.startsWith("-agentlib") && !option.startsWith("-javaagent")
-          && !option.startsWith("-Xrunjdwp") && !option.startsWith("-XX:ErrorFile")
-          && !option.startsWith("-D" + IN_PROCESS_PROPERTY)) {
-        command.add(option);
-      }
+  /**
+   * Where a crashing child JVM writes its report: the temporary directory rather than the user's
+   * working directory, named by the child's process id so that the parent knows which to delete.
+   */
+  private static Path crashReport(String pid) {
+    return Path.of(System.getProperty("java.io.tmpdir"), "tf-l1l2-hs_err_pid" + pid + ".log");
+  }
+
+  /** Deletes the crash report of child {@code pid}, if it wrote one; nobody reads it. */
+  private static void deleteCrashReport(long pid) {
+    try {
+      Files.deleteIfExists(crashReport(Long.toString(pid)));
+    } catch (IOException e) {
+      // A stray report in the temporary directory; the command's own outcome stands.
     }
-    command.add("-XX:ErrorFile=" + crashDir.resolve("hs_err_pid%p.log"));
-    command.add("-XX:-CreateCoredumpOnCrash");
-    command.add("-D" + IN_PROCESS_PROPERTY + "=true");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(Main.class.getName());
-    command.addAll(args);
-    return command;
   }
 
   private long timeoutSeconds() {

@@ -2,8 +2,12 @@ package io.github.tfl1l2.cli;
 
 import io.github.tfl1l2.bench.BenchCommand;
 import io.github.tfl1l2.demo.DemoCommand;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
 
 /** The {@code tf-l1l2} command line: one subcommand per job. */
 @Command(
@@ -22,15 +26,48 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  @Option(
+      names = "--verbose",
+      scope = ScopeType.INHERIT,
+      description = "Also show TensorFlow's native log on stderr (hidden by default, as it is when "
+          + "TF_CPP_MIN_LOG_LEVEL is not set).")
+  boolean verbose;
+
   /**
-   * Runs the command line and exits with its status. Commands that load a SavedModel run in a
-   * child JVM that this one supervises (see the {@code --timeout} option), so that a model on
-   * which TensorFlow's native code aborts or hangs still ends with one line on stderr.
+   * Runs the command line and exits with its status. A command that loads TensorFlow runs in a
+   * child JVM, so that TensorFlow's native log can be kept off the terminal (see {@code
+   * --verbose}); commands that load a SavedModel are supervised there too (see the {@code
+   * --timeout} option), so that a model on which TensorFlow's native code aborts or hangs still
+   * ends with one line on stderr.
    */
   public static void main(String[] args) {
-    IsolatedCommand isolated =
-        Boolean.getBoolean(IsolatedCommand.IN_PROCESS_PROPERTY) ? null : IsolatedCommand.of(args);
-    System.exit(isolated == null ? run(args) : isolated.run(System.out, System.err));
+    System.exit(Boolean.getBoolean(ChildJvm.IN_PROCESS_PROPERTY) ? run(args) : runInChild(args));
+  }
+
+  /** Runs {@code args} in a child JVM, or here when they name no command that loads TensorFlow. */
+  private static int runInChild(String... args) {
+    ParseResult parsed;
+    try {
+      parsed = new CommandLine(new Main()).parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      return run(args); // reports the usage error, loading nothing
+    }
+    if (!parsed.hasSubcommand()
+        || parsed.isUsageHelpRequested()
+        || parsed.isVersionHelpRequested()
+        || parsed.subcommand().isUsageHelpRequested()
+        || parsed.subcommand().isVersionHelpRequested()
+        || parsed.subcommand().commandSpec().userObject() instanceof CommandLine.HelpCommand) {
+      return run(args);
+    }
+    ParseResult subcommand = parsed.subcommand();
+    boolean verbose = parsed.hasMatchedOption("--verbose")
+        || subcommand.hasMatchedOption("--verbose");
+    boolean showNativeLog = ChildJvm.showsNativeLog(verbose);
+    String name = subcommand.commandSpec().name();
+    return IsolatedCommand.ISOLATED.contains(name)
+        ? new IsolatedCommand(subcommand, List.of(args), showNativeLog).run(System.out, System.err)
+        : RelayedCommand.run("tf-l1l2 " + name, List.of(args), showNativeLog, System.err);
   }
 
   /**

@@ -27,6 +27,52 @@ final class NativeLog {
   }
 
   /**
+   * The lines of {@code stderr} that are not TensorFlow's native log (see {@link Filter}), empty
+   * lines left out: the command's own message lines.
+   */
+  static List<String> commandLines(String stderr) {
+    Filter filter = new Filter();
+    List<String> lines = new ArrayList<>();
+    for (String line : stderr.split("\\R")) {
+      if (!filter.isNative(line) && !line.isEmpty()) {
+        lines.add(line);
+      }
+    }
+    return lines;
+  }
+
+  /** {@code stderr} without TensorFlow's native log ({@link Filter}); kept lines end in newlines. */
+  static String withoutNativeLog(String stderr) {
+    Filter filter = new Filter();
+    StringBuilder kept = new StringBuilder();
+    stderr.lines().filter(line -> !filter.isNative(line)).forEach(l -> kept.append(l).append('\n'));
+    return kept.toString();
+  }
+
+  /**
+   * Tells, line by line, which lines of a stream are TensorFlow's native log: absl's preamble, a
+   * log line in either format, and the lines that continue its message (some span several, e.g.
+   * {@code cpu_feature_guard}'s "To enable the following instructions: …"), up to the next line
+   * the command prints itself, which starts with {@code "tf-l1l2 "}.
+   */
+  static final class Filter {
+    private boolean inNativeMessage;
+
+    /** Whether {@code line}, the next line of the stream, belongs to the native log. */
+    boolean isNative(String line) {
+      if (isLogLine(line)) {
+        inNativeMessage = true;
+      } else if (line.startsWith(COMMAND_PREFIX)) {
+        inNativeMessage = false;
+      }
+      return inNativeMessage;
+    }
+  }
+
+  /** How every line the command line prints on stderr itself begins. */
+  private static final String COMMAND_PREFIX = "tf-l1l2 ";
+
+  /**
    * The first lines of the informational, warning and error messages in {@code stderr}: what is
    * worth passing on from a process that then crashed (its fatal line is summarized instead, and
    * stack traces and multi-line message bodies are dropped).

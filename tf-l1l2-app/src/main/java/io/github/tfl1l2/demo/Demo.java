@@ -22,6 +22,8 @@ final class Demo {
   static final String L1_ONLY = "L1 only";
   /** Label of the L1+L2 setting, the one exported. */
   static final String L1_L2 = "L1+L2";
+  /** Label of the L1-only setting trained by plain gradient descent, for contrast. */
+  static final String L1_SUBGRADIENT = "L1 plain GD";
 
   /**
    * The path runs from this factor below the smallest coefficient at which the optimum is
@@ -29,10 +31,7 @@ final class Demo {
    */
   private static final double PATH_BOTTOM = 1.0 / 300.0;
 
-  /**
-   * ... to this factor above it, where every weight must be zero: a little beyond the threshold,
-   * because at the threshold itself gradient descent approaches zero ever more slowly.
-   */
+  /** ... to this factor above it, where every weight is exactly zero. */
   private static final double PATH_TOP = 1.2;
 
   private final DemoSettings settings;
@@ -60,8 +59,9 @@ final class Demo {
 
     List<ScoredModel> fourSettings = new ArrayList<>();
     List<ScoredModel> path = new ArrayList<>();
+    ScoredModel subgradient;
     try (Trainer trainer = new Trainer(problem, settings.steps())) {
-      printSchedule(trainer);
+      printTraining(trainer);
       List<Setting> compared = List.of(
           new Setting(NO_PENALTY, 0.0, 0.0),
           new Setting(L2_ONLY, 0.0, settings.l2()),
@@ -76,9 +76,14 @@ final class Demo {
             setting, setting.label().equals(L1_L2) ? settings.exportDirectory() : null);
         ScoredModel scored = ScoredModel.of(problem, model);
         fourSettings.add(scored);
-        printProgress(String.format(Locale.ROOT, "[%d/%d] %-10s", i + 1, compared.size(),
+        printProgress(String.format(Locale.ROOT, "[%d/%d] %-11s", i + 1, compared.size(),
             setting.label()), scored);
       }
+      subgradient = ScoredModel.of(problem, trainer.train(
+          new Setting(L1_SUBGRADIENT, settings.l1(), 0.0, Setting.Step.SUBGRADIENT)));
+      out.println("For contrast, L1 only trained by the framework's GradientDescent on MSE +"
+          + " penalty (the subgradient of |w|, same steps and step size):");
+      printProgress(String.format(Locale.ROOT, "[1/1] %-11s", L1_SUBGRADIENT), subgradient);
 
       double allZero =
           LinearAlgebra.smallestAllZeroL1(problem.trainFeatures(), problem.trainTargets());
@@ -100,9 +105,17 @@ final class Demo {
     }
 
     out.println();
-    out.println("Summary (MSE = mean squared error; non-zero = |w| > 1e-3; precision and recall of"
-        + " the non-zero set against the 10 truly informative features)");
-    SummaryTable.lines(fourSettings).forEach(line -> out.println("  " + line));
+    out.println("Summary (MSE = mean squared error; non-zero = weights not exactly 0; precision and"
+        + " recall of the non-zero set against the 10 truly informative features)");
+    List<ScoredModel> table = new ArrayList<>(fourSettings);
+    table.add(subgradient);
+    SummaryTable.lines(table).forEach(line -> out.println("  " + line));
+    out.printf(Locale.ROOT,
+        "  %s: gradient descent on |w| steps across zero instead of landing on it, so %d of %d"
+            + " weights stay non-zero (%d above 1e-3); the proximal step leaves %d.%n",
+        L1_SUBGRADIENT, subgradient.score().nonZero(), subgradient.model().weights().length,
+        ModelScore.countAbove(subgradient.model().weights(), 1e-3),
+        fourSettings.get(2).score().nonZero());
     out.printf(Locale.ROOT,
         "  The noise variance, %.2f, is the lowest test MSE any model can reach.%n",
         problem.noiseStdDev() * problem.noiseStdDev());
@@ -121,7 +134,7 @@ final class Demo {
     out.println();
     out.printf(Locale.ROOT, "Done in %.1f s.%n", seconds);
     out.flush();
-    return new DemoReport(problem, fourSettings, path, charts, check, seconds);
+    return new DemoReport(problem, fourSettings, subgradient, path, charts, check, seconds);
   }
 
   private void printProblem(SparseRegressionProblem.Shape shape) {
@@ -136,14 +149,13 @@ final class Demo {
         shape.correlation(), shape.noiseStdDev());
   }
 
-  private void printSchedule(Trainer trainer) {
-    LearningRateSchedule schedule = trainer.scheduleFor(new Setting(NO_PENALTY, 0.0, 0.0));
-    float[] rates = schedule.rates();
+  private void printTraining(Trainer trainer) {
     out.printf(Locale.ROOT,
-        "  loss = MSE + L1L2 penalty on the weights (bias not penalized), minimized by TF-Java's"
-            + " GradientDescent:%n  %d full-batch steps per model; learning rate %.3g for 40%% of"
-            + " them, then divided by 3.16 every 10%% (down to %.3g)%n",
-        schedule.totalSteps(), rates[0], rates[rates.length - 1]);
+        "  loss = MSE + L1L2 penalty on the weights (bias not penalized), minimized by"
+            + " optimizers.ProximalGradientDescent:%n  a gradient step on the MSE, then the"
+            + " penalty's proximal step (exact zeros); %d full-batch steps per model at step size"
+            + " %.3g (1/L)%n",
+        trainer.steps(), trainer.learningRate());
   }
 
   private void printProgress(String prefix, ScoredModel scored) {

@@ -22,6 +22,7 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.LegendItem;
 import org.jfree.chart.LegendItemCollection;
+import org.jfree.chart.annotations.XYTextAnnotation;
 import org.jfree.chart.annotations.XYTitleAnnotation;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
@@ -48,6 +49,8 @@ final class DemoCharts {
   static final String ERROR_FILE = "error-vs-l1.png";
   /** The learned-weights-per-setting chart's file name. */
   static final String WEIGHTS_FILE = "weights-by-setting.png";
+  /** The diabetes lasso path chart's file name. */
+  static final String DIABETES_FILE = "diabetes-lasso-path.png";
 
   private static final int WIDTH = 1100;
   private static final int HEIGHT = 700;
@@ -171,7 +174,7 @@ final class DemoCharts {
 
     XYPlot plot = new XYPlot(errors, logAxis("L1 coefficient (log scale)"),
         new NumberAxis("mean squared error"), errorRenderer);
-    NumberAxis countAxis = new NumberAxis("non-zero weights (|w| > 1e-3)");
+    NumberAxis countAxis = new NumberAxis("non-zero weights (w != 0)");
     countAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
     plot.setRangeAxis(1, countAxis);
     plot.setDataset(1, new XYSeriesCollection(nonZero));
@@ -259,6 +262,72 @@ final class DemoCharts {
         + " over all", combined);
   }
 
+  /**
+   * Writes the diabetes lasso path into {@code directory} (created if missing) as {@value
+   * #DIABETES_FILE} and returns its path: each weight against {@code Σ|w|}, as in Figure 1 of
+   * the LARS paper, every line labelled with its variable at the right end.
+   */
+  static Path diabetesLassoPath(Path directory, LassoPath path) throws IOException {
+    System.setProperty("java.awt.headless", "true");
+    Files.createDirectories(directory);
+    XYSeriesCollection lines = new XYSeriesCollection();
+    XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
+    List<String> names = path.featureNames();
+    for (int j = 0; j < names.size(); j++) {
+      XYSeries series = new XYSeries(names.get(j), false, true);
+      for (LassoSolver.Solution point : path.points()) {
+        series.add(point.l1Norm(), point.weights()[j]);
+      }
+      lines.addSeries(series);
+      renderer.setSeriesPaint(j, PALETTE[j % PALETTE.length]);
+      renderer.setSeriesStroke(j, new BasicStroke(2.0f));
+      renderer.setSeriesShape(j, new Ellipse2D.Double(-2.5, -2.5, 5, 5));
+    }
+    NumberAxis x = new NumberAxis("Σ|w| (sum of absolute weights)");
+    NumberAxis y = new NumberAxis("weight (standardized variables)");
+    XYPlot plot = new XYPlot(lines, x, y, renderer);
+    stylePlot(plot);
+    LassoSolver.Solution last = path.points().get(path.points().size() - 1);
+    Font labelFont = new Font(Font.SANS_SERIF, Font.BOLD, 13);
+    double[] labelY = spreadLabels(last.weights());
+    for (int j = 0; j < names.size(); j++) {
+      XYTextAnnotation label =
+          new XYTextAnnotation(" " + names.get(j), last.l1Norm(), labelY[j]);
+      label.setFont(labelFont);
+      label.setPaint(PALETTE[j % PALETTE.length]);
+      label.setTextAnchor(TextAnchor.CENTER_LEFT);
+      plot.addAnnotation(label);
+    }
+    // Room on the right for the labels.
+    x.setUpperMargin(0.08);
+    return save(chart("Diabetes data (Efron et al. 2004): the lasso path traced by"
+        + " ProximalGradientDescent", plot), directory.resolve(DIABETES_FILE));
+  }
+
+  /**
+   * Label heights for line ends at {@code values}: the values themselves, moved apart where two
+   * are closer than 1/40 of their range, so that no two labels overlap.
+   */
+  private static double[] spreadLabels(double[] values) {
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    for (double v : values) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    double gap = (max - min) / 40.0;
+    Integer[] order = new Integer[values.length];
+    for (int j = 0; j < order.length; j++) {
+      order[j] = j;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(values[a], values[b]));
+    double[] placed = values.clone();
+    for (int k = 1; k < order.length; k++) {
+      placed[order[k]] = Math.max(placed[order[k]], placed[order[k - 1]] + gap);
+    }
+    return placed;
+  }
+
   private static Path save(JFreeChart chart, Path file) throws IOException {
     ChartUtils.saveChartAsPNG(file.toFile(), chart, WIDTH, HEIGHT);
     return file;
@@ -318,6 +387,8 @@ final class DemoCharts {
 
   /** Formats tick labels with two significant digits and no exponent (0.032, 0.32, 3.2). */
   private static final class TwoSignificantDigits extends NumberFormat {
+    private static final long serialVersionUID = 1L;
+
     @Override
     public StringBuffer format(double number, StringBuffer target, FieldPosition position) {
       return target.append(

@@ -7,7 +7,9 @@ import java.util.List;
  * Everything a demo run computed, for the caller to inspect (the tests do).
  *
  * @param problem the generated problem
- * @param settings the four settings in order: no penalty, L2 only, L1 only, L1+L2
+ * @param settings the four settings in order: no penalty, L2 only, L1 only, L1+L2, trained with
+ *     the proximal step
+ * @param subgradient the L1-only setting trained by plain gradient descent, for contrast
  * @param path the regularization path: L1-only models by increasing coefficient
  * @param charts the PNG files written
  * @param export what reloading the exported L1+L2 SavedModel showed
@@ -16,6 +18,7 @@ import java.util.List;
 record DemoReport(
     SparseRegressionProblem problem,
     List<ScoredModel> settings,
+    ScoredModel subgradient,
     List<ScoredModel> path,
     List<Path> charts,
     ExportCheck export,

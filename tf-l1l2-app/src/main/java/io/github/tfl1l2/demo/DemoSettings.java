@@ -1,5 +1,6 @@
 package io.github.tfl1l2.demo;
 
+import io.github.tfl1l2.L1L2;
 import java.nio.file.Path;
 
 /**
@@ -7,7 +8,7 @@ import java.nio.file.Path;
  *
  * @param l1 the L1 coefficient of the "L1 only" and "L1+L2" settings
  * @param l2 the L2 coefficient of the "L2 only" and "L1+L2" settings
- * @param steps gradient-descent steps per trained model
+ * @param steps training steps per trained model
  * @param seed the seed of the synthetic problem
  * @param pathPoints how many L1 coefficients the regularization path sweeps
  * @param outputDirectory where the charts go
@@ -34,19 +35,21 @@ record DemoSettings(
   static final int QUICK_STEPS = 3000;
   /** Path points in a full run. */
   static final int FULL_PATH_POINTS = 14;
+  /** The fewest training steps per model. */
+  static final int MIN_STEPS = 1;
   /** Path points in a quick run. */
   static final int QUICK_PATH_POINTS = 6;
 
   DemoSettings {
-    if (!(l1 >= 0.0) || Double.isInfinite(l1)) {
-      throw new IllegalArgumentException("--l1 must be a finite number >= 0, but was " + l1);
+    try {
+      L1L2.of(l1, l2);
+    } catch (IllegalArgumentException e) {
+      // L1L2 names the coefficient first (l1, l2): the options bear the same names.
+      throw new IllegalArgumentException("--" + e.getMessage(), e);
     }
-    if (!(l2 >= 0.0) || Double.isInfinite(l2)) {
-      throw new IllegalArgumentException("--l2 must be a finite number >= 0, but was " + l2);
-    }
-    if (steps < LearningRateSchedule.MIN_STEPS) {
+    if (steps < MIN_STEPS) {
       throw new IllegalArgumentException(
-          "--steps must be at least " + LearningRateSchedule.MIN_STEPS + ", but was " + steps);
+          "--steps must be at least " + MIN_STEPS + ", but was " + steps);
     }
     if (pathPoints < 2) {
       throw new IllegalArgumentException("pathPoints must be at least 2, but was " + pathPoints);

@@ -6,7 +6,7 @@ package io.github.tfl1l2.demo;
  * @param trainError mean squared error on the training rows
  * @param testError mean squared error on the held-out rows
  * @param penalty the penalty in the minimized loss at the end of training
- * @param nonZero weights with {@code |w| > }{@value #NON_ZERO_THRESHOLD}
+ * @param nonZero weights that are not exactly zero
  * @param truePositives non-zero weights on truly informative features
  * @param informative the number of truly informative features
  */
@@ -18,16 +18,13 @@ record ModelScore(
     int truePositives,
     int informative) {
 
-  /** A weight counts as non-zero, i.e. as selecting its feature, above this magnitude. */
-  static final double NON_ZERO_THRESHOLD = 1e-3;
-
   /** Scores {@code model} on {@code problem}. */
   static ModelScore of(SparseRegressionProblem problem, TrainedModel model) {
     double[] w = model.weights();
     int nonZero = 0;
     int truePositives = 0;
     for (int i = 0; i < w.length; i++) {
-      if (Math.abs(w[i]) > NON_ZERO_THRESHOLD) {
+      if (w[i] != 0.0) {
         nonZero++;
         if (problem.isInformative(i)) {
           truePositives++;
@@ -43,6 +40,17 @@ record ModelScore(
         nonZero,
         truePositives,
         problem.informativeCount());
+  }
+
+  /** How many of {@code weights} exceed {@code threshold} in magnitude. */
+  static int countAbove(double[] weights, double threshold) {
+    int count = 0;
+    for (double w : weights) {
+      if (Math.abs(w) > threshold) {
+        count++;
+      }
+    }
+    return count;
   }
 
   /**

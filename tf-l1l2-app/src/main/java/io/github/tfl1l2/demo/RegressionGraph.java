@@ -1,22 +1,19 @@
 package io.github.tfl1l2.demo;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.optimizers.ProximalGradientDescent;
 import io.github.tfl1l2.savedmodel.RegularizationSignature;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.framework.optimizers.GradientDescent;
-import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
@@ -24,20 +21,18 @@ import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.family.TType;
 
 /**
  * The TensorFlow graph of one linear regression model {@code prediction = features · weights +
  * bias}, trained on the mean squared error plus an {@link L1L2} penalty on the weights, with its
  * session.
  *
- * <p>The penalty enters the loss through {@link L1L2#addTo}, before the framework's {@link
- * GradientDescent} takes gradients: the optimizer sees one scalar loss and knows nothing about
- * regularization. The bias is not penalized ({@code on("^weights$")}).
- *
- * <p>Learning-rate decay is a staircase: TF-Java's {@code GradientDescent} takes a fixed rate, so
- * the graph holds one {@code GradientDescent} and one training op per rate, all applying the
- * same gradients of the same loss.
+ * <p>How the penalty is trained depends on the {@link Setting.Step}: {@link
+ * Setting.Step#PROXIMAL} runs {@link ProximalGradientDescent} on the data loss, which applies the
+ * penalty through its proximal operator and leaves exact zeros; {@link Setting.Step#SUBGRADIENT}
+ * runs the framework's {@link GradientDescent} on {@code data loss + penalty}, whose L1 gradient
+ * {@code ±l1} never lets a weight settle at zero. The bias is not penalized ({@code
+ * on("^weights$")}). The penalty the graph reports is the same {@code penalty(…)} op either way.
  */
 final class RegressionGraph implements AutoCloseable {
   /** The serving input: a float32 matrix with one row per example. */
@@ -61,8 +56,7 @@ final class RegressionGraph implements AutoCloseable {
   private final Operand<TFloat32> prediction;
   private final Operand<TFloat32> dataLoss;
   private final Operand<TFloat32> penalty;
-  private final Operand<TFloat32> loss;
-  private final List<Op> trainingSteps = new ArrayList<>();
+  private final Op trainingStep;
   private final Signature serving;
   private final Signature regularization;
 
@@ -71,9 +65,10 @@ final class RegressionGraph implements AutoCloseable {
    *
    * @param featureCount the number of input features
    * @param regularizer the penalty on the weights ({@code on} is replaced by the weights only)
-   * @param learningRates one training op is built per rate, in this order
+   * @param step how the penalty is trained
+   * @param learningRate the constant step size
    */
-  RegressionGraph(int featureCount, L1L2 regularizer, float[] learningRates) {
+  RegressionGraph(int featureCount, L1L2 regularizer, Setting.Step step, float learningRate) {
     this.regularizer = regularizer.toBuilder().on("^" + WEIGHTS + "$").build();
     this.graph = new Graph();
     boolean built = false;
@@ -96,20 +91,13 @@ final class RegressionGraph implements AutoCloseable {
       Map<String, Operand<?>> parameters = new LinkedHashMap<>();
       parameters.put(WEIGHTS, weights);
       parameters.put(BIAS, bias);
-      loss = this.regularizer.addTo(tf, dataLoss, parameters.values());
-      // addTo returns Add(dataLoss, penalty): reporting its second input reports exactly the
-      // penalty the optimizer differentiates, not a second copy of it.
-      penalty = castToFloat(((GraphOperation) loss.op()).input(1));
-      // What Optimizer.minimize does, with the gradients taken once and shared by all rates.
-      List<Optimizer.GradAndVar<? extends TType>> gradients = null;
-      for (int i = 0; i < learningRates.length; i++) {
-        GradientDescent optimizer =
-            new GradientDescent(graph, "gradient_descent_" + i, learningRates[i]);
-        if (gradients == null) {
-          gradients = gradientsOf(optimizer, loss);
-        }
-        trainingSteps.add(optimizer.applyGradients(gradients, "train_" + i));
-      }
+      penalty = this.regularizer.penalty(tf, parameters.values());
+      trainingStep = switch (step) {
+        case PROXIMAL ->
+            new ProximalGradientDescent(graph, learningRate, this.regularizer).minimize(dataLoss);
+        case SUBGRADIENT ->
+            new GradientDescent(graph, learningRate).minimize(tf.math.add(dataLoss, penalty));
+      };
       serving = Signature.builder()
           .key(Signature.DEFAULT_KEY)
           .input(FEATURES, features)
@@ -130,17 +118,11 @@ final class RegressionGraph implements AutoCloseable {
     return regularizer;
   }
 
-  /**
-   * Runs {@code steps} gradient-descent steps with the {@code rateIndex}-th learning rate on the
-   * given data.
-   */
-  void train(int rateIndex, int steps, TFloat32 x, TFloat32 y) {
-    Op step = trainingSteps.get(rateIndex);
+  /** Runs {@code steps} training steps on the given data. */
+  void train(int steps, TFloat32 x, TFloat32 y) {
     for (int i = 0; i < steps; i++) {
-      try (Result unused = session.runner().feed(features, x).feed(targets, y)
-          .addTarget(step).run()) {
-        // Nothing fetched: the step only updates the variables.
-      }
+      // Nothing fetched: the step only updates the variables.
+      session.runner().feed(features, x).feed(targets, y).addTarget(trainingStep).run().close();
     }
   }
 
@@ -209,23 +191,6 @@ final class RegressionGraph implements AutoCloseable {
         .setIntraOpParallelismThreads(1)
         .setInterOpParallelismThreads(1)
         .build();
-  }
-
-  /** The gradients of {@code loss} with respect to every variable of the graph. */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static List<Optimizer.GradAndVar<? extends TType>> gradientsOf(
-      Optimizer optimizer, Operand<TFloat32> loss) {
-    // computeGradients returns List<GradAndVar<?>>, applyGradients takes the bounded wildcard:
-    // the same thing, since GradAndVar's parameter is bounded by TType.
-    return (List) optimizer.computeGradients(loss);
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Operand<TFloat32> castToFloat(Operand<?> operand) {
-    if (operand.type() != TFloat32.class) {
-      throw new IllegalStateException("expected a float32 penalty, got " + operand.type());
-    }
-    return (Operand<TFloat32>) operand;
   }
 
   /** The data loss and the penalty at one moment of training. */

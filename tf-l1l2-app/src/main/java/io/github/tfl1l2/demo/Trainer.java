@@ -9,7 +9,7 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * Trains the demo's linear model on one problem under any number of {@link Setting}s, each in a
- * fresh graph and session, with the same learning-rate schedule shape.
+ * fresh graph and session, with one constant step size.
  *
  * <p>Holds the problem's data as float32 tensors, fed to every training step (full batch: every
  * step sees all training rows, so no sampling and no randomness is involved); close it to free
@@ -18,7 +18,7 @@ import org.tensorflow.types.TFloat32;
 final class Trainer implements AutoCloseable {
   private final SparseRegressionProblem problem;
   private final int totalSteps;
-  private final double gramEigenvalue;
+  private final float learningRate;
   private final TFloat32 trainFeatures;
   private final TFloat32 trainTargets;
   private final TFloat32 testFeatures;
@@ -27,13 +27,12 @@ final class Trainer implements AutoCloseable {
    * Copies the problem's data into float32 tensors, once for all the models trained.
    *
    * @param problem the data to train on
-   * @param totalSteps gradient-descent steps per setting, at least {@link
-   *     LearningRateSchedule#MIN_STEPS}
+   * @param totalSteps training steps per setting, at least 1
    */
   Trainer(SparseRegressionProblem problem, int totalSteps) {
     this.problem = problem;
     this.totalSteps = totalSteps;
-    this.gramEigenvalue = LinearAlgebra.largestGramEigenvalueWithBias(problem.trainFeatures());
+    this.learningRate = stepSize(problem);
     List<TFloat32> tensors = new ArrayList<>(3);
     try {
       tensors.add(Tensors.matrix(problem.trainFeatures()));
@@ -49,12 +48,23 @@ final class Trainer implements AutoCloseable {
   }
 
   /**
-   * The schedule used for {@code setting}. Its first rate is {@code 1/curvature} of the
-   * regularized loss: the mean squared error's Hessian is twice the Gram matrix of {@code [X 1]},
-   * and the L2 term adds {@code 2·l2}; the L1 term has no curvature.
+   * The step size of every model: {@code 1/L} with {@code L} the largest eigenvalue of the mean
+   * squared error's Hessian, twice the Gram matrix of {@code [X 1]} over n. It is the largest
+   * step for which proximal gradient descent provably decreases the loss at every step, and the
+   * L2 term needs no room in it: the prox applies L2 exactly, whatever its size.
    */
-  LearningRateSchedule scheduleFor(Setting setting) {
-    return LearningRateSchedule.decaying(2.0 * (gramEigenvalue + setting.l2()), totalSteps);
+  static float stepSize(SparseRegressionProblem problem) {
+    return (float) (1.0 / (2.0 * LinearAlgebra.largestGramEigenvalueWithBias(problem.trainFeatures())));
+  }
+
+  /** The step size every model trains with. */
+  float learningRate() {
+    return learningRate;
+  }
+
+  /** The training steps every model takes. */
+  int steps() {
+    return totalSteps;
   }
 
   /** Trains {@code setting} from zero weights and returns the result. */
@@ -68,12 +78,9 @@ final class Trainer implements AutoCloseable {
    */
   TrainedModel train(Setting setting, Path exportDirectory) {
     long start = System.nanoTime();
-    LearningRateSchedule schedule = scheduleFor(setting);
-    try (RegressionGraph graph =
-        new RegressionGraph(problem.features(), setting.regularizer(), schedule.rates())) {
-      for (int phase = 0; phase < schedule.phases().size(); phase++) {
-        graph.train(phase, schedule.phases().get(phase).steps(), trainFeatures, trainTargets);
-      }
+    try (RegressionGraph graph = new RegressionGraph(
+        problem.features(), setting.regularizer(), setting.step(), learningRate)) {
+      graph.train(totalSteps, trainFeatures, trainTargets);
       RegressionGraph.LossSnapshot end = graph.evaluate(trainFeatures, trainTargets);
       if (exportDirectory != null) {
         try {
@@ -96,10 +103,15 @@ final class Trainer implements AutoCloseable {
 
   @Override
   public void close() {
-    try (TFloat32 a = trainFeatures;
-        TFloat32 b = trainTargets;
-        TFloat32 c = testFeatures) {
-      // try-with-resources closes all three even if one close fails.
+    // All three are closed even if one close fails.
+    try {
+      trainFeatures.close();
+    } finally {
+      try {
+        trainTargets.close();
+      } finally {
+        testFeatures.close();
+      }
     }
   }
 }

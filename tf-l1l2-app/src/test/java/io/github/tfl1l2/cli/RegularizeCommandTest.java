@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.savedmodel.TestModels;
+import io.github.tfl1l2.savedmodel.Tf2LoaderRules;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.SavedModelBundle;
+import org.tensorflow.proto.MetaGraphDef;
+import org.tensorflow.proto.SavedModel;
 
 class RegularizeCommandTest {
   @TempDir Path temp;
@@ -125,6 +128,32 @@ class RegularizeCommandTest {
       }
       assertClose(0.01 * l2Sum, ((double[]) outputs.get("penalty"))[0], "penalty");
       assertTrue(after.metaGraphDef().containsSignatureDef("serving_default"));
+    }
+  }
+
+  @Test
+  void tf2ModelsRegularizedOnceAndTwiceListTheSignatureInTheirObjectGraph() throws IOException {
+    for (String name : List.of("keras-mnist-cnn", "python-tf23-model")) {
+      Path model = TestModels.external(name);
+      Path once = temp.resolve(name + "-once");
+      Path twice = temp.resolve(name + "-twice");
+      CliRun.of("regularize", "--model", model.toString(), "--out", once.toString()).succeeded();
+      String stdout = CliRun.of("regularize", "--model", once.toString(), "--out",
+          twice.toString(), "--l1", "0.5").succeeded().out();
+      assertTrue(stdout.contains("(regularization replaced)"), stdout);
+      int[] nodes = new int[3];
+      List<Path> models = List.of(model, once, twice);
+      for (int i = 0; i < models.size(); i++) {
+        MetaGraphDef metaGraph = SavedModel.parseFrom(
+            Files.readAllBytes(models.get(i).resolve("saved_model.pb"))).getMetaGraphs(0);
+        nodes[i] = metaGraph.getObjectGraphDef().getNodesCount();
+        if (i > 0) {
+          assertEquals(List.of(), Tf2LoaderRules.violations(metaGraph, "regularization",
+              Tf2LoaderRules.REGULARIZATION_OUTPUTS), models.get(i).toString());
+        }
+      }
+      assertEquals(nodes[0] + 1, nodes[1], name + ": the signature's node is appended");
+      assertEquals(nodes[1], nodes[2], name + ": regularizing again adds no node");
     }
   }
 

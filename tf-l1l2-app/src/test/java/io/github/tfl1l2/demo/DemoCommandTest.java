@@ -52,15 +52,16 @@ class DemoCommandTest {
     Outcome outcome = runMain("demo", "--help");
     assertEquals(0, outcome.code());
     for (String option :
-        new String[] {"--l1", "--l2", "--steps", "--seed", "--out", "--export", "--quick"}) {
+        new String[] {"--l1", "--l2", "--steps", "--seed", "--out", "--export", "--quick",
+            "--dataset", "--json"}) {
       assertTrue(outcome.out().contains(option), option + " in\n" + outcome.out());
     }
   }
 
   @ParameterizedTest
   @ValueSource(strings = {
-    "--bogus", "stray", "--l1=-1", "--l2=NaN", "--l1=Infinity", "--l1=abc", "--steps=9",
-    "--steps=1.5", "--seed=x", "--out="
+    "--bogus", "stray", "--l1=-1", "--l2=NaN", "--l1=Infinity", "--l1=abc", "--steps=0",
+    "--steps=1.5", "--seed=x", "--out=", "--dataset=iris", "--json=path.json"
   })
   void aBadOptionGetsOneLineOnStandardErrorAndExitStatusTwo(String argument) {
     Outcome outcome = runMain("demo", argument);
@@ -75,6 +76,28 @@ class DemoCommandTest {
     assertTrue(runMain("demo", "--steps", "abc").err().contains("--steps must be an integer,"
         + " but was 'abc'"));
     assertTrue(runMain("demo", "--bogus").err().contains("unknown option '--bogus'"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"--l1=0.3", "--l2=0.1", "--steps=100", "--seed=3", "--export=x",
+      "--quick"})
+  void syntheticOnlyOptionsAreRejectedWithTheDiabetesDataset(String argument) {
+    Outcome outcome = runMain("demo", "--dataset", "diabetes", argument);
+    assertEquals(2, outcome.code(), outcome.err());
+    assertEquals(1, outcome.err().lines().count(), outcome.err());
+    assertTrue(outcome.err().contains("applies to --dataset synthetic only"), outcome.err());
+    assertEquals("", outcome.out());
+  }
+
+  @Test
+  void theDatasetDefaultsToTheSyntheticProblem() {
+    DemoCommand command = new DemoCommand();
+    new CommandLine(command).parseArgs();
+    assertEquals(false, command.isDiabetes());
+    new CommandLine(command).parseArgs("--dataset", "diabetes", "--json", "p.json");
+    assertEquals(true, command.isDiabetes());
+    assertEquals(Path.of("p.json"), command.diabetesOptions().json());
+    assertEquals(Path.of("target/demo"), command.diabetesOptions().outputDirectory());
   }
 
   private static DemoSettings parse(String... args) {

@@ -31,8 +31,6 @@ import picocli.CommandLine;
  * numbers recomputed here from the trained weights and the generated problem.
  */
 class DemoTest {
-  private static final double NON_ZERO = 1e-3;
-
   @TempDir static Path outputs;
 
   private static DemoReport report;
@@ -86,30 +84,37 @@ class DemoTest {
   }
 
   @Test
-  void theL1WeightsAreTheOptimumOfTheRegularizedLossZerosIncluded() {
-    SparseRegressionProblem p = report.problem();
-    Setting l1Only = report.setting(Demo.L1_ONLY).setting();
-    double[] optimum =
-        LassoReference.solve(p.trainFeatures(), p.trainTargets(), l1Only.l1(), l1Only.l2());
-    double[] trained = weights(Demo.L1_ONLY);
-    int differentlySelected = 0;
-    for (int j = 0; j < trained.length; j++) {
-      assertEquals(optimum[j], trained[j], 0.05, "weight " + j);
-      // Near the threshold the two may straddle it; anything clearly zero or clearly non-zero
-      // in the optimum must be so in the trained model too.
-      if (Math.abs(optimum[j]) > 0.01 || optimum[j] == 0.0) {
-        if ((Math.abs(trained[j]) > NON_ZERO) != (optimum[j] != 0.0)) {
-          differentlySelected++;
-        }
-      }
+  void theL1WeightsAreTheOptimumOfTheRegularizedLossWithItsExactZeros() {
+    assertIsTheOptimum(Demo.L1_ONLY);
+  }
+
+  @Test
+  void theL1L2WeightsAreTheOptimumOfTheRegularizedLossWithItsExactZeros() {
+    assertIsTheOptimum(Demo.L1_L2);
+  }
+
+  @Test
+  void theSubgradientRunLandsOnNoZeroAndIsReportedOnceWithItsCount() {
+    ScoredModel plain = report.subgradient();
+    assertEquals(Setting.Step.SUBGRADIENT, plain.setting().step());
+    int nonZero = nonZero(plain.model().weights());
+    assertTrue(nonZero > 2 * nonZero(weights(Demo.L1_ONLY)),
+        "plain GD keeps " + nonZero + " non-zero weights, the prox " + nonZero(weights(Demo.L1_ONLY)));
+    List<String> rows = printed.lines()
+        .filter(line -> line.trim().startsWith(Demo.L1_SUBGRADIENT + " ") && line.contains("/200"))
+        .toList();
+    assertEquals(1, rows.size(), printed);
+    assertTrue(rows.get(0).contains(" " + nonZero + "/200"), rows.get(0));
+    for (ScoredModel m : report.settings()) {
+      assertEquals(Setting.Step.PROXIMAL, m.setting().step(), m.setting().label());
     }
-    assertTrue(differentlySelected <= 2,
-        differentlySelected + " weights are zero in one solution and clearly not in the other");
   }
 
   @Test
   void theSummaryTableReportsWhatTheWeightsShow() {
-    for (ScoredModel m : report.settings()) {
+    List<ScoredModel> rows = new java.util.ArrayList<>(report.settings());
+    rows.add(report.subgradient());
+    for (ScoredModel m : rows) {
       double[] truth = report.problem().trueWeights();
       int nonZero = nonZero(m.model().weights());
       String row = printed.lines()
@@ -232,6 +237,23 @@ class DemoTest {
         "--export defaults to a folder inside --out");
   }
 
+  /**
+   * The trained weights equal an exact coordinate-descent optimum of the same loss, computed in
+   * double, and are exactly zero where it is.
+   */
+  private static void assertIsTheOptimum(String label) {
+    SparseRegressionProblem p = report.problem();
+    Setting setting = report.setting(label).setting();
+    double[] optimum =
+        LassoReference.solve(p.trainFeatures(), p.trainTargets(), setting.l1(), setting.l2());
+    double[] trained = weights(label);
+    for (int j = 0; j < trained.length; j++) {
+      assertEquals(optimum[j], trained[j], 1e-3, label + " weight " + j);
+      assertEquals(optimum[j] == 0.0, trained[j] == 0.0,
+          label + " weight " + j + ": optimum " + optimum[j] + ", trained " + trained[j]);
+    }
+  }
+
   private static double[] weights(String label) {
     return report.setting(label).model().weights();
   }
@@ -239,7 +261,7 @@ class DemoTest {
   private static int nonZero(double[] w) {
     int count = 0;
     for (double v : w) {
-      if (Math.abs(v) > NON_ZERO) {
+      if (v != 0.0) {
         count++;
       }
     }
@@ -250,7 +272,7 @@ class DemoTest {
     int selected = 0;
     int right = 0;
     for (int j = 0; j < w.length; j++) {
-      if (Math.abs(w[j]) > NON_ZERO) {
+      if (w[j] != 0.0) {
         selected++;
         if (truth[j] != 0.0) {
           right++;
@@ -266,7 +288,7 @@ class DemoTest {
     for (int j = 0; j < w.length; j++) {
       if (truth[j] != 0.0) {
         informative++;
-        if (Math.abs(w[j]) > NON_ZERO) {
+        if (w[j] != 0.0) {
           found++;
         }
       }

@@ -184,7 +184,11 @@ class LoadedSavedModelTest {
         SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
       MetaGraphDef b = before.metaGraphDef();
       MetaGraphDef a = after.metaGraphDef();
-      assertEquals(b.getObjectGraphDef(), a.getObjectGraphDef());
+      // The object graph only gains the regularization signature (ObjectGraphSignatureTest).
+      assertEquals(b.getObjectGraphDef().getNodesCount() + 1,
+          a.getObjectGraphDef().getNodesCount());
+      b.getObjectGraphDef().getConcreteFunctionsMap().forEach((name, entry) ->
+          assertEquals(entry, a.getObjectGraphDef().getConcreteFunctionsOrThrow(name), name));
       assertTrue(a.getSignatureDefMap().keySet().containsAll(b.getSignatureDefMap().keySet()));
       assertTrue(a.containsSignatureDef("regularization"));
       for (var node : b.getGraphDef().getNodeList()) {
@@ -266,6 +270,30 @@ class LoadedSavedModelTest {
     }
     assertEquals(List.of(), TestModels.listing(out));
     assertEquals(List.of("out"), TestModels.listing(temp));
+  }
+
+  @Test
+  void reExportReportsWhatTheWrittenSignatureComputes() {
+    Path out = temp.resolve("out");
+    L1L2 config = L1L2.builder().l1(0.2).l2(0.3).weight(2.0).on("kernel").build();
+    PenaltyReport report;
+    double expected = 0;
+    try (LoadedSavedModel model = LoadedSavedModel.open(EXAMPLE)) {
+      report = model.exportRegularized(config, model.select(config, false), out);
+      for (String kernel : List.of("dense/kernel", "dense_1/kernel")) {
+        double[] w = TestModels.values(model.bundle().session(), kernel);
+        expected += 2.0 * (0.2 * l1(w) + 0.3 * l2(w));
+      }
+    }
+    assertEquals(List.of("dense/kernel", "dense_1/kernel"),
+        report.variables().stream().map(r -> r.variable().name()).toList());
+    assertClose(expected, report.penalty(), "reported penalty");
+    try (SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
+      Map<String, Object> written = TestModels.callRegularization(after);
+      assertEquals(report.penalty(), ((double[]) written.get("penalty"))[0], "penalty");
+      assertEquals(report.l1Sum(), ((double[]) written.get("l1_sum"))[0], "l1_sum");
+      assertEquals(report.l2Sum(), ((double[]) written.get("l2_sum"))[0], "l2_sum");
+    }
   }
 
   @Test
