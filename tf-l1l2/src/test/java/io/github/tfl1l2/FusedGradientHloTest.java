@@ -3,15 +3,11 @@ package io.github.tfl1l2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,29 +31,10 @@ class FusedGradientHloTest {
   @Test
   void eachLargeWeightsGradientIsOneFusedPassThatReadsItOnceAndWritesOnce(@TempDir Path dump)
       throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder builder =
-        new ProcessBuilder(
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                GradientHloDumpMain.class.getName())
-            .redirectErrorStream(true)
-            .redirectOutput(dump.resolve("child.log").toFile());
-    builder.environment().put("XLA_FLAGS", "--xla_dump_to=" + dump.resolve("hlo"));
-    builder.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
-    Process child = builder.start();
-    assertTrue(child.waitFor(300, TimeUnit.SECONDS), "child JVM timed out");
-    assertEquals(0, child.exitValue(), () -> read(dump.resolve("child.log")));
-
-    List<Path> modules;
-    try (Stream<Path> files = Files.list(dump.resolve("hlo"))) {
-      modules = files.filter(p -> p.toString().endsWith("cpu_after_optimizations.txt")).toList();
-    }
+    List<String> modules = HloDump.optimizedModules(GradientHloDumpMain.class, dump);
     int gradientsOfLargeWeights = 0;
-    for (Path module : modules) {
-      String hlo = read(module);
-      List<List<String>> computations = computations(hlo);
+    for (String hlo : modules) {
+      List<List<String>> computations = HloDump.computations(hlo);
       List<String> entry =
           computations.stream().filter(c -> c.get(0).startsWith("ENTRY")).findFirst().orElseThrow();
       if (!FULL_SIZE.matcher(entry.get(0) + String.join("\n", entry)).find()) {
@@ -96,32 +73,6 @@ class FusedGradientHloTest {
       assertTrue(fused.contains(" multiply("), "products inside the fusion:\n" + hlo);
       assertTrue(!hlo.contains(" reduce(") && !hlo.contains("reduce-window("), "no reduction:\n" + hlo);
     }
-    assertEquals(2, gradientsOfLargeWeights, "one gradient cluster per large weight: " + modules);
-  }
-
-  /** Splits an HLO module's text into computations, each starting with its header line. */
-  private static List<List<String>> computations(String hlo) {
-    List<List<String>> result = new ArrayList<>();
-    List<String> current = null;
-    for (String line : hlo.split("\n")) {
-      if (line.endsWith("{") && !line.startsWith(" ") && !line.startsWith("HloModule")) {
-        current = new ArrayList<>();
-        current.add(line);
-      } else if (line.startsWith("}") && current != null) {
-        result.add(current);
-        current = null;
-      } else if (current != null) {
-        current.add(line);
-      }
-    }
-    return result;
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.readString(file);
-    } catch (IOException e) {
-      return "<" + e + ">";
-    }
+    assertEquals(2, gradientsOfLargeWeights, "one gradient cluster per large weight:\n" + modules);
   }
 }

@@ -2,35 +2,35 @@ package io.github.tfl1l2.bench;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.Reduction;
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.TensorFlow;
-import org.tensorflow.framework.optimizers.GradientDescent;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TFloating;
 import org.tensorflow.types.family.TNumber;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code tf-l1l2 bench}: times this library's penalty against the framework's {@code L1L2} and a
- * plain {@code Abs/Square/Sum} graph, next to the machine's memory-read bandwidth, all in one
- * process, and prints one table.
+ * {@code tf-l1l2 bench}: times this library's penalty against the framework's {@code L1L2}, a
+ * plain {@code Abs/Square/Sum} graph and the executor's floor, next to the machine's memory-read
+ * bandwidth, then one training step built each way ({@link TrainingSteps}), all in one process,
+ * and prints two tables on the command line's standard output.
  *
  * <p>Every case builds one graph holding all columns over the same variables; after each
  * column's first run (which includes graph optimization and, for XLA, compilation) and a
@@ -47,6 +47,11 @@ public final class BenchCommand implements Callable<Integer> {
   private static final float L1 = 1e-5f;
   private static final float L2 = 1e-4f;
 
+  @Spec CommandSpec spec;
+
+  /** The command line's standard output, as for every other command. */
+  private PrintWriter out;
+
   @Option(names = "--reps", defaultValue = "21", description = "timed runs per column (median)")
   int reps;
 
@@ -58,7 +63,12 @@ public final class BenchCommand implements Callable<Integer> {
     OURS_XLA("ours, XLA"),
     OURS_PLAIN("ours, no XLA"),
     FRAMEWORK("framework L1L2"),
-    PLAIN("plain Abs/Sq/Sum");
+    PLAIN("plain Abs/Sq/Sum"),
+    /**
+     * The executor's floor for a forward pass: one {@code ConcatV2} reading every variable, then
+     * one {@code Sum}; each variable is read once by one op.
+     */
+    FLOOR("executor floor");
 
     final String title;
 
@@ -73,19 +83,20 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    System.out.printf(
+    out = spec.commandLine().getOut();
+    out.printf(
         "tf-l1l2 bench: TensorFlow %s, %d cores, Java %s, %s %s%n",
         TensorFlow.version(),
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"),
         System.getProperty("os.name"),
         System.getProperty("os.arch"));
-    System.out.printf("load average before: %s%n", loadAverage());
+    out.printf("load average before: %s%n", loadAverage());
     warmUpXla();
 
     double bw2 = Bandwidth.measure(256L << 20, 2, reps);
     double bw1 = Bandwidth.measure(256L << 20, 1, reps);
-    System.out.printf(
+    out.printf(
         "memory-read bandwidth (Java float[] sum, 256 MiB): 2 threads %.1f GB/s, 1 thread %.1f"
             + " GB/s%n",
         bw2 / 1e9, bw1 / 1e9);
@@ -94,10 +105,14 @@ public final class BenchCommand implements Callable<Integer> {
     penaltyCase("2000 x 1k float32 (7.8 MiB)", 2000, 1 << 10, false, bw2, "2000 vars");
     penaltyCase("16 x 4M bfloat16 (128 MiB)", 16, 4 << 20, true, bw2, null);
     buildCase(10_000);
-    mlpCase();
+    TrainingSteps training = new TrainingSteps(warmup, reps);
+    training.penaltyOnly(out);
+    training.mlp(out);
 
     printTable(bw2);
-    System.out.printf("load average after: %s%n", loadAverage());
+    training.print(out);
+    out.printf("load average after: %s%n", loadAverage());
+    out.flush();
     return 0;
   }
 
@@ -105,7 +120,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   private void penaltyCase(
       String label, int count, int size, boolean bf16, double bandwidth, String firstRunLabel) {
-    System.out.printf("running %s ...%n", label);
+    out.printf("running %s ...%n", label);
     try (Graph graph = new Graph(); Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Ops init = tf.withInitScope();
@@ -121,33 +136,37 @@ public final class BenchCommand implements Callable<Integer> {
         fetches.put(column, penalty(tf, column, variables));
       }
       session.initialize();
-      Timed timed = time(session, fetches, null);
+      Timed timed = time(session, fetches);
       long bytes = (long) count * size * (bf16 ? 2 : 4);
       double limitMs = bytes / bandwidth * 1e3;
       double ours = timed.median.get(Column.OURS_XLA);
       String notes =
           String.format(
               Locale.ROOT,
-              "limit %.2f ms; ours÷limit %.2f (= %.2f of bandwidth); framework÷ours %.2f;"
-                  + " no-XLA÷XLA %.2f",
+              "limit %.2f ms; ours÷limit %.2f (= %.2f of bandwidth); ours÷floor %.2f;"
+                  + " framework÷ours %.2f; no-XLA÷XLA %.2f",
               limitMs,
               ours / limitMs,
               limitMs / ours,
+              ours / timed.median.get(Column.FLOOR),
               timed.median.get(Column.FRAMEWORK) / ours,
               timed.median.get(Column.OURS_PLAIN) / ours);
       rows.add(new Row(label, timed.median, notes));
       if (firstRunLabel != null) {
         rows.add(new Row("first run, " + firstRunLabel + " (compile incl.)", timed.first, ""));
       }
-      System.out.printf("  values: %s%n", timed.values);
+      out.printf("  values: %s%n", timed.values);
     }
   }
 
   /** Time to build the penalty ops over {@code count} variables of 32x32 floats. */
   private void buildCase(int count) {
-    System.out.printf("running graph build, %d vars ...%n", count);
+    out.printf("running graph build, %d vars ...%n", count);
     Map<Column, Double> millis = new EnumMap<>(Column.class);
     for (Column column : Column.values()) {
+      if (column == Column.FLOOR) {
+        continue; // a floor for running, not for building
+      }
       try (Graph graph = new Graph()) {
         Ops tf = Ops.create(graph);
         // Bare VariableV2 ops: this graph is only built, never run. (Initializers built through
@@ -163,122 +182,6 @@ public final class BenchCommand implements Callable<Integer> {
       }
     }
     rows.add(new Row("graph build, " + count + " vars 32x32", millis, "ops construction only"));
-  }
-
-  /** One GradientDescent step of a 784-512-512-10 MLP, batch 128, with each penalty or none. */
-  private void mlpCase() {
-    System.out.println("running MLP training step ...");
-    List<Graph> graphs = new ArrayList<>();
-    List<Session> sessions = new ArrayList<>();
-    try {
-      Map<Column, Op> steps = new EnumMap<>(Column.class);
-      Map<Column, Session> bySession = new EnumMap<>(Column.class);
-      Session bare = null;
-      Op bareStep = null;
-      for (int k = -1; k < Column.values().length; k++) {
-        Graph graph = new Graph();
-        graphs.add(graph);
-        Session session = new Session(graph);
-        sessions.add(session);
-        Column column = k < 0 ? null : Column.values()[k];
-        Op step = mlpStep(graph, column);
-        session.initialize();
-        if (column == null) {
-          bare = session;
-          bareStep = step;
-        } else {
-          steps.put(column, step);
-          bySession.put(column, session);
-        }
-      }
-      // Time all five graphs round-robin; the bare step is one more "column".
-      int columns = Column.values().length;
-      double[][] samples = new double[columns + 1][reps];
-      for (int w = 0; w < warmup + 1; w++) {
-        bare.runner().addTarget(bareStep).run();
-        for (Column column : Column.values()) {
-          bySession.get(column).runner().addTarget(steps.get(column)).run();
-        }
-      }
-      for (int r = 0; r < reps; r++) {
-        long start = System.nanoTime();
-        bare.runner().addTarget(bareStep).run();
-        samples[columns][r] = (System.nanoTime() - start) / 1e6;
-        for (Column column : Column.values()) {
-          start = System.nanoTime();
-          bySession.get(column).runner().addTarget(steps.get(column)).run();
-          samples[column.ordinal()][r] = (System.nanoTime() - start) / 1e6;
-        }
-      }
-      Map<Column, Double> millis = new EnumMap<>(Column.class);
-      for (Column column : Column.values()) {
-        millis.put(column, median(samples[column.ordinal()]));
-      }
-      double without = median(samples[columns]);
-      rows.add(
-          new Row(
-              "MLP step 784-512-512-10, b=128, with penalty",
-              millis,
-              String.format(
-                  Locale.ROOT,
-                  "without penalty %.2f ms; ours÷without %.3f; framework÷without %.3f",
-                  without,
-                  millis.get(Column.OURS_XLA) / without,
-                  millis.get(Column.FRAMEWORK) / without)));
-    } finally {
-      for (Session session : sessions) {
-        session.close();
-      }
-      for (Graph graph : graphs) {
-        graph.close();
-      }
-    }
-  }
-
-  private Op mlpStep(Graph graph, Column column) {
-    Ops tf = Ops.create(graph);
-    Ops init = tf.withInitScope();
-    Random random = new Random(1);
-    int batch = 128;
-    float[] input = new float[batch * 784];
-    for (int i = 0; i < input.length; i++) {
-      input[i] = random.nextFloat();
-    }
-    float[] labels = new float[batch * 10];
-    for (int i = 0; i < batch; i++) {
-      labels[i * 10 + random.nextInt(10)] = 1f;
-    }
-    Operand<TFloat32> x = tf.constant(Shape.of(batch, 784), DataBuffers.of(input, true, false));
-    Operand<TFloat32> y = tf.constant(Shape.of(batch, 10), DataBuffers.of(labels, true, false));
-    int[] widths = {784, 512, 512, 10};
-    List<Operand<? extends TNumber>> parameters = new ArrayList<>();
-    Operand<TFloat32> h = x;
-    for (int layer = 0; layer < 3; layer++) {
-      Operand<TFloat32> kernel =
-          tf.variable(
-              init.math.mul(
-                  init.random.randomUniform(
-                      init.constant(new long[] {widths[layer], widths[layer + 1]}),
-                      TFloat32.class),
-                  init.constant(0.05f)));
-      Operand<TFloat32> bias =
-          tf.variable(init.zeros(init.constant(new long[] {widths[layer + 1]}), TFloat32.class));
-      parameters.add(kernel);
-      parameters.add(bias);
-      h = tf.math.add(tf.linalg.matMul(h, kernel), bias);
-      if (layer < 2) {
-        h = tf.nn.relu(h);
-      }
-    }
-    Operand<TFloat32> loss =
-        tf.math.mean(
-            tf.nn.softmaxCrossEntropyWithLogits(h, y).loss(), tf.constant(0));
-    if (column != null) {
-      @SuppressWarnings("unchecked")
-      Operand<TFloat32> penalty = (Operand<TFloat32>) penalty(tf, column, parameters);
-      loss = tf.math.add(loss, penalty);
-    }
-    return new GradientDescent(graph, 0.01f).minimize(loss);
   }
 
   // ---------------------------------------------------------------- the compared penalties
@@ -324,6 +227,15 @@ public final class BenchCommand implements Callable<Integer> {
           }
           return terms.size() == 1 ? terms.get(0) : tf.math.addN(terms);
         }
+      case FLOOR:
+        {
+          // The variables are vectors: one ConcatV2 reads each once, one Sum reduces the result.
+          List<Operand<TFloat32>> reads = new ArrayList<>();
+          for (Operand<? extends TNumber> variable : variables) {
+            reads.add(toFloat(tf, tf.identity(variable)));
+          }
+          return tf.sum(tf.concat(reads, tf.constant(0)), tf.constant(0));
+        }
       default:
         throw new AssertionError(column);
     }
@@ -345,7 +257,7 @@ public final class BenchCommand implements Callable<Integer> {
     final Map<Column, Float> values = new EnumMap<>(Column.class);
   }
 
-  private Timed time(Session session, Map<Column, Operand<?>> fetches, Object unused) {
+  private Timed time(Session session, Map<Column, Operand<?>> fetches) {
     Timed timed = new Timed();
     for (Map.Entry<Column, Operand<?>> entry : fetches.entrySet()) {
       long start = System.nanoTime();
@@ -385,7 +297,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private static double median(double[] samples) {
+  static double median(double[] samples) {
     double[] sorted = samples.clone();
     Arrays.sort(sorted);
     return sorted[sorted.length / 2];
@@ -412,30 +324,30 @@ public final class BenchCommand implements Callable<Integer> {
   // ---------------------------------------------------------------- output
 
   private void printTable(double bandwidth) {
-    StringBuilder out = new StringBuilder();
-    out.append(
+    StringBuilder table = new StringBuilder();
+    table.append(
         String.format(
             Locale.ROOT,
             "%nmedian ms (%d runs); bandwidth limit = bytes / %.1f GB/s (2-thread Java read)%n%n",
             reps,
             bandwidth / 1e9));
-    out.append("| case |");
+    table.append("| case |");
     for (Column column : Column.values()) {
-      out.append(' ').append(column.title).append(" |");
+      table.append(' ').append(column.title).append(" |");
     }
-    out.append(" ratios |\n|---|");
+    table.append(" ratios |\n|---|");
     for (int i = 0; i < Column.values().length; i++) {
-      out.append("---:|");
+      table.append("---:|");
     }
-    out.append("---|\n");
+    table.append("---|\n");
     for (Row row : rows) {
-      out.append("| ").append(row.label).append(" |");
+      table.append("| ").append(row.label).append(" |");
       for (Column column : Column.values()) {
         Double ms = row.millis.get(column);
-        out.append(ms == null ? " – |" : String.format(Locale.ROOT, " %.2f |", ms));
+        table.append(ms == null ? " – |" : String.format(Locale.ROOT, " %.2f |", ms));
       }
-      out.append(' ').append(row.notes).append(" |\n");
+      table.append(' ').append(row.notes).append(" |\n");
     }
-    System.out.print(out);
+    out.print(table);
   }
 }

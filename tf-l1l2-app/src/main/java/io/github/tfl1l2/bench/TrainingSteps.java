@@ -1,0 +1,279 @@
+package io.github.tfl1l2.bench;
+
+import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.Reduction;
+import io.github.tfl1l2.optimizers.ProximalGradientDescent;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.framework.optimizers.GradientDescent;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * The training-step section of {@code tf-l1l2 bench}: one optimizer step with the penalty, built
+ * each way a user can build it, timed side by side in one process.
+ *
+ * <ul>
+ *   <li>64 × 1M float32, a penalty-only {@code GradientDescent} step, against one bare {@code w -=
+ *       c·w} pass over the same variables ({@code ApplyGradientDescent(w, c, w)}: one read and one
+ *       write of each weight, the least any update can cost).
+ *   <li>The 784-512-512-10 MLP step (batch 128, softmax cross-entropy, {@code GradientDescent}),
+ *       against the same step without a penalty.
+ * </ul>
+ *
+ * <p>Columns are timed round-robin, one {@code Session.run} each per round, after warm-up runs,
+ * so that load from other processes hits them alike; times are medians.
+ */
+final class TrainingSteps {
+  private static final float L1 = 1e-5f;
+  private static final float L2 = 1e-4f;
+  private static final float LEARNING_RATE = 0.01f;
+
+  /** The compared ways to train. */
+  enum Column {
+    BARE("bare w -= c·w"),
+    WITHOUT("no penalty"),
+    ADD_TO_XLA("minimize(addTo), XLA"),
+    ADD_TO_PLAIN("minimize(addTo), no XLA"),
+    REG_MINIMIZE("reg.minimize, XLA"),
+    PROXIMAL("ProximalGradientDescent"),
+    FRAMEWORK("framework L1L2");
+
+    final String title;
+
+    Column(String title) {
+      this.title = title;
+    }
+  }
+
+  private record Row(String label, Map<Column, Double> millis, String notes) {}
+
+  private final int warmup;
+  private final int reps;
+  private final List<Row> rows = new ArrayList<>();
+
+  TrainingSteps(int warmup, int reps) {
+    this.warmup = warmup;
+    this.reps = reps;
+  }
+
+  private static L1L2 regularizer(boolean xla) {
+    return L1L2.builder().l1(L1).l2(L2).reduction(Reduction.SUM).xla(xla).build();
+  }
+
+  /** 64 × 1M float32 variables, a step on the penalty alone. */
+  void penaltyOnly(PrintWriter out) {
+    out.println("running training step, 64 x 1M float32, penalty only ...");
+    out.flush();
+    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+      Ops tf = Ops.create(graph);
+      Ops init = tf.withInitScope();
+      List<Variable<TFloat32>> variables = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        variables.add(
+            tf.withName("w" + i)
+                .variable(init.random.randomUniform(init.constant(new long[] {1 << 20}), TFloat32.class)));
+      }
+      Operand<TFloat32> noData = tf.constant(0f);
+      Map<Column, Op> steps = new EnumMap<>(Column.class);
+      List<Op> bare = new ArrayList<>();
+      for (Variable<TFloat32> w : variables) {
+        bare.add(tf.train.applyGradientDescent(w, tf.constant(LEARNING_RATE * 2 * L2), w));
+      }
+      steps.put(Column.BARE, tf.withControlDependencies(bare).noOp());
+      steps.put(
+          Column.ADD_TO_XLA,
+          new GradientDescent(graph, LEARNING_RATE).minimize(regularizer(true).addTo(tf, noData, variables)));
+      steps.put(
+          Column.ADD_TO_PLAIN,
+          new GradientDescent(graph, LEARNING_RATE).minimize(regularizer(false).addTo(tf, noData, variables)));
+      steps.put(
+          Column.REG_MINIMIZE,
+          regularizer(true).minimize(new GradientDescent(graph, LEARNING_RATE), noData, variables));
+      steps.put(
+          Column.PROXIMAL,
+          new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(noData));
+      steps.put(
+          Column.FRAMEWORK, new GradientDescent(graph, LEARNING_RATE).minimize(frameworkPenalty(tf, variables)));
+      session.initialize();
+      Map<Column, Runnable> runs = new EnumMap<>(Column.class);
+      steps.forEach((column, step) -> runs.put(column, () -> session.runner().addTarget(step).run()));
+      Map<Column, Double> millis = time(runs);
+      double bare0 = millis.get(Column.BARE);
+      rows.add(
+          new Row(
+              "64 x 1M float32, penalty-only GD step",
+              millis,
+              ratios(millis, bare0, "bare", Column.ADD_TO_XLA, Column.REG_MINIMIZE, Column.PROXIMAL, Column.FRAMEWORK)));
+    }
+  }
+
+  /** The MLP step with each penalty, and without. */
+  void mlp(PrintWriter out) {
+    out.println("running training step, MLP 784-512-512-10 ...");
+    out.flush();
+    List<Graph> graphs = new ArrayList<>();
+    List<Session> sessions = new ArrayList<>();
+    try {
+      Map<Column, Runnable> runs = new EnumMap<>(Column.class);
+      for (Column column : Column.values()) {
+        if (column == Column.BARE) {
+          continue;
+        }
+        Graph graph = new Graph();
+        graphs.add(graph);
+        Session session = new Session(graph);
+        sessions.add(session);
+        Op step = mlpStep(graph, column);
+        session.initialize();
+        runs.put(column, () -> session.runner().addTarget(step).run());
+      }
+      Map<Column, Double> millis = time(runs);
+      rows.add(
+          new Row(
+              "MLP 784-512-512-10, b=128, GD step",
+              millis,
+              ratios(
+                  millis,
+                  millis.get(Column.WITHOUT),
+                  "no penalty",
+                  Column.ADD_TO_XLA,
+                  Column.ADD_TO_PLAIN,
+                  Column.REG_MINIMIZE,
+                  Column.PROXIMAL,
+                  Column.FRAMEWORK)));
+    } finally {
+      sessions.forEach(Session::close);
+      graphs.forEach(Graph::close);
+    }
+  }
+
+  private static Op mlpStep(Graph graph, Column column) {
+    Ops tf = Ops.create(graph);
+    Ops init = tf.withInitScope();
+    Random random = new Random(1);
+    int batch = 128;
+    float[] input = new float[batch * 784];
+    for (int i = 0; i < input.length; i++) {
+      input[i] = random.nextFloat();
+    }
+    float[] labels = new float[batch * 10];
+    for (int i = 0; i < batch; i++) {
+      labels[i * 10 + random.nextInt(10)] = 1f;
+    }
+    Operand<TFloat32> x = tf.constant(Shape.of(batch, 784), DataBuffers.of(input, true, false));
+    Operand<TFloat32> y = tf.constant(Shape.of(batch, 10), DataBuffers.of(labels, true, false));
+    int[] widths = {784, 512, 512, 10};
+    List<Variable<TFloat32>> parameters = new ArrayList<>();
+    Operand<TFloat32> h = x;
+    for (int layer = 0; layer < 3; layer++) {
+      Variable<TFloat32> kernel =
+          tf.variable(
+              init.math.mul(
+                  init.random.randomUniform(
+                      init.constant(new long[] {widths[layer], widths[layer + 1]}), TFloat32.class),
+                  init.constant(0.05f)));
+      Variable<TFloat32> bias =
+          tf.variable(init.zeros(init.constant(new long[] {widths[layer + 1]}), TFloat32.class));
+      parameters.add(kernel);
+      parameters.add(bias);
+      h = tf.math.add(tf.linalg.matMul(h, kernel), bias);
+      if (layer < 2) {
+        h = tf.nn.relu(h);
+      }
+    }
+    Operand<TFloat32> loss =
+        tf.math.mean(tf.nn.softmaxCrossEntropyWithLogits(h, y).loss(), tf.constant(0));
+    GradientDescent gd = new GradientDescent(graph, LEARNING_RATE);
+    return switch (column) {
+      case WITHOUT -> gd.minimize(loss);
+      case ADD_TO_XLA -> gd.minimize(regularizer(true).addTo(tf, loss, parameters));
+      case ADD_TO_PLAIN -> gd.minimize(regularizer(false).addTo(tf, loss, parameters));
+      case REG_MINIMIZE -> regularizer(true).minimize(gd, loss, parameters);
+      case PROXIMAL -> new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(loss);
+      case FRAMEWORK -> gd.minimize(tf.math.add(loss, frameworkPenalty(tf, parameters)));
+      case BARE -> throw new IllegalArgumentException("no bare pass in the MLP case");
+    };
+  }
+
+  /**
+   * What a user of the framework writes: its {@code L1L2} called per variable, summed. Each
+   * variable is read through {@code Identity}: {@code Square} straight on a ref variable crashes
+   * TensorFlow's gradient builder.
+   */
+  private static Operand<TFloat32> frameworkPenalty(Ops tf, List<Variable<TFloat32>> variables) {
+    org.tensorflow.framework.regularizers.L1L2 framework =
+        new org.tensorflow.framework.regularizers.L1L2(L1, L2);
+    List<Operand<TFloat32>> terms = new ArrayList<>();
+    for (Variable<TFloat32> variable : variables) {
+      terms.add(framework.call(tf, tf.identity(variable)));
+    }
+    return tf.math.addN(terms);
+  }
+
+  private Map<Column, Double> time(Map<Column, Runnable> runs) {
+    for (int w = 0; w < warmup + 1; w++) {
+      runs.values().forEach(Runnable::run);
+    }
+    Map<Column, double[]> samples = new EnumMap<>(Column.class);
+    runs.keySet().forEach(column -> samples.put(column, new double[reps]));
+    for (int r = 0; r < reps; r++) {
+      for (Map.Entry<Column, Runnable> run : runs.entrySet()) {
+        long start = System.nanoTime();
+        run.getValue().run();
+        samples.get(run.getKey())[r] = (System.nanoTime() - start) / 1e6;
+      }
+    }
+    Map<Column, Double> medians = new LinkedHashMap<>();
+    samples.forEach((column, values) -> medians.put(column, BenchCommand.median(values)));
+    return medians;
+  }
+
+  private static String ratios(Map<Column, Double> millis, double base, String baseName, Column... columns) {
+    StringBuilder notes = new StringBuilder();
+    for (Column column : columns) {
+      if (notes.length() > 0) {
+        notes.append("; ");
+      }
+      notes.append(
+          String.format(Locale.ROOT, "%s÷%s %.2f", column.title, baseName, millis.get(column) / base));
+    }
+    return notes.toString();
+  }
+
+  /** Prints the section's table. */
+  void print(PrintWriter out) {
+    out.printf(Locale.ROOT, "%ntraining step, median ms (%d runs)%n%n", reps);
+    out.print("| case |");
+    for (Column column : Column.values()) {
+      out.print(" " + column.title + " |");
+    }
+    out.print(" ratios |\n|---|");
+    for (int i = 0; i < Column.values().length; i++) {
+      out.print("---:|");
+    }
+    out.println("---|");
+    for (Row row : rows) {
+      out.print("| " + row.label() + " |");
+      for (Column column : Column.values()) {
+        Double ms = row.millis().get(column);
+        out.print(ms == null ? " – |" : String.format(Locale.ROOT, " %.2f |", ms));
+      }
+      out.println(" " + row.notes() + " |");
+    }
+    out.flush();
+  }
+}
