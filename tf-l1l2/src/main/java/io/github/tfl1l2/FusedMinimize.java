@@ -95,7 +95,6 @@ final class FusedMinimize {
       terms.add(
           new Term(
               read,
-              PenaltyGradient.isSmall(value.shape()),
               null,
               dataGradients.get(variable),
               times * config.weight() * config.l1(),

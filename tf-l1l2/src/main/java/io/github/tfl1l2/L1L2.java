@@ -259,10 +259,10 @@ public final class L1L2 {
    * Returns one training step of {@code optimizer} on {@code dataLoss + penalty(weights)}, with
    * the same updates as {@code optimizer.minimize(addTo(tf, dataLoss, weights))} but cheaper: the
    * penalty is never evaluated, and each selected weight's gradient, {@code dData/dw + weight ·
-   * (l1 · sign(w) + 2 · l2 · w)}, is computed in one fused pass (one XLA cluster per weight unless
-   * {@code xla(false)}; weights of at most 65 536 elements share clusters) that reads {@code w}
-   * and the data gradient once and writes the sum once, instead of a penalty gradient and an
-   * {@code AddN}.
+   * (l1 · sign(w) + 2 · l2 · w)}, is computed in one fused pass that reads {@code w} and the data
+   * gradient once and writes the sum once (XLA clusters of up to 64 weights, one fused loop per
+   * weight; unmarked with {@code xla(false)}), instead of a penalty gradient and an {@code
+   * AddN}.
    *
    * <p>The data gradients come from {@code optimizer.computeGradients(dataLoss)} (when {@code
    * dataLoss} reaches only some of the graph's variables, from {@code Graph.addGradients} for those

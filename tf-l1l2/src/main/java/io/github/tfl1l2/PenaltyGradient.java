@@ -8,7 +8,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
 import org.tensorflow.TensorFlow;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.StopGradient;
@@ -38,17 +37,31 @@ import org.tensorflow.types.family.TType;
  * Reshape} gradient is even built. An {@code IdentityN} without the attributes (one a user built)
  * gets the identity gradient, which is what {@code IdentityN} means.
  *
- * <p>Why this mechanism: measured on a penalty-only {@code GradientDescent} step over 64 × 1M
- * float32 (2 cores, load average 7–9, medians of 15 runs in one process, bare {@code w -= c·w}
- * pass 13.8 ms): TensorFlow's generic gradient chain of the fused forward 131 ms; this surrogate
- * with one XLA cluster per weight 45.4 ms, with one cluster for all 64 weights 45.6 ms, unmarked
- * 78.9 ms; a surrogate in plain ops whose value is the penalty and whose gradient is a
- * precomputed {@code StopGradient(g)·w} product 48.8 ms (it also makes every forward evaluation
- * write {@code g}, and its gradient runs TensorFlow's generic {@code Mul}/{@code Sum}/{@code
- * Reshape} gradients). One cluster per large weight is kept (same speed as one cluster, and a
- * weight's gradient is ready as soon as its own pass ends); weights of at most {@link
- * PenaltyGraph#SMALL_ELEMENTS} elements share a cluster, at most {@link
- * PenaltyGraph#ENTRIES_PER_CLUSTER} per cluster, as in the forward penalty.
+ * <p>Why this mechanism, measured on a penalty-only {@code GradientDescent} step over 64 × 1M
+ * float32 (2 cores shared with other work; medians, all columns timed round-robin in one
+ * process):
+ *
+ * <ul>
+ *   <li>load average 7–9, 15 runs: bare {@code w -= c·w} pass 13.8 ms; TensorFlow's generic
+ *       gradient of the fused forward 131 ms; this surrogate 45.4 ms (XLA), 78.9 ms (unmarked);
+ *       a surrogate in plain ops whose value is the penalty and whose gradient is a precomputed
+ *       {@code StopGradient(g)·w} product 48.8 ms (it also makes every forward evaluation write
+ *       {@code g}, and its gradient runs TensorFlow's generic {@code Mul}/{@code Sum}/{@code
+ *       Reshape} gradients).
+ *   <li>load average 3.3–3.7, 21 runs (fastest run in brackets): bare pass 9.0 ms (6.7);
+ *       {@code minimize(addTo)} with one XLA cluster per weight 31.1 ms (25.7), with one cluster
+ *       for all 64 weights 24.9 ms (20.3); {@link L1L2#minimize} 39.6 ms (35.1) against 31.5 ms
+ *       (20.3). So up to {@link PenaltyGraph#ENTRIES_PER_CLUSTER} weights share one cluster,
+ *       in which XLA still emits one fused loop per weight (one read of {@code w}, one write of
+ *       its gradient): one launch instead of 64, and no two clusters competing for the two
+ *       cores.
+ * </ul>
+ *
+ * <p>What remains is the framework's: {@code applyGradients} makes every update wait for every
+ * gradient, so all gradients are written to memory before the first update reads one back; a
+ * step costs a read of {@code w} and a gradient write here, then a read of {@code w} and of the
+ * gradient and a write of {@code w} in {@code ApplyGradientDescent}, against a read and a write
+ * for the bare pass.
  *
  * <p>If {@code IdentityN} already has a gradient when this class first tries (another library
  * registered one, or a later TensorFlow defines it), or registration is unsupported (Windows),
@@ -69,13 +82,6 @@ final class PenaltyGradient {
 
   /** Whether output 0 is one value per parameter ({@link Reduction#NONE}) rather than a scalar. */
   static final String PER_PARAMETER_ATTR = "_tfl1l2_per_parameter";
-
-  /**
-   * Per read, whether it is small enough to share an XLA cluster. Recorded when the surrogate is
-   * built because the gradient function cannot ask for shapes: TensorFlow holds the graph's lock
-   * while it builds gradients, and a shape query from the callback waits on it forever.
-   */
-  static final String SMALL_ATTR = "_tfl1l2_small";
 
   private static Boolean owned;
 
@@ -113,11 +119,9 @@ final class PenaltyGradient {
       boolean xla,
       boolean perParameter) {
     Output<?>[] inputs = new Output<?>[reads.size() + 1];
-    boolean[] small = new boolean[reads.size()];
     inputs[0] = StopGradient.create(scope, penalty).asOutput();
     for (int i = 0; i < reads.size(); i++) {
       inputs[i + 1] = reads.get(i).asOutput();
-      small[i] = isSmall(reads.get(i).shape());
     }
     Operation surrogate =
         scope
@@ -126,61 +130,41 @@ final class PenaltyGradient {
             .setAttr(COEFFICIENTS_ATTR, c1 + " " + c2)
             .setAttr(XLA_ATTR, xla)
             .setAttr(PER_PARAMETER_ATTR, perParameter)
-            .setAttr(SMALL_ATTR, small)
             .build();
     return (Output<T>) surrogate.output(0);
   }
 
   /**
    * One weight's share of a fused gradient: {@code upstream · (c1·sign(w) + 2·c2·w) + data},
-   * where a null {@code upstream} means 1 and a null {@code dataGradient} means 0; {@code small}
-   * says whether the weight may share an XLA cluster with others ({@link #isSmall}).
+   * where a null {@code upstream} means 1 and a null {@code dataGradient} means 0.
    */
-  record Term(
-      Operand<?> weight,
-      boolean small,
-      Operand<?> upstream,
-      Operand<?> dataGradient,
-      double c1,
-      double c2) {}
+  record Term(Operand<?> weight, Operand<?> upstream, Operand<?> dataGradient, double c1, double c2) {}
 
   /**
    * Builds the gradient of each term in the weight's own dtype (computed in float32 for half
-   * precision, float64 for float64), on the weight's device. With {@code xla}, each weight of more
-   * than {@link PenaltyGraph#SMALL_ELEMENTS} elements gets its own XLA cluster and smaller ones
-   * share one, at most {@link PenaltyGraph#ENTRIES_PER_CLUSTER} to a cluster.
+   * precision, float64 for float64), on the weight's device. With {@code xla}, at most {@link
+   * PenaltyGraph#ENTRIES_PER_CLUSTER} consecutive terms share one XLA cluster, in which XLA emits
+   * one fused loop per weight.
    */
   static List<Operand<?>> build(Scope scope, List<Term> terms, boolean xla) {
     List<Operand<?>> gradients = new ArrayList<>(terms.size());
-    String smallCluster = null;
-    int inSmallCluster = 0;
+    String cluster = null;
+    int inCluster = 0;
     for (Term term : terms) {
       Scope compute = scope;
       if (xla) {
-        String cluster;
-        if (term.small()) {
-          if (smallCluster == null || inSmallCluster == PenaltyGraph.ENTRIES_PER_CLUSTER) {
-            smallCluster = scope.makeUnique("gradient_xla");
-            inSmallCluster = 0;
-          }
-          inSmallCluster++;
-          cluster = smallCluster;
-        } else {
-          cluster = scope.makeUnique("gradient_xla");
+        if (cluster == null || inCluster == PenaltyGraph.ENTRIES_PER_CLUSTER) {
+          // makeOpName, not makeUnique: the cluster name must be unique in the whole graph.
+          cluster = scope.makeOpName("gradient_xla");
+          inCluster = 0;
         }
+        inCluster++;
         compute = XlaScope.wrap(scope, cluster);
       }
       compute = Devices.on(compute, Devices.deviceOf(term.weight()));
       gradients.add(fused(compute, term));
     }
     return gradients;
-  }
-
-  /** Whether a weight of this shape has at most {@link PenaltyGraph#SMALL_ELEMENTS} elements. */
-  static boolean isSmall(Shape shape) {
-    return !shape.isUnknown()
-        && !shape.hasUnknownDimension()
-        && shape.size() <= PenaltyGraph.SMALL_ELEMENTS;
   }
 
   private static Operand<?> fused(Scope scope, Term term) {
@@ -258,14 +242,13 @@ final class PenaltyGradient {
     double c2 = Double.parseDouble(c[1]);
     boolean xla = surrogate.attributes().getAttrBool(XLA_ATTR);
     boolean perParameter = surrogate.attributes().getAttrBool(PER_PARAMETER_ATTR);
-    boolean[] small = surrogate.attributes().getAttrBoolList(SMALL_ATTR);
     int count = surrogate.numInputs() - 1;
     List<Output<TType>> perParameterUpstream =
         perParameter ? Unstack.create(scope, erase(upstream), (long) count).output() : null;
     List<Term> terms = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       Operand<?> dy = perParameter ? perParameterUpstream.get(i) : upstream;
-      terms.add(new Term(surrogate.input(i + 1), small[i], dy, null, c1, c2));
+      terms.add(new Term(surrogate.input(i + 1), dy, null, c1, c2));
     }
     List<Operand<?>> gradients = new ArrayList<>(count + 1);
     // Input 0 is the StopGradient, which discards whatever it is given.

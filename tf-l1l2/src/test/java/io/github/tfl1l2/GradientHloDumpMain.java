@@ -13,8 +13,8 @@ import org.tensorflow.types.TFloat32;
 /**
  * Runs one {@code GradientDescent} step on a loss holding the XLA-marked penalty, so that a parent
  * process, which set {@code XLA_FLAGS=--xla_dump_to=DIR} for this JVM, can inspect the optimized
- * HLO of the gradient. Parameters: 1M floats and 70 001 floats (two large weights, one cluster
- * each), and three small ones (one shared cluster).
+ * HLO of the gradient. Parameters: 1M floats, 70 001 floats and three small ones, whose gradients
+ * share one XLA cluster.
  */
 public final class GradientHloDumpMain {
   private GradientHloDumpMain() {}

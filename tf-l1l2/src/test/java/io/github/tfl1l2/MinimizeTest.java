@@ -201,8 +201,8 @@ class MinimizeTest {
         assertTrue(!op.type().equals("AddN"), "no separate sum of data and penalty gradients: " + op.name());
         assertTrue(!op.type().equals("Abs") && !op.type().equals("Square"), "no forward penalty: " + op.name());
       }
-      // kernel (small) and extra_kernel (large): two clusters; each adds the data gradient inside.
-      assertEquals(2, clustersWithSign.size());
+      // kernel and extra_kernel share one cluster; kernel's data gradient is added inside it.
+      assertEquals(1, clustersWithSign.size());
       List<GraphOperation> dataGradientAdds =
           added.stream()
               .filter(op -> op.type().equals("Add"))

@@ -80,15 +80,21 @@ class PenaltyGradientTest {
   }
 
   @Test
-  void eachLargeWeightGetsItsOwnClusterAndSmallOnesShareOne() {
+  void upTo64WeightsShareOneClusterAndNoTwoPenaltiesShareOne() {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       List<Operand<?>> variables = new ArrayList<>();
-      for (long size : new long[] {70_001, 1 << 17, 10, 20, 30}) {
+      for (int i = 0; i < 65; i++) {
+        long size = i == 0 ? 70_001 : 4;
         variables.add(tf.variable(tf.withInitScope().zeros(tf.constant(new long[] {size}), TFloat32.class)));
       }
+      Operand<TFloat32> first = reg().build().addTo(tf, tf.constant(0f), variables);
+      Operand<TFloat32> second = reg().build().addTo(tf, tf.constant(0f), variables.subList(0, 3));
       Set<String> before = names(g);
-      new GradientDescent(g, 0.1f).minimize(reg().build().addTo(tf, tf.constant(0f), variables));
+      new GradientDescent(g, 0.1f).minimize(first);
+      g.addGradients(
+          second.asOutput(),
+          variables.subList(0, 3).stream().map(Operand::asOutput).toArray(Output<?>[]::new));
       Set<String> signClusters = new HashSet<>();
       int signs = 0;
       for (GraphOperation op : operations(g)) {
@@ -97,8 +103,8 @@ class PenaltyGradientTest {
           signClusters.add(op.attributes().getAttrString(XlaScope.XLA_SCOPE_ATTR));
         }
       }
-      assertEquals(5, signs);
-      assertEquals(3, signClusters.size(), "two large weights alone, three small ones together");
+      assertEquals(65 + 3, signs);
+      assertEquals(2 + 1, signClusters.size(), "64 + 1 weights of the first penalty, 3 of the second");
     }
   }
 
