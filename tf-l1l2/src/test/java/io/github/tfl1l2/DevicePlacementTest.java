@@ -18,6 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
@@ -30,6 +31,7 @@ import org.tensorflow.proto.RunMetadata;
 import org.tensorflow.proto.RunOptions;
 import org.tensorflow.proto.TensorShapeProto;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -107,8 +109,8 @@ class DevicePlacementTest {
       Map<String, TensorShapeProto> out = new HashMap<>();
       for (GraphDef partition : metadata.getPartitionGraphsList()) {
         for (NodeDef node : partition.getNodeList()) {
-          if (!node.getOp().equals("_Send")) {
-            continue;
+          if (!node.getOp().equals("_Send") || node.getInput(0).contains("/ctrl/")) {
+            continue; // a control edge's send carries a dummy constant, no data
           }
           String[] input = node.getInput(0).split(":");
           int slot = input.length > 1 ? Integer.parseInt(input[1]) : 0;
@@ -158,6 +160,56 @@ class DevicePlacementTest {
     sent.forEach((producer, shape) ->
         assertTrue(shape.getDimCount() == 0 && !shape.getUnknownRank(),
             producer + " sends a tensor of shape " + shape));
+  }
+
+  @ParameterizedTest(name = "xla={0}")
+  @ValueSource(booleans = {false, true})
+  void eachWeightsGradientIsComputedOnItsDeviceAndOnlyScalarsCross(boolean xla) {
+    L1L2 reg = L1L2.builder().l1(0.25).l2(2.0).xla(xla).build();
+    double[] expected = new double[1];
+    Trace trace =
+        traced(
+            (tf, model) -> {
+              Operand<TFloat32> penalty = reg.penalty(tf, model.parameters);
+              Output<?>[] grads =
+                  ((Graph) tf.scope().env())
+                      .addGradients(
+                          penalty.asOutput(),
+                          model.parameters.stream().map(Operand::asOutput).toArray(Output<?>[]::new));
+              // Each gradient is summed on its own device; only those sums meet on device 0.
+              List<Operand<TFloat64>> sums = new ArrayList<>();
+              for (int d = 0; d < DEVICES; d++) {
+                Ops local = tf.withDevice(cpu(d));
+                Operand<TFloat64> g = local.dtypes.cast(grads[d], TFloat64.class);
+                sums.add(local.reduceSum(g, local.constant(allAxes(grads[d].shape().numDimensions()))));
+                expected[0] += gradientSum(model.values.get(d));
+              }
+              return tf.math.addN(sums);
+            },
+            new double[1]);
+    assertTrue(
+        Reference.relativeError(trace.value(), expected[0]) <= 1e-3,
+        trace.value() + " vs " + expected[0]);
+    trace.crossDeviceShapes().forEach((producer, shape) ->
+        assertTrue(shape.getDimCount() == 0 && !shape.getUnknownRank(),
+            producer + " sends a tensor of shape " + shape));
+  }
+
+  private static int[] allAxes(int rank) {
+    int[] axes = new int[rank];
+    for (int i = 0; i < rank; i++) {
+      axes[i] = i;
+    }
+    return axes;
+  }
+
+  /** Σ (0.25·sign(w) + 2·2·w), the gradient of 0.25·|w| + 2·w² summed over the weight. */
+  private static double gradientSum(double[] values) {
+    double sum = 0;
+    for (double w : values) {
+      sum += 0.25 * Math.signum(w) + 4.0 * w;
+    }
+    return sum;
   }
 
   @ParameterizedTest(name = "xla={0}")
