@@ -35,14 +35,18 @@ final class FusedMinimize {
   private static final String VARIABLE = "VariableV2";
 
   static Op minimize(
-      L1L2 config, Optimizer optimizer, Operand<?> dataLoss, Iterable<? extends Operand<?>> weights) {
+      L1L2 config,
+      Optimizer optimizer,
+      Operand<?> dataLoss,
+      Iterable<? extends Operand<?>> weights) {
     Checks.notNull("optimizer", optimizer);
     Checks.notNull("dataLoss", dataLoss);
     Checks.notNull("weights", weights);
     config.requireScalarReduction();
     ExecutionEnvironment env = optimizer.getTF().scope().env();
     if (!(env instanceof Graph graph)) {
-      throw new IllegalArgumentException("optimizer must train a Graph, but its environment is " + env);
+      throw new IllegalArgumentException(
+          "optimizer must train a Graph, but its environment is " + env);
     }
     if (dataLoss.env() != graph) {
       throw new IllegalArgumentException(
@@ -79,7 +83,8 @@ final class FusedMinimize {
         variables.add(op);
       }
     }
-    Map<GraphOperation, Output<?>> dataGradients = dataGradients(optimizer, graph, dataLoss, variables);
+    Map<GraphOperation, Output<?>> dataGradients =
+        dataGradients(optimizer, graph, dataLoss, variables);
 
     Scope plain = Ops.create(graph).scope().withSubScope(config.name() + "_minimize");
     List<GraphOperation> fusedVariables = new ArrayList<>();
@@ -90,8 +95,7 @@ final class FusedMinimize {
         continue;
       }
       Output<?> value = variable.output(0);
-      Operand<?> read =
-          Identity.create(Devices.on(plain, Devices.deviceOf(value)), value);
+      Operand<?> read = Identity.create(Devices.on(plain, Devices.deviceOf(value)), value);
       terms.add(
           new Term(
               read,
@@ -133,9 +137,9 @@ final class FusedMinimize {
   }
 
   /**
-   * The data loss's gradient of each variable it reaches. {@code Optimizer.computeGradients}
-   * asks for every variable of the graph and TensorFlow refuses one the loss does not reach, so
-   * when some are out of reach only the reached ones are asked for, through the same {@code
+   * The data loss's gradient of each variable it reaches. {@code Optimizer.computeGradients} asks
+   * for every variable of the graph and TensorFlow refuses one the loss does not reach, so when
+   * some are out of reach only the reached ones are asked for, through the same {@code
    * Graph.addGradients}.
    */
   private static Map<GraphOperation, Output<?>> dataGradients(

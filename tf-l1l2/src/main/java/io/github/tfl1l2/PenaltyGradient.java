@@ -30,55 +30,53 @@ import org.tensorflow.types.family.TType;
  *
  * <p><b>Mechanism.</b> In a graph, the penalty's value leaves {@link PenaltyGraph} through a
  * surrogate node: an {@code IdentityN} whose input 0 is the penalty behind a {@code StopGradient}
- * and whose other inputs are the parameter reads (one surrogate per device, on that device, so
- * that no weight leaves its device); it carries the coefficients as node attributes
- * ({@link #COEFFICIENTS_ATTR}, …). Its output 0 is the penalty, unchanged and not copied. This
- * class registers, once per process, TF-Java's {@code TensorFlow.registerCustomGradient} for the
- * op type {@code IdentityN}, which has no gradient of its own in TensorFlow's C++ registry. When
- * {@code Graph.addGradients} (so {@code Optimizer.minimize} and {@code computeGradients}) reaches
- * the surrogate, that function returns, for each parameter read, the fused expression above, and
- * the gradient builder never enters the forward ops: their only way back is the {@code
- * StopGradient}, which sends no gradient, so no {@code Abs}/{@code Square}/{@code Sum}/{@code
- * Reshape} gradient is even built. An {@code IdentityN} without the attributes (one a user built)
- * gets the identity gradient, which is what {@code IdentityN} means.
+ * and whose other inputs are the parameter reads (one surrogate per device, on that device, so that
+ * no weight leaves its device); it carries the coefficients as node attributes ({@link
+ * #COEFFICIENTS_ATTR}, …). Its output 0 is the penalty, unchanged and not copied. This class
+ * registers, once per process, TF-Java's {@code TensorFlow.registerCustomGradient} for the op type
+ * {@code IdentityN}, which has no gradient of its own in TensorFlow's C++ registry. When {@code
+ * Graph.addGradients} (so {@code Optimizer.minimize} and {@code computeGradients}) reaches the
+ * surrogate, that function returns, for each parameter read, the fused expression above, and the
+ * gradient builder never enters the forward ops: their only way back is the {@code StopGradient},
+ * which sends no gradient, so no {@code Abs}/{@code Square}/{@code Sum}/{@code Reshape} gradient is
+ * even built. An {@code IdentityN} without the attributes (one a user built) gets the identity
+ * gradient, which is what {@code IdentityN} means.
  *
  * <p>Why this mechanism, measured on a penalty-only {@code GradientDescent} step over 64 × 1M
- * float32 (2 cores shared with other work; medians, all columns timed round-robin in one
- * process):
+ * float32 (2 cores shared with other work; medians, all columns timed round-robin in one process):
  *
  * <ul>
  *   <li>load average 7–9, 15 runs: bare {@code w -= c·w} pass 13.8 ms; TensorFlow's generic
- *       gradient of the fused forward 131 ms; this surrogate 45.4 ms (XLA), 78.9 ms (unmarked);
- *       a surrogate in plain ops whose value is the penalty and whose gradient is a precomputed
+ *       gradient of the fused forward 131 ms; this surrogate 45.4 ms (XLA), 78.9 ms (unmarked); a
+ *       surrogate in plain ops whose value is the penalty and whose gradient is a precomputed
  *       {@code StopGradient(g)·w} product 48.8 ms (it also makes every forward evaluation write
  *       {@code g}, and its gradient runs TensorFlow's generic {@code Mul}/{@code Sum}/{@code
  *       Reshape} gradients).
- *   <li>load average 3.3–3.7, 21 runs (fastest run in brackets): bare pass 9.0 ms (6.7);
- *       {@code minimize(addTo)} with one XLA cluster per weight 31.1 ms (25.7), with one cluster
- *       for all 64 weights 24.9 ms (20.3); {@link L1L2#minimize} 39.6 ms (35.1) against 31.5 ms
- *       (20.3). So up to {@link PenaltyGraph#ENTRIES_PER_CLUSTER} weights share one cluster,
- *       in which XLA still emits one fused loop per weight (one read of {@code w}, one write of
- *       its gradient): one launch instead of 64, and no two clusters competing for the two
- *       cores.
+ *   <li>load average 3.3–3.7, 21 runs (fastest run in brackets): bare pass 9.0 ms (6.7); {@code
+ *       minimize(addTo)} with one XLA cluster per weight 31.1 ms (25.7), with one cluster for all
+ *       64 weights 24.9 ms (20.3); {@link L1L2#minimize} 39.6 ms (35.1) against 31.5 ms (20.3). So
+ *       up to {@link PenaltyGraph#ENTRIES_PER_CLUSTER} weights share one cluster, in which XLA
+ *       still emits one fused loop per weight (one read of {@code w}, one write of its gradient):
+ *       one launch instead of 64, and no two clusters competing for the two cores.
  * </ul>
  *
  * <p>What remains is the framework's: {@code applyGradients} makes every update wait for every
- * gradient, so all gradients are written to memory before the first update reads one back; a
- * step costs a read of {@code w} and a gradient write here (a write to fresh memory moves its
- * lines twice), then a read of {@code w} and of the gradient and a write of {@code w} in {@code
- * ApplyGradientDescent}: about six passes, against two for the bare pass. Measured at load
- * average 1.05 (15 runs): bare pass 7.0 ms, {@code minimize(addTo)} 21.5 ms, {@link
- * L1L2#minimize} 20.5 ms, i.e. 3.0×; TensorFlow's BFC allocator or a malloc that never returns
- * memory changed nothing (21.3–21.7 ms). Applying each weight's gradient in its own {@code
- * applyGradients} call, so that it is read back while still in cache, needs a cluster per weight
- * and was slower: 39.2 ms against 21.7 ms.
+ * gradient, so all gradients are written to memory before the first update reads one back; a step
+ * costs a read of {@code w} and a gradient write here (a write to fresh memory moves its lines
+ * twice), then a read of {@code w} and of the gradient and a write of {@code w} in {@code
+ * ApplyGradientDescent}: about six passes, against two for the bare pass. Measured at load average
+ * 1.05 (15 runs): bare pass 7.0 ms, {@code minimize(addTo)} 21.5 ms, {@link L1L2#minimize} 20.5 ms,
+ * i.e. 3.0×; TensorFlow's BFC allocator or a malloc that never returns memory changed nothing
+ * (21.3–21.7 ms). Applying each weight's gradient in its own {@code applyGradients} call, so that
+ * it is read back while still in cache, needs a cluster per weight and was slower: 39.2 ms against
+ * 21.7 ms.
  *
  * <p>The price is in forward evaluation: the surrogate has one input per parameter, and
  * TensorFlow's executor spends about 0.7 µs on each. Measured on 2000 × 1k float32 (load average
  * 2.2, 41 runs): the penalty without the surrogate 5.2 ms, through it 6.7 ms, the executor floor
- * (one {@code ConcatV2}, one {@code Sum}) 4.5 ms; on 64 × 1M the 64 inputs are lost in the noise.
- * A {@code Print} node with {@code first_n = 0} (one output instead of one per input) cost the
- * same, 6.5 ms.
+ * (one {@code ConcatV2}, one {@code Sum}) 4.5 ms; on 64 × 1M the 64 inputs are lost in the noise. A
+ * {@code Print} node with {@code first_n = 0} (one output instead of one per input) cost the same,
+ * 6.5 ms.
  *
  * <p>If {@code IdentityN} already has a gradient when this class first tries (another library
  * registered one, or a later TensorFlow defines it), or registration is unsupported (Windows),
@@ -104,10 +102,10 @@ final class PenaltyGradient {
   static final String POSITIONS_ATTR = "_tfl1l2_positions";
 
   /**
-   * How many parameters the penalty covers, on all devices: the length of a per-parameter output
-   * 0. Recorded, like the positions, because the gradient function cannot ask for shapes:
-   * TensorFlow holds the graph's lock while it builds gradients, and a shape query from the
-   * callback waits on it forever.
+   * How many parameters the penalty covers, on all devices: the length of a per-parameter output 0.
+   * Recorded, like the positions, because the gradient function cannot ask for shapes: TensorFlow
+   * holds the graph's lock while it builds gradients, and a shape query from the callback waits on
+   * it forever.
    */
   static final String PARAMETERS_ATTR = "_tfl1l2_parameters";
 
@@ -131,9 +129,9 @@ final class PenaltyGradient {
   }
 
   /**
-   * Returns {@code penalty} routed through surrogates whose gradient with respect to each of
-   * {@code reads} is the fused penalty gradient: one surrogate per device the reads live on,
-   * placed there, so that only scalars (or per-parameter vectors) cross devices, never a weight.
+   * Returns {@code penalty} routed through surrogates whose gradient with respect to each of {@code
+   * reads} is the fused penalty gradient: one surrogate per device the reads live on, placed there,
+   * so that only scalars (or per-parameter vectors) cross devices, never a weight.
    *
    * @param reads the parameter reads the penalty was computed from, in order
    * @param perParameter whether {@code penalty} has one entry per read ({@link Reduction#NONE})
@@ -157,7 +155,18 @@ final class PenaltyGradient {
     }
     Operand<T> stopped = StopGradient.create(scope, penalty);
     if (byDevice.size() == 1) {
-      return (Operand<T>) surrogate(scope, stopped, reads, byDevice.values().iterator().next(), null, c1, c2, xla, perParameter);
+      // Placed beside the weights when they share one device, so that none is sent elsewhere.
+      return (Operand<T>)
+          surrogate(
+              scope,
+              stopped,
+              reads,
+              byDevice.values().iterator().next(),
+              devices.values().iterator().next(),
+              c1,
+              c2,
+              xla,
+              perParameter);
     }
     // One surrogate per device, each passing on a zero made on its device; only those scalars
     // (vectors for per-parameter penalties) cross devices, into the sum.
@@ -168,7 +177,8 @@ final class PenaltyGradient {
       Scope local = Devices.on(scope, device);
       Operand<T> zero = Zeros.create(local, Constant.vectorOf(local, shape), penalty.type());
       Operand<T> routed =
-          (Operand<T>) surrogate(scope, zero, reads, group.getValue(), device, c1, c2, xla, perParameter);
+          (Operand<T>)
+              surrogate(scope, zero, reads, group.getValue(), device, c1, c2, xla, perParameter);
       total = Add.create(scope, total, routed);
     }
     return total;
@@ -204,10 +214,11 @@ final class PenaltyGradient {
   }
 
   /**
-   * One weight's share of a fused gradient: {@code upstream · (c1·sign(w) + 2·c2·w) + data},
-   * where a null {@code upstream} means 1 and a null {@code dataGradient} means 0.
+   * One weight's share of a fused gradient: {@code upstream · (c1·sign(w) + 2·c2·w) + data}, where
+   * a null {@code upstream} means 1 and a null {@code dataGradient} means 0.
    */
-  record Term(Operand<?> weight, Operand<?> upstream, Operand<?> dataGradient, double c1, double c2) {}
+  record Term(
+      Operand<?> weight, Operand<?> upstream, Operand<?> dataGradient, double c1, double c2) {}
 
   /**
    * Builds the gradient of each term in the weight's own dtype (computed in float32 for half
@@ -261,7 +272,8 @@ final class PenaltyGradient {
   @SuppressWarnings({"unchecked", "rawtypes"})
   private static Operand<? extends TFloating> times(
       Scope scope, Operand<? extends TFloating> x, double coefficient) {
-    return Mul.create(scope, (Operand) x, PartialSums.constant(scope, coefficient, (Class) x.type()));
+    return Mul.create(
+        scope, (Operand) x, PartialSums.constant(scope, coefficient, (Class) x.type()));
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})
@@ -277,7 +289,8 @@ final class PenaltyGradient {
   }
 
   @SuppressWarnings("unchecked")
-  private static <U extends TFloating> Operand<U> cast(Scope scope, Operand<?> value, Class<U> type) {
+  private static <U extends TFloating> Operand<U> cast(
+      Scope scope, Operand<?> value, Class<U> type) {
     if (value.type() == type) {
       return (Operand<U>) value;
     }
@@ -286,8 +299,8 @@ final class PenaltyGradient {
 
   /**
    * The registered gradient of {@code IdentityN}. Nothing may be thrown back into TensorFlow's
-   * native gradient builder: on an unexpected failure no gradients are returned, and
-   * TensorFlow's {@code addGradients} fails with "Invalid gradient output index".
+   * native gradient builder: on an unexpected failure no gradients are returned, and TensorFlow's
+   * {@code addGradients} fails with "Invalid gradient output index".
    */
   private static List<Operand<?>> gradient(Ops tf, GraphOperation op, List<Output<?>> upstream) {
     String coefficients = coefficientsOf(op);

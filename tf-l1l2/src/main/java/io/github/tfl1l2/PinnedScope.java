@@ -8,9 +8,9 @@ import org.tensorflow.op.Scope;
 
 /**
  * A scope that sets its device on every op it builds, whatever the wrapped scope does. TF-Java
- * 1.1.0's {@code NativeScope}, the scope a registered gradient function builds with, accepts
- * {@code withDevice} but never sets the device on an op: the penalty's gradient would run on the
- * default device and pull each weight there.
+ * 1.1.0's {@code NativeScope}, the scope a registered gradient function builds with, accepts {@code
+ * withDevice} but never sets the device on an op: the penalty's gradient would run on the default
+ * device and pull each weight there.
  */
 final class PinnedScope implements Scope {
   private final Scope delegate;

@@ -13,11 +13,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Proves from XLA's own optimized HLO that a training step computes the penalty's gradient of
- * each weight in one fused loop: each weight is read by exactly one instruction, a fused loop (a
- * fusion, or a call that splits one across CPU threads) that computes {@code sign(w)} and the
- * products and whose result, of the weight's shape, is its gradient. Nothing else is computed
- * outside those loops, and nothing is reduced.
+ * Proves from XLA's own optimized HLO that a training step computes the penalty's gradient of each
+ * weight in one fused loop: each weight is read by exactly one instruction, a fused loop (a fusion,
+ * or a call that splits one across CPU threads) that computes {@code sign(w)} and the products and
+ * whose result, of the weight's shape, is its gradient. Nothing else is computed outside those
+ * loops, and nothing is reduced.
  *
  * <p>XLA reads {@code XLA_FLAGS} once per process, so the step runs in a child JVM ({@link
  * GradientHloDumpMain}) with the dump flag set.
@@ -49,8 +49,12 @@ class FusedGradientHloTest {
         case "fusion", "call" -> {
           String operand = m.group(6).trim();
           assertTrue(weightShapes.containsKey(operand), "a loop over one weight: " + line);
-          assertEquals(weightShapes.get(operand), m.group(3), "the gradient has the weight's shape: " + line);
-          assertTrue(loops.put(operand, line) == null, "weight " + operand + " read twice:\n" + hlo);
+          assertEquals(
+              weightShapes.get(operand),
+              m.group(3),
+              "the gradient has the weight's shape: " + line);
+          assertTrue(
+              loops.put(operand, line) == null, "weight " + operand + " read twice:\n" + hlo);
         }
         default -> throw new AssertionError("computed outside a fused loop: " + line + "\n" + hlo);
       }
@@ -74,6 +78,7 @@ class FusedGradientHloTest {
             .reduce("", (a, b) -> a + "\n" + b);
     assertEquals(5, fused.split(" sign\\(", -1).length - 1, "sign(w) once per weight:\n" + hlo);
     assertTrue(fused.contains(" multiply("), "products inside the loops:\n" + hlo);
-    assertTrue(!hlo.contains(" reduce(") && !hlo.contains("reduce-window("), "no reduction:\n" + hlo);
+    assertTrue(
+        !hlo.contains(" reduce(") && !hlo.contains("reduce-window("), "no reduction:\n" + hlo);
   }
 }

@@ -20,16 +20,19 @@ public final class GradientHloDumpMain {
   private GradientHloDumpMain() {}
 
   public static void main(String[] args) {
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Ops init = tf.withInitScope();
       List<Operand<TFloat32>> variables = new ArrayList<>();
       for (long size : new long[] {1 << 20, 70_001, 100, 200, 300}) {
         variables.add(
-            tf.variable(init.random.randomUniform(init.constant(new long[] {size}), TFloat32.class)));
+            tf.variable(
+                init.random.randomUniform(init.constant(new long[] {size}), TFloat32.class)));
       }
       L1L2 reg = L1L2.builder().l1(1e-3).l2(1e-2).build();
-      Op step = new GradientDescent(graph, 0.1f).minimize(reg.addTo(tf, tf.constant(0f), variables));
+      Op step =
+          new GradientDescent(graph, 0.1f).minimize(reg.addTo(tf, tf.constant(0f), variables));
       session.initialize();
       session.runner().addTarget(step).run();
       System.out.println("trained one step");

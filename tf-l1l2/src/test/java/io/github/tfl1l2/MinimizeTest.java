@@ -52,20 +52,29 @@ class MinimizeTest {
   }
 
   /** The model of one graph: a linear layer's MSE reaches kernel and bias, not extra_kernel. */
-  private record Model(Ops tf, Variable<TFloat32> kernel, Variable<TFloat32> bias,
-      Variable<TFloat32> extra, Operand<TFloat32> dataLoss, List<Operand<?>> weights) {
+  private record Model(
+      Ops tf,
+      Variable<TFloat32> kernel,
+      Variable<TFloat32> bias,
+      Variable<TFloat32> extra,
+      Operand<TFloat32> dataLoss,
+      List<Operand<?>> weights) {
     static Model in(Graph g) {
       Ops tf = Ops.create(g);
       Ops init = tf.withInitScope();
-      Variable<TFloat32> kernel = tf.withName("kernel").variable(init.constant(Fixtures.tensor(KERNEL, 3, 4)));
-      Variable<TFloat32> bias = tf.withName("bias").variable(init.constant(Fixtures.tensor(BIAS, 4)));
+      Variable<TFloat32> kernel =
+          tf.withName("kernel").variable(init.constant(Fixtures.tensor(KERNEL, 3, 4)));
+      Variable<TFloat32> bias =
+          tf.withName("bias").variable(init.constant(Fixtures.tensor(BIAS, 4)));
       Variable<TFloat32> extra =
           tf.withName("extra_kernel").variable(init.constant(Fixtures.tensor(EXTRA, 70_001)));
       Operand<TFloat32> prediction =
           tf.math.add(tf.linalg.matMul(tf.constant(Fixtures.tensor(INPUT, 5, 3)), kernel), bias);
       Operand<TFloat32> error = tf.math.sub(prediction, tf.constant(Fixtures.tensor(TARGET, 5, 4)));
-      Operand<TFloat32> dataLoss = tf.math.mean(tf.math.square(error), tf.constant(new int[] {0, 1}));
-      return new Model(tf, kernel, bias, extra, dataLoss, List.of(kernel, tf.identity(bias), extra));
+      Operand<TFloat32> dataLoss =
+          tf.math.mean(tf.math.square(error), tf.constant(new int[] {0, 1}));
+      return new Model(
+          tf, kernel, bias, extra, dataLoss, List.of(kernel, tf.identity(bias), extra));
     }
   }
 
@@ -94,7 +103,8 @@ class MinimizeTest {
           s.runner().addTarget(step).run();
         }
         return new float[][] {
-          Fixtures.fetchFloats(s, m.kernel()), Fixtures.fetchFloats(s, m.bias()),
+          Fixtures.fetchFloats(s, m.kernel()),
+          Fixtures.fetchFloats(s, m.bias()),
           Fixtures.fetchFloats(s, m.extra())
         };
       }
@@ -103,8 +113,12 @@ class MinimizeTest {
 
   @ParameterizedTest(name = "{0} xla={1}")
   @CsvSource({
-    "GradientDescent,true", "GradientDescent,false", "Momentum,true", "RMSProp,true",
-    "AdaGrad,true", "Adam,true"
+    "GradientDescent,true",
+    "GradientDescent,false",
+    "Momentum,true",
+    "RMSProp,true",
+    "AdaGrad,true",
+    "Adam,true"
   })
   void updatesEqualThoseOfMinimizingTheLossWithThePenaltyAdded(String kind, boolean xla) {
     float[][] expected = train(kind, xla, false);
@@ -183,7 +197,11 @@ class MinimizeTest {
       Model m = Model.in(g);
       Set<String> before = new HashSet<>();
       g.operations().forEachRemaining(op -> before.add(op.name()));
-      L1L2.builder().l1(L1).l2(L2).on("kernel").build()
+      L1L2.builder()
+          .l1(L1)
+          .l2(L2)
+          .on("kernel")
+          .build()
           .minimize(new GradientDescent(g, LR), m.dataLoss(), m.weights());
       List<GraphOperation> added = new ArrayList<>();
       Iterator<GraphOperation> it = g.operations();
@@ -198,8 +216,12 @@ class MinimizeTest {
         if (op.type().equals("Sign")) {
           clustersWithSign.add(op.attributes().getAttrString(XlaScope.XLA_SCOPE_ATTR));
         }
-        assertTrue(!op.type().equals("AddN"), "no separate sum of data and penalty gradients: " + op.name());
-        assertTrue(!op.type().equals("Abs") && !op.type().equals("Square"), "no forward penalty: " + op.name());
+        assertTrue(
+            !op.type().equals("AddN"),
+            "no separate sum of data and penalty gradients: " + op.name());
+        assertTrue(
+            !op.type().equals("Abs") && !op.type().equals("Square"),
+            "no forward penalty: " + op.name());
       }
       // kernel and extra_kernel share one cluster; kernel's data gradient is added inside it.
       assertEquals(1, clustersWithSign.size());
@@ -208,7 +230,8 @@ class MinimizeTest {
               .filter(op -> op.type().equals("Add"))
               .filter(op -> op.input(0).op().name().startsWith("gradients"))
               .toList();
-      assertEquals(1, dataGradientAdds.size(), "kernel's data gradient is added once: " + dataGradientAdds);
+      assertEquals(
+          1, dataGradientAdds.size(), "kernel's data gradient is added once: " + dataGradientAdds);
       assertTrue(
           clustersWithSign.contains(
               dataGradientAdds.get(0).attributes().getAttrString(XlaScope.XLA_SCOPE_ATTR)),
@@ -219,32 +242,44 @@ class MinimizeTest {
   @Test
   void badArgumentsAreRejectedWithOneClearException() {
     L1L2 reg = L1L2.of(0.1, 0.1);
-    try (Graph g = new Graph(); Graph other = new Graph()) {
+    try (Graph g = new Graph();
+        Graph other = new Graph()) {
       Model m = Model.in(g);
       Optimizer gd = new GradientDescent(g, LR);
       assertEquals(
           "optimizer must not be null",
-          assertThrows(NullPointerException.class, () -> reg.minimize(null, m.dataLoss(), m.weights()))
+          assertThrows(
+                  NullPointerException.class, () -> reg.minimize(null, m.dataLoss(), m.weights()))
               .getMessage());
       assertEquals(
           "weights must not be null",
-          assertThrows(NullPointerException.class, () -> reg.minimize(gd, m.dataLoss(), null)).getMessage());
-      Function<Runnable, String> iae = r -> assertThrows(IllegalArgumentException.class, r::run).getMessage();
+          assertThrows(NullPointerException.class, () -> reg.minimize(gd, m.dataLoss(), null))
+              .getMessage());
+      Function<Runnable, String> iae =
+          r -> assertThrows(IllegalArgumentException.class, r::run).getMessage();
       assertEquals(
           "reduction must be SUM or SUM_OVER_BATCH_SIZE to add the penalty to a loss, but was NONE",
-          iae.apply(() -> reg.toBuilder().reduction(Reduction.NONE).build().minimize(gd, m.dataLoss(), m.weights())));
+          iae.apply(
+              () ->
+                  reg.toBuilder()
+                      .reduction(Reduction.NONE)
+                      .build()
+                      .minimize(gd, m.dataLoss(), m.weights())));
       Operand<TFloat32> constant = m.tf().withName("not_a_variable").constant(new float[] {1f});
       assertEquals(
-          "weights[1] (op \"not_a_variable\") reads a Const, not a VariableV2; the framework's optimizers"
-              + " train only VariableV2 variables (tf.variable), given directly or through Identity reads",
+          "weights[1] (op \"not_a_variable\") reads a Const, not a VariableV2; the framework's"
+              + " optimizers train only VariableV2 variables (tf.variable), given directly or"
+              + " through Identity reads",
           iae.apply(() -> reg.minimize(gd, m.dataLoss(), List.of(m.kernel(), constant))));
       Operand<TInt32> integerLoss = m.tf().withName("count").constant(3);
       assertEquals(
-          "dataLoss (op \"count\") has dtype DT_INT32; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE",
+          "dataLoss (op \"count\") has dtype DT_INT32; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT"
+              + " and DT_DOUBLE",
           iae.apply(() -> reg.minimize(gd, integerLoss, m.weights())));
       Operand<TFloat32> foreign = Ops.create(other).withName("elsewhere").constant(1f);
       assertEquals(
-          "dataLoss (op \"elsewhere\") belongs to another execution environment than the optimizer's graph",
+          "dataLoss (op \"elsewhere\") belongs to another execution environment than the"
+              + " optimizer's graph",
           iae.apply(() -> reg.minimize(gd, foreign, m.weights())));
     }
   }

@@ -1,7 +1,6 @@
 package io.github.tfl1l2;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.xla.XlaScope;
@@ -10,9 +9,9 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
@@ -55,7 +54,8 @@ class PenaltyGradientTest {
       Ops tf = Ops.create(g);
       List<Operand<?>> variables = new ArrayList<>();
       for (long size : new long[] {12, 70_001, 1 << 17}) {
-        variables.add(tf.variable(tf.withInitScope().zeros(tf.constant(new long[] {size}), TFloat32.class)));
+        variables.add(
+            tf.variable(tf.withInitScope().zeros(tf.constant(new long[] {size}), TFloat32.class)));
       }
       Operand<TFloat32> loss = reg().xla(xla).build().addTo(tf, tf.constant(0f), variables);
       Set<String> before = names(g);
@@ -86,7 +86,8 @@ class PenaltyGradientTest {
       List<Operand<?>> variables = new ArrayList<>();
       for (int i = 0; i < 65; i++) {
         long size = i == 0 ? 70_001 : 4;
-        variables.add(tf.variable(tf.withInitScope().zeros(tf.constant(new long[] {size}), TFloat32.class)));
+        variables.add(
+            tf.variable(tf.withInitScope().zeros(tf.constant(new long[] {size}), TFloat32.class)));
       }
       Operand<TFloat32> first = reg().build().addTo(tf, tf.constant(0f), variables);
       Operand<TFloat32> second = reg().build().addTo(tf, tf.constant(0f), variables.subList(0, 3));
@@ -104,7 +105,8 @@ class PenaltyGradientTest {
         }
       }
       assertEquals(65 + 3, signs);
-      assertEquals(2 + 1, signClusters.size(), "64 + 1 weights of the first penalty, 3 of the second");
+      assertEquals(
+          2 + 1, signClusters.size(), "64 + 1 weights of the first penalty, 3 of the second");
     }
   }
 
@@ -116,17 +118,23 @@ class PenaltyGradientTest {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       Variable<T> w =
-          tf.withName("w").variable(tf.withInitScope().dtypes.cast(tf.withInitScope().constant(Fixtures.tensor(init, 64)), type));
+          tf.withName("w")
+              .variable(
+                  tf.withInitScope()
+                      .dtypes
+                      .cast(tf.withInitScope().constant(Fixtures.tensor(init, 64)), type));
       Operand<TFloat32> loss = reg().build().addTo(tf, tf.constant(0f), List.of(w));
       Output<?>[] grads = g.addGradients(loss.asOutput(), new Output<?>[] {w.asOutput()});
       assertEquals(FloatingTypes.baseOf(w.asOutput().dataType()), grads[0].dataType());
       try (Session s = new Session(g)) {
         float[] stored = Fixtures.fetchFloats(s, w);
         float[] grad = Fixtures.fetchFloats(s, grads[0]);
-        double relative = type == TFloat16.class ? 0x1p-10 : type == TBfloat16.class ? 0x1p-7 : 1e-7;
+        double relative =
+            type == TFloat16.class ? 0x1p-10 : type == TBfloat16.class ? 0x1p-7 : 1e-7;
         for (int i = 0; i < grad.length; i++) {
           double reference = expected(stored[i]);
-          assertEquals(reference, grad[i], relative * Math.abs(reference) + 1e-30, "grad[" + i + "]");
+          assertEquals(
+              reference, grad[i], relative * Math.abs(reference) + 1e-30, "grad[" + i + "]");
         }
       }
     }
@@ -158,14 +166,21 @@ class PenaltyGradientTest {
       Ops tf = Ops.create(g);
       Operand<?> handle = tf.withName("kernel").varHandleOp(TFloat32.class, Shape.of(40));
       Operation assign =
-          tf.withInitScope().assignVariableOp(handle, tf.withInitScope().constant(Fixtures.tensor(init, 40))).op();
-      Operand<TFloat32> read = tf.withControlDependencyOps(List.of(assign)).readVariableOp(handle, TFloat32.class);
+          tf.withInitScope()
+              .assignVariableOp(handle, tf.withInitScope().constant(Fixtures.tensor(init, 40)))
+              .op();
+      Operand<TFloat32> read =
+          tf.withControlDependencyOps(List.of(assign)).readVariableOp(handle, TFloat32.class);
       Operand<TFloat32> loss = reg().build().addTo(tf, tf.constant(0f), List.of(read));
       Output<?>[] grads = g.addGradients(loss.asOutput(), new Output<?>[] {read.asOutput()});
       try (Session s = new Session(g)) {
         float[] grad = Fixtures.fetchFloats(s, grads[0]);
         for (int i = 0; i < init.length; i++) {
-          assertEquals(expected(init[i]), grad[i], 2 * Math.ulp((float) expected(init[i])), "grad[" + i + "]");
+          assertEquals(
+              expected(init[i]),
+              grad[i],
+              2 * Math.ulp((float) expected(init[i])),
+              "grad[" + i + "]");
         }
       }
     }
@@ -184,15 +199,24 @@ class PenaltyGradientTest {
       // y = 3·penalty(a) − 0.5·penalty(b)
       Operand<TFloat32> y =
           tf.sum(tf.math.mul(perParameter, tf.constant(new float[] {3f, -0.5f})), tf.constant(0));
-      Output<?>[] grads = g.addGradients(y.asOutput(), new Output<?>[] {va.asOutput(), vb.asOutput()});
+      Output<?>[] grads =
+          g.addGradients(y.asOutput(), new Output<?>[] {va.asOutput(), vb.asOutput()});
       try (Session s = new Session(g)) {
         float[] ga = Fixtures.fetchFloats(s, grads[0]);
         float[] gb = Fixtures.fetchFloats(s, grads[1]);
         for (int i = 0; i < a.length; i++) {
-          assertEquals(3 * expected(a[i]), ga[i], 4 * Math.ulp((float) (3 * expected(a[i]))), "a[" + i + "]");
+          assertEquals(
+              3 * expected(a[i]),
+              ga[i],
+              4 * Math.ulp((float) (3 * expected(a[i]))),
+              "a[" + i + "]");
         }
         for (int i = 0; i < b.length; i++) {
-          assertEquals(-0.5 * expected(b[i]), gb[i], 4 * Math.ulp((float) (0.5 * expected(b[i]))), "b[" + i + "]");
+          assertEquals(
+              -0.5 * expected(b[i]),
+              gb[i],
+              4 * Math.ulp((float) (0.5 * expected(b[i]))),
+              "b[" + i + "]");
         }
       }
     }
@@ -215,7 +239,8 @@ class PenaltyGradientTest {
           tf.math.add(
               tf.sum(tf.math.mul(outA, tf.constant(5f)), tf.constant(0)),
               tf.dtypes.cast(tf.sum(outB, tf.constant(0)), TFloat32.class));
-      Output<?>[] grads = g.addGradients(y.asOutput(), new Output<?>[] {a.asOutput(), b.asOutput()});
+      Output<?>[] grads =
+          g.addGradients(y.asOutput(), new Output<?>[] {a.asOutput(), b.asOutput()});
       try (Session s = new Session(g)) {
         float[] ga = Fixtures.fetchFloats(s, grads[0]);
         assertEquals(5f, ga[0]);

@@ -34,8 +34,8 @@ import org.tensorflow.types.TFloat32;
  *       against the same step without a penalty.
  * </ul>
  *
- * <p>Columns are timed round-robin, one {@code Session.run} each per round, after warm-up runs,
- * so that load from other processes hits them alike; times are medians.
+ * <p>Columns are timed round-robin, one {@code Session.run} each per round, after warm-up runs, so
+ * that load from other processes hits them alike; times are medians.
  */
 final class TrainingSteps {
   private static final float L1 = 1e-5f;
@@ -78,14 +78,17 @@ final class TrainingSteps {
   void penaltyOnly(PrintWriter out) {
     out.println("running training step, 64 x 1M float32, penalty only ...");
     out.flush();
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Ops init = tf.withInitScope();
       List<Variable<TFloat32>> variables = new ArrayList<>();
       for (int i = 0; i < 64; i++) {
         variables.add(
             tf.withName("w" + i)
-                .variable(init.random.randomUniform(init.constant(new long[] {1 << 20}), TFloat32.class)));
+                .variable(
+                    init.random.randomUniform(
+                        init.constant(new long[] {1 << 20}), TFloat32.class)));
       }
       Operand<TFloat32> noData = tf.constant(0f);
       Map<Column, Op> steps = new EnumMap<>(Column.class);
@@ -96,10 +99,12 @@ final class TrainingSteps {
       steps.put(Column.BARE, tf.withControlDependencies(bare).noOp());
       steps.put(
           Column.ADD_TO_XLA,
-          new GradientDescent(graph, LEARNING_RATE).minimize(regularizer(true).addTo(tf, noData, variables)));
+          new GradientDescent(graph, LEARNING_RATE)
+              .minimize(regularizer(true).addTo(tf, noData, variables)));
       steps.put(
           Column.ADD_TO_PLAIN,
-          new GradientDescent(graph, LEARNING_RATE).minimize(regularizer(false).addTo(tf, noData, variables)));
+          new GradientDescent(graph, LEARNING_RATE)
+              .minimize(regularizer(false).addTo(tf, noData, variables)));
       steps.put(
           Column.REG_MINIMIZE,
           regularizer(true).minimize(new GradientDescent(graph, LEARNING_RATE), noData, variables));
@@ -107,17 +112,26 @@ final class TrainingSteps {
           Column.PROXIMAL,
           new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(noData));
       steps.put(
-          Column.FRAMEWORK, new GradientDescent(graph, LEARNING_RATE).minimize(frameworkPenalty(tf, variables)));
+          Column.FRAMEWORK,
+          new GradientDescent(graph, LEARNING_RATE).minimize(frameworkPenalty(tf, variables)));
       session.initialize();
       Map<Column, Runnable> runs = new EnumMap<>(Column.class);
-      steps.forEach((column, step) -> runs.put(column, () -> session.runner().addTarget(step).run()));
+      steps.forEach(
+          (column, step) -> runs.put(column, () -> session.runner().addTarget(step).run()));
       Map<Column, Double> millis = time(runs);
       double bare0 = millis.get(Column.BARE);
       rows.add(
           new Row(
               "64 x 1M float32, penalty-only GD step",
               millis,
-              ratios(millis, bare0, "bare", Column.ADD_TO_XLA, Column.REG_MINIMIZE, Column.PROXIMAL, Column.FRAMEWORK)));
+              ratios(
+                  millis,
+                  bare0,
+                  "bare",
+                  Column.ADD_TO_XLA,
+                  Column.REG_MINIMIZE,
+                  Column.PROXIMAL,
+                  Column.FRAMEWORK)));
     }
   }
 
@@ -203,7 +217,8 @@ final class TrainingSteps {
       case ADD_TO_XLA -> gd.minimize(regularizer(true).addTo(tf, loss, parameters));
       case ADD_TO_PLAIN -> gd.minimize(regularizer(false).addTo(tf, loss, parameters));
       case REG_MINIMIZE -> regularizer(true).minimize(gd, loss, parameters);
-      case PROXIMAL -> new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(loss);
+      case PROXIMAL ->
+          new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(loss);
       case FRAMEWORK -> gd.minimize(tf.math.add(loss, frameworkPenalty(tf, parameters)));
       case BARE -> throw new IllegalArgumentException("no bare pass in the MLP case");
     };
@@ -242,14 +257,16 @@ final class TrainingSteps {
     return medians;
   }
 
-  private static String ratios(Map<Column, Double> millis, double base, String baseName, Column... columns) {
+  private static String ratios(
+      Map<Column, Double> millis, double base, String baseName, Column... columns) {
     StringBuilder notes = new StringBuilder();
     for (Column column : columns) {
       if (notes.length() > 0) {
         notes.append("; ");
       }
       notes.append(
-          String.format(Locale.ROOT, "%s÷%s %.2f", column.title, baseName, millis.get(column) / base));
+          String.format(
+              Locale.ROOT, "%s÷%s %.2f", column.title, baseName, millis.get(column) / base));
     }
     return notes.toString();
   }
