@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       RegularizeCommand.class,
       ExportExampleCommand.class,
       BenchCommand.class,
+      ServerCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -1,0 +1,150 @@
+package io.github.tfl1l2.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.tensorflow.Server;
+import org.tensorflow.exceptions.TensorFlowException;
+import org.tensorflow.proto.ServerDef;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/**
+ * {@code tf-l1l2 server}: one task of a TensorFlow gRPC cluster, served by TensorFlow's own
+ * {@link Server}. Clients open sessions on it with {@code ClusterSession.open(graph,
+ * "grpc://host:port")}.
+ *
+ * <p>It runs in this process, not in the supervised child JVM of the commands that load a
+ * SavedModel: it loads no model, and a task that dies must be seen to die by whoever runs it.
+ *
+ * <p>TensorFlow cannot stop a started gRPC server ({@code Server.stop()} answers "Clean shutdown is
+ * not currently implemented"), so on SIGTERM or SIGINT the command returns and the process exit
+ * ends the server. The signals are caught with {@code sun.misc.Signal} because the JVM's own
+ * handling of them exits with status 143 or 130, not 0.
+ */
+@Command(
+    name = "server",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Starts one task of a TensorFlow gRPC cluster and serves until SIGTERM or SIGINT.",
+      "Once it serves it prints: tf-l1l2 server: /job:JOB/replica:0/task:TASK listening on "
+          + "grpc://HOST:PORT",
+      "TensorFlow's server listens on every interface at that port: run it where only the "
+          + "cluster's hosts can reach it."
+    },
+    footer = {"", "Example (three tasks, three terminals):",
+        "  tf-l1l2 server --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224 --job ps --task 0",
+        "  tf-l1l2 server --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224 --job ps --task 1",
+        "  tf-l1l2 server --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224 --job worker --task 0",
+        "",
+        "Exit status: 0 stopped by SIGTERM or SIGINT, 2 an invalid option value, or the task "
+            + "cannot serve (e.g. its port is in use)."})
+public final class ServerCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--cluster",
+      required = true,
+      paramLabel = "JOB=HOST:PORT[,HOST:PORT...]",
+      description = "One job and its tasks' addresses, task 0 first; repeat for each job "
+          + "(e.g. --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224).")
+  List<String> cluster;
+
+  @Option(names = "--job", required = true, description = "This task's job, one of --cluster's.")
+  String job;
+
+  @Option(names = "--task", required = true, description = "This task's index in its job, from 0.")
+  int task;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    try {
+      ClusterSpec parsed = ClusterSpec.parse(cluster);
+      String address = parsed.address(job, task);
+      checkPortFree(address);
+      ServerDef def = ServerDef.newBuilder()
+          .setCluster(parsed.toClusterDef())
+          .setJobName(job)
+          .setTaskIndex(task)
+          .setProtocol("grpc")
+          .build();
+      CountDownLatch stop = new CountDownLatch(1);
+      AtomicReference<String> signal = new AtomicReference<>();
+      for (String name : new String[] {"TERM", "INT"}) {
+        Signal.handle(new Signal(name), caught -> {
+          signal.compareAndSet(null, caught.getName());
+          stop.countDown();
+        });
+      }
+      Server server = start(def, address);
+      out.println("tf-l1l2 server: /job:" + job + "/replica:0/task:" + task
+          + " listening on grpc://" + address);
+      out.flush();
+      awaitUninterruptibly(stop);
+      // The server object is kept reachable until here; the process exit stops it.
+      reachabilityFence(server);
+      return 0;
+    } catch (RuntimeException e) {
+      return Failures.report(spec, e);
+    }
+  }
+
+  private Server start(ServerDef def, String address) {
+    try {
+      Server server = new Server(def);
+      server.start();
+      return server;
+    } catch (TensorFlowException e) {
+      throw CommandFailure.usage("/job:" + job + "/task:" + task + " cannot serve on " + address
+          + (isPortInUse(e) ? " (is the port in use by another process?)" : "") + ": "
+          + e.getMessage());
+    }
+  }
+
+  /**
+   * Fails when this task's port cannot be bound, before TensorFlow tries: its gRPC server would
+   * report it with multi-line native log output and "Could not start gRPC server". TensorFlow
+   * binds every interface, so the check does too.
+   */
+  private void checkPortFree(String address) {
+    int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress(port));
+    } catch (IOException e) {
+      throw CommandFailure.usage("/job:" + job + "/task:" + task + " cannot serve on " + address
+          + ": port " + port + " is in use or cannot be bound (" + e.getMessage() + ")");
+    }
+  }
+
+  private static boolean isPortInUse(TensorFlowException e) {
+    String message = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+    return message.contains("could not start") || message.contains("address already in use")
+        || message.contains("unavailable");
+  }
+
+  private static void awaitUninterruptibly(CountDownLatch latch) {
+    while (true) {
+      try {
+        latch.await();
+        return;
+      } catch (InterruptedException e) {
+        // Only SIGTERM or SIGINT end the task.
+      }
+    }
+  }
+
+  private static void reachabilityFence(Object value) {
+    java.lang.ref.Reference.reachabilityFence(value);
+  }
+}
