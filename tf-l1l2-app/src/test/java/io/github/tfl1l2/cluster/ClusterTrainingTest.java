@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -101,6 +102,11 @@ class ClusterTrainingTest {
       for (CrossTaskTraffic.Transfer transfer : traffic.transfers()) {
         assertTrue(transfer.bytes() <= Double.BYTES, "a scalar at most: " + transfer);
         assertEquals(WORKER, transfer.toTask(), "to the worker: " + transfer);
+      }
+      // The partition graphs' cross-task _Send nodes: each sends a tensor of rank 0.
+      assertEquals(2, traffic.sent().size(), "one send per ps task: " + traffic.sent());
+      for (CrossTaskTraffic.Sent sent : traffic.sent()) {
+        assertEquals(List.of(), sent.shape(), "a scalar: " + sent);
       }
       assertReadOnlyOnItsTask(traffic, "kernel_a", PS0);
       assertReadOnlyOnItsTask(traffic, "kernel_b", PS1);
@@ -217,6 +223,25 @@ class ClusterTrainingTest {
       assertTrue(millis >= timeoutMs * 9 / 10 && millis < timeoutMs + 20_000,
           "failed after " + millis + " ms with a " + timeoutMs + " ms timeout");
       signal("CONT", pid); // before the session closes, which would wait for the task too
+    } finally {
+      signal("CONT", pid);
+    }
+  }
+
+  @Test
+  @Tag("soak") // waits the default timeout, 30 s, twice (the run, then closing the session)
+  void stoppedParameterServerFailsTheRunWithinTheDefaultOperationTimeout() throws Exception {
+    long pid = cluster.process("ps", 0).pid();
+    try (ClusterModel model = ClusterModel.onCluster(Step.GRADIENT_DESCENT);
+        Session session = open(model)) {
+      signal("STOP", pid);
+      long start = System.nanoTime();
+      TensorFlowException failure =
+          assertThrows(TensorFlowException.class, () -> model.penalty(session));
+      long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      assertTrue(failure.getMessage().contains("Deadline"), failure.getMessage());
+      assertTrue(millis < 60_000, "failed after " + millis + " ms, within a minute");
+      signal("CONT", pid);
     } finally {
       signal("CONT", pid);
     }

@@ -32,8 +32,13 @@ final class CrossTaskTraffic {
   /** One tensor received by one task from another. */
   record Transfer(String edge, String fromTask, String toTask, long bytes) {}
 
+  /** One {@code _Send} to another task and the shape its input had in this run (null: unknown). */
+  record Sent(String sendNode, String fromTask, String toTask, List<Long> shape) {}
+
   private final List<Transfer> transfers = new ArrayList<>();
+  private final List<Sent> sent = new ArrayList<>();
   private final Map<String, NodeDef> nodes = new HashMap<>();
+  private final Map<String, List<Long>> outputShapes = new HashMap<>();
 
   CrossTaskTraffic(RunMetadata metadata) {
     for (GraphDef partition : metadata.getPartitionGraphsList()) {
@@ -43,6 +48,10 @@ final class CrossTaskTraffic {
     }
     for (DeviceStepStats device : metadata.getStepStats().getDevStatsList()) {
       for (NodeExecStats stats : device.getNodeStatsList()) {
+        stats.getOutputList().forEach(output -> outputShapes.put(
+            stats.getNodeName() + ":" + output.getSlot(),
+            output.getTensorDescription().getShape().getDimList().stream()
+                .map(d -> d.getSize()).toList()));
         if (!stats.getNodeName().equals("RecvTensor")) {
           continue;
         }
@@ -63,6 +72,23 @@ final class CrossTaskTraffic {
     if (nodes.isEmpty()) {
       throw new IllegalStateException("the run metadata has no partition graphs; run with TRACED");
     }
+    for (NodeDef node : nodes.values()) {
+      if (!node.getOp().equals("_Send") || node.getAttrOrThrow("client_terminated").getB()) {
+        continue;
+      }
+      String from = task(node.getAttrOrThrow("send_device").getS().toStringUtf8());
+      String to = task(node.getAttrOrThrow("recv_device").getS().toStringUtf8());
+      String input = node.getInput(0);
+      if (!from.equals(to) && !input.startsWith("^")) {
+        String source = input.contains(":") ? input : input + ":0";
+        sent.add(new Sent(node.getName(), from, to, outputShapes.get(source)));
+      }
+    }
+  }
+
+  /** The tensors sent from one task to another, with their shapes, from the partition graphs. */
+  List<Sent> sent() {
+    return sent;
   }
 
   /** {@code /job:ps/replica:0/task:1} of a full device name. */

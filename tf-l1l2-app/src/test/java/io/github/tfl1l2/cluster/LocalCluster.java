@@ -125,6 +125,14 @@ final class LocalCluster implements AutoCloseable {
   @Override
   public void close() {
     killAll();
+    try (var files = Files.list(logs)) {
+      for (Path file : files.toList()) {
+        Files.deleteIfExists(file);
+      }
+      Files.deleteIfExists(logs);
+    } catch (IOException e) {
+      // a temporary directory left behind is harmless
+    }
     try {
       Runtime.getRuntime().removeShutdownHook(killOnExit);
     } catch (IllegalStateException shuttingDown) {

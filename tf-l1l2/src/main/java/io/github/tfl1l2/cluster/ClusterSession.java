@@ -40,7 +40,9 @@ import org.tensorflow.proto.ConfigProto;
  * <p><b>Initialization.</b> Variables live on their tasks and outlive a client's session, so the
  * session does not run the graph's initializers by itself: call {@link Session#initialize()} once
  * to initialize them, or {@link Session#restore(String)} to load a checkpoint (both count as
- * initialization); {@link Session#save(String)} writes one.
+ * initialization); {@link Session#save(String)} writes one. TF-Java offers no way to mark a
+ * graph's initializers as run without running them, so a second client that joins variables
+ * another one initialized restores a checkpoint, or builds its variables without initializers.
  *
  * <p><b>Timeouts.</b> Unless the configuration sets one, a session waits at most {@link
  * #DEFAULT_OPERATION_TIMEOUT_MS} for an operation ({@code ConfigProto.operation_timeout_in_ms}): a
