@@ -23,16 +23,15 @@ final class Devices {
    * there keeps the weights on their device: only the scalar partial sum crosses devices.
    */
   static DeviceSpec deviceOf(Operand<?> operand) {
-    Output<?> output = operand.asOutput();
-    while (output.op() instanceof GraphOperation op) {
+    for (Output<?> output = operand.asOutput();
+        output != null;
+        output = ReadChain.readFrom(output)) {
+      if (!(output.op() instanceof GraphOperation op)) {
+        return null;
+      }
       if (!op.device().isEmpty()) {
         return parseDevice(op.device());
       }
-      boolean read = op.type().equals("Identity") || op.type().equals("ReadVariableOp");
-      if (!read || op.numInputs() != 1) {
-        return null;
-      }
-      output = op.input(0);
     }
     return null;
   }

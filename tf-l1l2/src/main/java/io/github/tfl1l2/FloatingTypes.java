@@ -8,8 +8,13 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TFloating;
 
-/** The four floating dtypes the penalty accepts, and the precision each one is summed in. */
-final class FloatingTypes {
+/**
+ * The four floating dtypes the penalty accepts ({@code DT_HALF}, {@code DT_BFLOAT16}, {@code
+ * DT_FLOAT}, {@code DT_DOUBLE}), and the precision each one is summed in. {@link
+ * #isFloating(DataType)} is the one dtype rule of the library, its SavedModel support and its
+ * command line.
+ */
+public final class FloatingTypes {
   private FloatingTypes() {}
 
   private static final Map<Class<? extends TFloating>, DataType> BY_CLASS =
@@ -19,7 +24,14 @@ final class FloatingTypes {
           TFloat32.class, DataType.DT_FLOAT,
           TFloat64.class, DataType.DT_DOUBLE);
 
-  static boolean isFloating(DataType type) {
+  /**
+   * Whether {@link L1L2} can regularize a parameter of element type {@code type}: {@code DT_HALF},
+   * {@code DT_BFLOAT16}, {@code DT_FLOAT} or {@code DT_DOUBLE} (reference types such as {@code
+   * DT_FLOAT_REF} are not base types: strip them first).
+   *
+   * @param type a dtype; null gives false
+   */
+  public static boolean isFloating(DataType type) {
     return BY_CLASS.containsValue(type);
   }
 

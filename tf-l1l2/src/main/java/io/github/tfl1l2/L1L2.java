@@ -208,16 +208,8 @@ public final class L1L2 {
    */
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Iterable<? extends Operand<?>> parameters, Class<T> type) {
-    Checks.notNull("tf", tf);
-    Checks.notNull("parameters", parameters);
     FloatingTypes.dataTypeOf(type);
-    ExecutionEnvironment env = tf.scope().env();
-    List<Parameter> selected = new ArrayList<>();
-    int index = 0;
-    for (Operand<?> operand : parameters) {
-      keepIfSelected(selected, Parameter.of(null, operand, index++, env));
-    }
-    return emit(tf.scope(), selected, type);
+    return PenaltyGraph.emit(this, tf.scope(), select(tf, parameters), type);
   }
 
   /**
@@ -238,17 +230,8 @@ public final class L1L2 {
    */
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Map<String, ? extends Operand<?>> namedParameters, Class<T> type) {
-    Checks.notNull("tf", tf);
-    Checks.notNull("namedParameters", namedParameters);
     FloatingTypes.dataTypeOf(type);
-    ExecutionEnvironment env = tf.scope().env();
-    List<Parameter> selected = new ArrayList<>();
-    int index = 0;
-    for (Map.Entry<String, ? extends Operand<?>> entry : namedParameters.entrySet()) {
-      Checks.notNull("namedParameters key at index " + index, entry.getKey());
-      keepIfSelected(selected, Parameter.of(entry.getKey(), entry.getValue(), index++, env));
-    }
-    return emit(tf.scope(), selected, type);
+    return PenaltyGraph.emit(this, tf.scope(), select(tf, namedParameters), type);
   }
 
   /**
@@ -273,15 +256,63 @@ public final class L1L2 {
     return Add.create(tf.scope().withName(name + "_loss"), loss, penalty);
   }
 
-  private void keepIfSelected(List<Parameter> selected, Parameter parameter) {
-    if (selects(parameter.name())) {
-      selected.add(parameter);
-    }
+  /**
+   * Emits each selected parameter's {@code Σ|w|} and {@code Σw²} from one read of it, and the
+   * penalty this regularizer makes of them (per parameter and summed), all in float64. Reports
+   * and signatures use it; for training, {@link #penalty} is the cheaper single reduction.
+   *
+   * @param tf the ops of the graph or eager session the parameters belong to
+   * @param parameters floating operands, selected and named as for {@link #penalty(Ops, Iterable,
+   *     Class)}
+   * @throws NullPointerException if {@code parameters} or one of its elements is null
+   * @throws IllegalArgumentException if a parameter is not floating or belongs to another
+   *     environment
+   */
+  public ParameterSums sums(Ops tf, Iterable<? extends Operand<?>> parameters) {
+    return ParameterSums.emit(this, tf.scope(), select(tf, parameters));
   }
 
-  private <T extends TFloating> Operand<T> emit(
-      Scope scope, List<Parameter> selected, Class<T> type) {
-    return PenaltyGraph.emit(this, scope, selected, type);
+  /**
+   * Emits the sums of named parameters; {@code on(regex)} matches the map keys, and {@link
+   * ParameterSums#names()} are the selected keys in map order.
+   *
+   * @see #sums(Ops, Iterable)
+   */
+  public ParameterSums sums(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
+    return ParameterSums.emit(this, tf.scope(), select(tf, namedParameters));
+  }
+
+  /** Validates {@code parameters} and keeps those {@link #selects} names, in order. */
+  private List<Parameter> select(Ops tf, Iterable<? extends Operand<?>> parameters) {
+    Checks.notNull("tf", tf);
+    Checks.notNull("parameters", parameters);
+    ExecutionEnvironment env = tf.scope().env();
+    List<Parameter> selected = new ArrayList<>();
+    int index = 0;
+    for (Operand<?> operand : parameters) {
+      Parameter parameter = Parameter.of(null, operand, index++, env);
+      if (selects(parameter.name())) {
+        selected.add(parameter);
+      }
+    }
+    return selected;
+  }
+
+  /** Validates {@code namedParameters} and keeps those whose key {@link #selects}, in order. */
+  private List<Parameter> select(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
+    Checks.notNull("tf", tf);
+    Checks.notNull("namedParameters", namedParameters);
+    ExecutionEnvironment env = tf.scope().env();
+    List<Parameter> selected = new ArrayList<>();
+    int index = 0;
+    for (Map.Entry<String, ? extends Operand<?>> entry : namedParameters.entrySet()) {
+      Checks.notNull("namedParameters key at index " + index, entry.getKey());
+      Parameter parameter = Parameter.of(entry.getKey(), entry.getValue(), index++, env);
+      if (selects(parameter.name())) {
+        selected.add(parameter);
+      }
+    }
+    return selected;
   }
 
   private static Pattern compile(String regex) {

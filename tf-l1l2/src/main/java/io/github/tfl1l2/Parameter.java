@@ -2,7 +2,6 @@ package io.github.tfl1l2;
 
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.ExecutionEnvironment;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.proto.DataType;
@@ -57,9 +56,6 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
     return new Parameter(label, operand, dtype, Devices.deviceOf(operand));
   }
 
-  /** Ops that only forward a variable's value; a parameter read through them keeps its name. */
-  private static final java.util.Set<String> READS = java.util.Set.of("Identity", "ReadVariableOp");
-
   /**
    * The name {@code on(regex)} matches for an unnamed operand: its op name, with {@code :index} for
    * outputs past the first. A graph read ({@code Identity}, {@code ReadVariableOp}) is named after
@@ -67,10 +63,9 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
    */
   private static String defaultName(Operand<?> operand) {
     Output<?> output = operand.asOutput();
-    while (output.op() instanceof GraphOperation op
-        && READS.contains(op.type())
-        && op.numInputs() == 1) {
-      output = op.input(0);
+    Output<?> read;
+    while ((read = ReadChain.readFrom(output)) != null) {
+      output = read;
     }
     int index = output.index();
     return index == 0 ? output.op().name() : output.op().name() + ":" + index;

@@ -238,7 +238,7 @@ final class PenaltyGraph {
    * refs.
    */
   @SuppressWarnings("unchecked")
-  private static Operand<TType> read(Scope plain, Parameter parameter, boolean checkNumerics) {
+  static Operand<TType> read(Scope plain, Parameter parameter, boolean checkNumerics) {
     Operand<TType> value = (Operand<TType>) parameter.operand();
     if (plain.env().isGraph()) {
       value = Identity.create(plain, value);

@@ -12,7 +12,7 @@ import org.tensorflow.exceptions.TFInvalidArgumentException;
 
 class NumericsTest {
 
-  private static Map<String, Operand<?>> withBadValue(Runtime rt, float bad) {
+  private static Map<String, Operand<?>> withBadValue(GraphOrEager rt, float bad) {
     Map<String, Operand<?>> named = new LinkedHashMap<>();
     named.put("good", rt.tf.constant(new float[] {1f, 2f}));
     named.put("layer3/kernel", rt.tf.constant(new float[] {1f, bad}));
@@ -21,14 +21,14 @@ class NumericsTest {
 
   @Test
   void nanInAWeightPropagatesToThePenalty() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       assertTrue(Double.isNaN(rt.scalar(L1L2.of(1, 1).penalty(rt.tf, withBadValue(rt, Float.NaN)))));
     }
   }
 
   @Test
   void infinityInAWeightPropagatesToThePenalty() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       double value =
           rt.scalar(L1L2.of(1, 1).penalty(rt.tf, withBadValue(rt, Float.NEGATIVE_INFINITY)));
       assertEquals(Double.POSITIVE_INFINITY, value);
@@ -37,7 +37,7 @@ class NumericsTest {
 
   @Test
   void checkNumericsFailsTheRunNamingTheOffendingParameter() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       L1L2 checked = L1L2.builder().l1(1).l2(1).checkNumerics(true).build();
       Operand<?> penalty = checked.penalty(rt.tf, withBadValue(rt, Float.NaN));
       TFInvalidArgumentException e =
@@ -48,7 +48,7 @@ class NumericsTest {
 
   @Test
   void checkNumericsPassesFiniteWeightsUnchanged() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       L1L2 checked = L1L2.builder().l1(1).l2(1).checkNumerics(true).build();
       assertEquals(1 + 2 + 1 + 3 + 1 + 4 + 1 + 9,
           rt.scalar(checked.penalty(rt.tf, withBadValue(rt, 3f))), 1e-6);

@@ -39,7 +39,7 @@ class PenaltyValueTest {
 
   /** A parameter of {@code type} holding {@code values} rounded to that type. */
   @SuppressWarnings("unchecked")
-  static Operand<?> parameter(Runtime rt, float[] values, Class<?> type, long... shape) {
+  static Operand<?> parameter(GraphOrEager rt, float[] values, Class<?> type, long... shape) {
     Operand<TFloat32> f32 = rt.tf.constant(Fixtures.tensor(values, shape));
     return type == TFloat32.class
         ? f32
@@ -49,7 +49,7 @@ class PenaltyValueTest {
   @ParameterizedTest(name = "{0} {1}")
   @MethodSource("dtypesAndModes")
   void penaltyOfOneParameterMatchesDoubleReference(String mode, Class<?> type) {
-    try (Runtime rt = Runtime.of(mode)) {
+    try (GraphOrEager rt = GraphOrEager.of(mode)) {
       Operand<?> w = parameter(rt, Fixtures.randomWeights(1, 3 * 4 * 5, 2.0), type, 3, 4, 5);
       float[] stored = rt.floats(w);
       double expected = Reference.penalty(L1, L2, 1.0, stored);
@@ -61,7 +61,7 @@ class PenaltyValueTest {
   @ParameterizedTest
   @ValueSource(strings = {"graph", "eager"})
   void mixedDtypesInOneListSumToTheReference(String mode) {
-    try (Runtime rt = Runtime.of(mode)) {
+    try (GraphOrEager rt = GraphOrEager.of(mode)) {
       List<Operand<?>> params = new ArrayList<>();
       List<float[]> stored = new ArrayList<>();
       int seed = 10;
@@ -82,7 +82,7 @@ class PenaltyValueTest {
   @ValueSource(classes = {TFloat16.class, TBfloat16.class, TFloat32.class, TFloat64.class})
   @SuppressWarnings("unchecked")
   void resultHasTheRequestedTypeRoundedOnceFromTheSum(Class<?> resultType) {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       float[] values = Fixtures.randomWeights(3, 1000, 1.0);
       Operand<?> w = parameter(rt, values, TFloat64.class, 1000);
       Operand<? extends TFloating> p =
@@ -98,7 +98,7 @@ class PenaltyValueTest {
 
   @Test
   void float64ParametersAreSummedInDoublePrecision() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       // 1 + 2^-30 repeated: float32 accumulation would round every term to 1.
       double[] values = new double[4096];
       java.util.Arrays.fill(values, 1.0 + Math.pow(2, -30));
@@ -110,7 +110,7 @@ class PenaltyValueTest {
 
   @Test
   void float16SquaresDoNotOverflowBecauseTheSumIsNotInHalfPrecision() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       float[] values = new float[64];
       java.util.Arrays.fill(values, 60000f); // 60000^2 is far beyond float16's 65504
       Operand<?> w = parameter(rt, values, TFloat16.class, 64);
@@ -124,7 +124,7 @@ class PenaltyValueTest {
   @ParameterizedTest
   @ValueSource(strings = {"graph", "eager"})
   void frameworkDocumentedMatrixCase(String mode) {
-    try (Runtime rt = Runtime.of(mode)) {
+    try (GraphOrEager rt = GraphOrEager.of(mode)) {
       Operand<TFloat32> w = rt.tf.constant(new float[][] {{1.0f, 0.9f, 0.8f}, {1.2f, 0.7f, 1.1f}});
       double actual = rt.scalar(L1L2.of(0.01, 0.02).penalty(rt.tf, List.of(w)));
       assertEquals(0.1688, actual, 1e-6);
@@ -134,7 +134,7 @@ class PenaltyValueTest {
   @ParameterizedTest
   @ValueSource(strings = {"graph", "eager"})
   void frameworkDocumentedScalarCase(String mode) {
-    try (Runtime rt = Runtime.of(mode)) {
+    try (GraphOrEager rt = GraphOrEager.of(mode)) {
       double actual =
           rt.scalar(L1L2.of(0.01, 0.01).penalty(rt.tf, List.of(rt.tf.constant(555f))));
       assertEquals(3085.8, actual, 3085.8 * 1e-6);
@@ -144,7 +144,7 @@ class PenaltyValueTest {
   @ParameterizedTest
   @ValueSource(strings = {"graph", "eager"})
   void noneReductionGivesPerParameterPenaltiesInInputOrder(String mode) {
-    try (Runtime rt = Runtime.of(mode)) {
+    try (GraphOrEager rt = GraphOrEager.of(mode)) {
       float[][] weights = {
         Fixtures.randomWeights(21, 10, 1), Fixtures.randomWeights(22, 100, 5),
         Fixtures.randomWeights(23, 1, 0.1)
@@ -169,7 +169,7 @@ class PenaltyValueTest {
 
   @Test
   void sumOverBatchSizeEqualsSumForAWeightPenalty() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       Operand<TFloat32> w = rt.tf.constant(Fixtures.tensor(Fixtures.randomWeights(5, 50, 1), 50));
       L1L2 reg = L1L2.of(L1, L2);
       double overBatch =
@@ -184,7 +184,7 @@ class PenaltyValueTest {
   @ParameterizedTest
   @ValueSource(strings = {"graph", "eager"})
   void scalarsAndEmptyTensorsAreValidParameters(String mode) {
-    try (Runtime rt = Runtime.of(mode)) {
+    try (GraphOrEager rt = GraphOrEager.of(mode)) {
       Operand<TFloat32> scalar = rt.tf.constant(-4f);
       Operand<TFloat32> empty = rt.tf.constant(Fixtures.tensor(new float[0], 0, 3));
       double actual = rt.scalar(L1L2.of(0.5, 0.25).penalty(rt.tf, List.of(scalar, empty)));
@@ -194,7 +194,7 @@ class PenaltyValueTest {
 
   @Test
   void onlyTheL2TermEmitsNoAbsAndOnlyTheL1TermEmitsNoSquare() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       float[] values = {-1f, 2f, -3f};
       Operand<TFloat32> w = rt.tf.constant(values);
       assertArrayEquals(

@@ -33,7 +33,7 @@ class SelectionAndZeroShortcutTest {
 
   @Test
   void zeroCoefficientsEmitAConstantThatReadsNoParameter() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       Operand<TFloat32> w = rt.tf.withName("kernel").variable(
           rt.tf.withInitScope().constant(new float[] {1f, -2f}));
       Operand<TFloat32> zero = L1L2.of(0, 0).penalty(rt.tf, List.of(w));
@@ -44,7 +44,7 @@ class SelectionAndZeroShortcutTest {
 
   @Test
   void zeroWeightAlsoReadsNoParameter() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       Operand<TFloat32> w = rt.tf.constant(new float[] {3f});
       Operand<TFloat64> zero =
           L1L2.builder().l1(1).l2(1).weight(0).build().penalty(rt.tf, List.of(w), TFloat64.class);
@@ -56,7 +56,7 @@ class SelectionAndZeroShortcutTest {
   @ParameterizedTest
   @ValueSource(strings = {"graph", "eager"})
   void zeroShortcutWithNoneReductionGivesOneZeroPerParameter(String mode) {
-    try (Runtime rt = Runtime.of(mode)) {
+    try (GraphOrEager rt = GraphOrEager.of(mode)) {
       L1L2 none = L1L2.builder().reduction(Reduction.NONE).build();
       float[] values =
           rt.floats(none.penalty(rt.tf, List.of(rt.tf.constant(1f), rt.tf.constant(2f))));
@@ -66,7 +66,7 @@ class SelectionAndZeroShortcutTest {
 
   @Test
   void onSelectsMapEntriesByKey() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       Map<String, Operand<?>> named = new LinkedHashMap<>();
       named.put("dense/kernel", rt.tf.constant(new float[] {1f, -1f}));
       named.put("dense/bias", rt.tf.constant(new float[] {100f}));
@@ -79,7 +79,7 @@ class SelectionAndZeroShortcutTest {
 
   @Test
   void onSelectsListEntriesByOpName() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       Ops tf = rt.tf;
       Operand<TFloat32> kernel = tf.withName("kernel").constant(new float[] {2f});
       Operand<TFloat32> bias = tf.withName("bias").constant(new float[] {7f});
@@ -91,7 +91,7 @@ class SelectionAndZeroShortcutTest {
 
   @Test
   void onMatchesAGraphReadByTheNameOfTheVariableItReads() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       Ops tf = rt.tf;
       Operand<TFloat32> kernel =
           tf.withSubScope("dense").withName("kernel").variable(tf.withInitScope().constant(new float[] {3f}));
@@ -106,7 +106,7 @@ class SelectionAndZeroShortcutTest {
 
   @Test
   void emptySelectionGivesZero() {
-    try (Runtime rt = Runtime.of("graph")) {
+    try (GraphOrEager rt = GraphOrEager.of("graph")) {
       L1L2 none = L1L2.builder().l1(1).on("nothing-matches").build();
       Operand<TFloat32> w = rt.tf.constant(new float[] {2f});
       assertEquals(0.0, rt.scalar(none.penalty(rt.tf, List.of(w))));

@@ -9,27 +9,16 @@ final class Failures {
   private Failures() {}
 
   static int report(CommandSpec spec, RuntimeException failure) {
+    int status =
+        failure instanceof CommandFailure command ? command.exitCode() : CommandFailure.INPUT;
+    boolean expected = failure instanceof CommandFailure
+        || failure instanceof SavedModelException
+        || failure instanceof IllegalArgumentException;
+    // Unexpected: still one line, with the type so that it can be looked up.
+    String type = expected ? "" : failure.getClass().getSimpleName() + ": ";
     PrintWriter err = spec.commandLine().getErr();
-    int status;
-    String message;
-    if (failure instanceof CommandFailure command) {
-      status = command.exitCode();
-      message = command.getMessage();
-    } else if (failure instanceof SavedModelException
-        || failure instanceof IllegalArgumentException) {
-      status = CommandFailure.INPUT;
-      message = failure.getMessage();
-    } else {
-      // Unexpected: still one line, with the type so that it can be looked up.
-      status = CommandFailure.INPUT;
-      message = failure.getClass().getSimpleName() + ": " + failure.getMessage();
-    }
-    err.println(spec.qualifiedName() + ": " + oneLine(message));
+    err.println(spec.qualifiedName() + ": " + type + SavedModelException.firstLine(failure));
     err.flush();
     return status;
-  }
-
-  private static String oneLine(String message) {
-    return message == null ? "(no message)" : message.strip().replaceAll("\\s*\\R\\s*", " ");
   }
 }

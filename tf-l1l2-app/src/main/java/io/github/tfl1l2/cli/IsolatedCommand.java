@@ -1,6 +1,7 @@
 package io.github.tfl1l2.cli;
 
-import io.github.tfl1l2.savedmodel.AtomicDirectory;
+import io.github.tfl1l2.savedmodel.ExportDirectory;
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,10 +9,8 @@ import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -82,26 +81,17 @@ final class IsolatedCommand {
    */
   int run(PrintStream out, PrintStream err) {
     Path outDir = outDirectory();
-    boolean outExisted = outDir != null && Files.exists(outDir, LinkOption.NOFOLLOW_LINKS);
-    Set<Path> temporariesBefore =
-        outDir == null ? Set.of() : new HashSet<>(AtomicDirectory.temporaries(outDir));
-    Path crashDir;
-    try {
-      crashDir = Files.createTempDirectory("tf-l1l2-child-");
-    } catch (IOException e) {
-      err.println(name + ": cannot create a temporary directory for the child process: " + e);
-      return CommandFailure.INPUT;
-    }
+    ExportDirectory export = outDir == null ? null : ExportDirectory.watch(outDir);
     Process child = null;
     Thread stopOnExit = null;
     try {
-      child = new ProcessBuilder(childCommand(crashDir)).start();
+      child = new ProcessBuilder(childCommand()).start();
       Process started = child;
       // Ctrl-C or kill stops the child too, and leaves no temporary output behind.
       stopOnExit = new Thread(() -> {
         started.descendants().forEach(ProcessHandle::destroyForcibly);
         started.destroyForcibly();
-        cleanUp(outDir, outExisted, temporariesBefore);
+        removeLeftovers(export);
       });
       Runtime.getRuntime().addShutdownHook(stopOnExit);
       child.getOutputStream().close();
@@ -123,7 +113,7 @@ final class IsolatedCommand {
         err.print(childErr);
         return status;
       }
-      cleanUp(outDir, outExisted, temporariesBefore);
+      removeLeftovers(export);
       NativeLog.logLines(childErr).forEach(err::println);
       err.println(name + ": " + model() + (finished
           ? crashReason(status, childErr)
@@ -131,12 +121,13 @@ final class IsolatedCommand {
               + " computing; the model may be corrupt"));
       return CommandFailure.INPUT;
     } catch (IOException e) {
-      err.println(name + ": cannot start a child process (" + e.getMessage() + ")");
+      err.println(name + ": cannot start a child process ("
+          + SavedModelException.firstLine(e) + ")");
       return CommandFailure.INPUT;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       child.destroyForcibly();
-      cleanUp(outDir, outExisted, temporariesBefore);
+      removeLeftovers(export);
       err.println(name + ": interrupted");
       return CommandFailure.INPUT;
     } finally {
@@ -147,7 +138,9 @@ final class IsolatedCommand {
           // Already shutting down: the hook runs and stops the child.
         }
       }
-      AtomicDirectory.deleteRecursively(crashDir);
+      if (child != null) {
+        deleteCrashReport(child.pid());
+      }
     }
   }
 
@@ -165,21 +158,30 @@ final class IsolatedCommand {
    * Removes what a child that did not end normally may have left: temporaries of {@code --out},
    * and {@code --out} itself if it did not exist before (a crash after the rename).
    */
-  private static void cleanUp(Path outDir, boolean outExisted, Set<Path> temporariesBefore) {
-    if (outDir == null) {
-      return;
-    }
-    for (Path temporary : AtomicDirectory.temporaries(outDir)) {
-      if (!temporariesBefore.contains(temporary)) {
-        AtomicDirectory.deleteRecursively(temporary);
-      }
-    }
-    if (!outExisted) {
-      AtomicDirectory.deleteRecursively(outDir);
+  private static void removeLeftovers(ExportDirectory export) {
+    if (export != null) {
+      export.removeLeftovers();
     }
   }
 
-  private List<String> childCommand(Path crashDir) {
+  /**
+   * Where a crashing child JVM writes its report: the temporary directory rather than the user's
+   * working directory, named by the child's process id so that the parent knows which to delete.
+   */
+  private static Path crashReport(String pid) {
+    return Path.of(System.getProperty("java.io.tmpdir"), "tf-l1l2-hs_err_pid" + pid + ".log");
+  }
+
+  /** Deletes the crash report of child {@code pid}, if it wrote one; nobody reads it. */
+  private static void deleteCrashReport(long pid) {
+    try {
+      Files.deleteIfExists(crashReport(Long.toString(pid)));
+    } catch (IOException e) {
+      // A stray report in the temporary directory; the command's own outcome stands.
+    }
+  }
+
+  private List<String> childCommand() {
     List<String> command = new ArrayList<>();
     command.add(ProcessHandle.current().info().command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
@@ -191,7 +193,7 @@ final class IsolatedCommand {
         command.add(option);
       }
     }
-    command.add("-XX:ErrorFile=" + crashDir.resolve("hs_err_pid%p.log"));
+    command.add("-XX:ErrorFile=" + crashReport("%p"));
     command.add("-XX:-CreateCoredumpOnCrash");
     command.add("-D" + IN_PROCESS_PROPERTY + "=true");
     command.add("-cp");

@@ -9,12 +9,12 @@ import io.github.tfl1l2.savedmodel.LoadedSavedModel;
 import io.github.tfl1l2.savedmodel.ModelVariable;
 import io.github.tfl1l2.savedmodel.PenaltyReport;
 import io.github.tfl1l2.savedmodel.PenaltyReport.VariablePenalty;
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import org.tensorflow.exceptions.TensorFlowException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -55,8 +55,8 @@ public final class PenaltyCommand implements Callable<Integer> {
         PenaltyReport report;
         try {
           report = model.penalty(config, selected);
-        } catch (TensorFlowException e) {
-          throw RegularizerOptions.runFailure(model, "compute the penalty", e);
+        } catch (SavedModelException e) {
+          throw RegularizerOptions.modelFailure(e);
         }
         if (json) {
           out.println(new Gson().toJson(toJson(report)));

@@ -2,7 +2,7 @@ package io.github.tfl1l2.cli;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.savedmodel.LoadedSavedModel;
-import io.github.tfl1l2.savedmodel.AtomicDirectory;
+import io.github.tfl1l2.savedmodel.ExportDirectory;
 import io.github.tfl1l2.savedmodel.ModelVariable;
 import io.github.tfl1l2.savedmodel.PenaltyReport;
 import io.github.tfl1l2.savedmodel.RegularizationSignature;
@@ -10,7 +10,6 @@ import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -60,19 +59,14 @@ public final class RegularizeCommand implements Callable<Integer> {
       try (LoadedSavedModel model = options.open()) {
         List<ModelVariable> selected = options.select(model, config);
         Set<String> before = model.signatureKeys();
-        try {
-          model.exportRegularized(config, selected, out);
-        } catch (SavedModelException e) {
-          throw CommandFailure.input(e.getMessage());
-        } catch (TensorFlowException e) {
-          throw RegularizerOptions.runFailure(model, "save the variables", e);
-        }
-        // Measured after the export so that these ops stay out of the written graph.
         PenaltyReport report;
         try {
-          report = model.penalty(config, selected);
-        } catch (TensorFlowException e) {
-          throw failedAfterWriting(RegularizerOptions.runFailure(model, "compute the penalty", e));
+          report = model.exportRegularized(config, selected, out);
+        } catch (SavedModelException e) {
+          // TensorFlow failing on the model's graph is a fault of --model; the rest is --out's.
+          throw e.getCause() instanceof TensorFlowException
+              ? RegularizerOptions.modelFailure(e)
+              : CommandFailure.input(e.getMessage());
         }
         Set<String> after = new TreeSet<>(before);
         after.add(RegularizationSignature.KEY);
@@ -91,15 +85,6 @@ public final class RegularizeCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * The export is complete but the penalty of the same variables cannot be computed: the written
-   * copy holds the same broken graph, so it is removed again and the command leaves nothing.
-   */
-  private CommandFailure failedAfterWriting(CommandFailure failure) {
-    AtomicDirectory.deleteRecursively(out);
-    return failure;
-  }
-
   /** Refuses an --out that exists, has no parent, or is (inside) --model, before loading. */
   private void checkOut() {
     Path model = options.model.toAbsolutePath().normalize();
@@ -114,14 +99,10 @@ public final class RegularizeCommand implements Callable<Integer> {
           "--out " + out + " lies inside --model " + options.model
               + "; choose a directory outside it (--model is never modified)");
     }
-    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      throw CommandFailure.usage(
-          "--out " + out + " already exists; give a directory that does not exist yet");
-    }
-    Path parent = target.getParent();
-    if (parent == null || !Files.isDirectory(parent)) {
-      throw CommandFailure.usage(
-          "--out " + out + ": its parent directory " + parent + " does not exist");
+    try {
+      ExportDirectory.checkAvailable(out, "--out");
+    } catch (SavedModelException e) {
+      throw CommandFailure.usage(e.getMessage());
     }
   }
 

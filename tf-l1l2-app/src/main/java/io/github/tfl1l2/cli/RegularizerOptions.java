@@ -6,8 +6,6 @@ import io.github.tfl1l2.savedmodel.ModelVariable;
 import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.Option;
 
 /** The options that {@code penalty} and {@code regularize} share: the model and the regularizer. */
@@ -74,26 +72,24 @@ final class RegularizerOptions {
           + "batch-norm moving statistics). Default: trainable only, as the model marks them.")
   boolean allVariables;
 
-  /** The regularizer the options describe; option values are checked here to name the option. */
+  /** The regularizer the options describe; an invalid value is an option error naming it. */
   L1L2 config() {
     L1L2.Builder builder =
         L1L2.builder()
-            .l1(nonNegativeFinite("--l1", l1))
-            .l2(nonNegativeFinite("--l2", l2))
-            .weight(nonNegativeFinite("--weight", weight))
+            .l1(l1)
+            .l2(l2)
+            .weight(weight)
             // The signature is read once per call; XLA compilation would only add latency.
             .xla(false);
     if (on != null) {
-      try {
-        Pattern.compile(on);
-      } catch (PatternSyntaxException e) {
-        throw CommandFailure.usage(
-            "--on must be a valid java.util.regex pattern, but was \"" + on + "\": "
-                + e.getDescription());
-      }
       builder.on(on);
     }
-    return builder.build();
+    try {
+      return builder.build();
+    } catch (IllegalArgumentException e) {
+      // L1L2 names the setting first (l1, l2, weight, on): each option bears the same name.
+      throw CommandFailure.usage("--" + e.getMessage());
+    }
   }
 
   /** Loads {@code --model}, turning every failure into one line that names the option. */
@@ -105,8 +101,17 @@ final class RegularizerOptions {
     try {
       return LoadedSavedModel.open(model, tag);
     } catch (SavedModelException e) {
-      throw CommandFailure.input("--model " + e.getMessage());
+      throw modelFailure(e);
     }
+  }
+
+  /**
+   * A failure of {@code --model}, e.g. TensorFlow failing to run its graph (a restore op that a
+   * corrupt graph no longer wires up leaves a variable uninitialized), as one line naming the
+   * option; the exception's message names the directory and quotes TensorFlow's first line.
+   */
+  static CommandFailure modelFailure(SavedModelException e) {
+    return CommandFailure.input("--model " + e.getMessage());
   }
 
   /** The {@code --timeout} value, checked; the supervising process enforces it. */
@@ -116,17 +121,6 @@ final class RegularizerOptions {
           + MAX_TIMEOUT_SECONDS + ", but was " + timeoutSeconds);
     }
     return timeoutSeconds;
-  }
-
-  /**
-   * A TensorFlow failure while running {@code model}'s graph (e.g. a restore op that a corrupt
-   * graph no longer wires up leaves a variable uninitialized), as one line naming {@code --model}.
-   */
-  static CommandFailure runFailure(LoadedSavedModel model, String what, RuntimeException e) {
-    String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
-    int newline = message.indexOf('\n');
-    return CommandFailure.input("--model " + model.directory() + ": TensorFlow cannot " + what
-        + ": " + (newline < 0 ? message : message.substring(0, newline).strip()));
   }
 
   /**
@@ -171,12 +165,5 @@ final class RegularizerOptions {
     String list = String.join(", ", variables.subList(0, shown).stream()
         .map(ModelVariable::name).toList());
     return variables.size() > shown ? list + ", ... (" + (variables.size() - shown) + " more)" : list;
-  }
-
-  private static double nonNegativeFinite(String option, double value) {
-    if (!(value >= 0.0) || Double.isInfinite(value)) {
-      throw CommandFailure.usage(option + " must be a finite number >= 0, but was " + value);
-    }
-    return value;
   }
 }

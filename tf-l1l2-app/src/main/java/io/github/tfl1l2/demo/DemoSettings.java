@@ -1,5 +1,6 @@
 package io.github.tfl1l2.demo;
 
+import io.github.tfl1l2.L1L2;
 import java.nio.file.Path;
 
 /**
@@ -38,11 +39,11 @@ record DemoSettings(
   static final int QUICK_PATH_POINTS = 6;
 
   DemoSettings {
-    if (!(l1 >= 0.0) || Double.isInfinite(l1)) {
-      throw new IllegalArgumentException("--l1 must be a finite number >= 0, but was " + l1);
-    }
-    if (!(l2 >= 0.0) || Double.isInfinite(l2)) {
-      throw new IllegalArgumentException("--l2 must be a finite number >= 0, but was " + l2);
+    try {
+      L1L2.of(l1, l2);
+    } catch (IllegalArgumentException e) {
+      // L1L2 names the coefficient first (l1, l2): the options bear the same names.
+      throw new IllegalArgumentException("--" + e.getMessage(), e);
     }
     if (steps < LearningRateSchedule.MIN_STEPS) {
       throw new IllegalArgumentException(

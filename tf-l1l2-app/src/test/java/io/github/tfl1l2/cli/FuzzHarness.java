@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.github.tfl1l2.savedmodel.AtomicDirectory;
 import io.github.tfl1l2.savedmodel.TestModels;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -141,7 +140,7 @@ final class FuzzHarness {
         process.exitValue(), Files.readString(stdout), Files.readString(stderr),
         before.equals(TestModels.digest(model)),
         Files.isDirectory(out), TestModels.listing(caseDir));
-    AtomicDirectory.deleteRecursively(caseDir);
+    TestModels.delete(caseDir);
     return outcome;
   }
 

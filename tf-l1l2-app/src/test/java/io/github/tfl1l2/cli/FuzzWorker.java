@@ -2,7 +2,6 @@ package io.github.tfl1l2.cli;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
-import io.github.tfl1l2.savedmodel.AtomicDirectory;
 import io.github.tfl1l2.savedmodel.TestModels;
 import java.io.IOException;
 import java.io.Writer;
@@ -77,7 +76,7 @@ public final class FuzzWorker {
         && Files.isRegularFile(out.resolve("saved_model.pb"))
         && Files.isRegularFile(out.resolve("variables/variables.index")));
     result.add("entries", new Gson().toJsonTree(TestModels.listing(caseDir)));
-    AtomicDirectory.deleteRecursively(caseDir);
+    TestModels.delete(caseDir);
     return result;
   }
 }

@@ -16,12 +16,12 @@ import java.util.stream.Stream;
  * Creates a directory all at once: its content is written into a hidden temporary sibling that is
  * renamed into place only when complete, so a failure at any point leaves no partial output.
  */
-public final class AtomicDirectory {
+final class AtomicDirectory {
 
-  /** Writes the content of a directory that does not exist yet. */
+  /** Writes the content of a directory that does not exist yet, and returns what it measured. */
   @FunctionalInterface
-  interface Writer {
-    void writeInto(Path directory) throws IOException;
+  interface Writer<T> {
+    T writeInto(Path directory) throws IOException;
   }
 
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -32,19 +32,14 @@ public final class AtomicDirectory {
    * Creates {@code target} with the content {@code writer} puts into an empty directory.
    *
    * @param argument how the caller names {@code target} in messages, e.g. {@code --out}
-   * @throws SavedModelException if {@code target} exists, its parent does not, or writing fails
+   * @return what {@code writer} returned
+   * @throws SavedModelException if {@code target} exists, its parent does not, or writing fails;
+   *     an unchecked exception of {@code writer} passes unchanged, the temporary removed
    */
-  static void create(Path target, String argument, Writer writer) {
+  static <T> T create(Path target, String argument, Writer<T> writer) {
+    ExportDirectory.checkAvailable(target, argument);
     Path absolute = target.toAbsolutePath().normalize();
-    if (Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
-      throw new SavedModelException(
-          argument + " " + target + " already exists; give a directory that does not exist yet");
-    }
     Path parent = absolute.getParent();
-    if (parent == null || !Files.isDirectory(parent)) {
-      throw new SavedModelException(
-          argument + " " + target + ": parent directory " + parent + " does not exist");
-    }
     Path temporary;
     try {
       temporary = createSibling(parent, temporaryPrefix(absolute));
@@ -54,13 +49,14 @@ public final class AtomicDirectory {
     }
     boolean moved = false;
     try {
-      writer.writeInto(temporary);
-      if (Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
+      T result = writer.writeInto(temporary);
+      if (ExportDirectory.exists(absolute)) {
         // rename(2) would silently replace an empty directory created meanwhile.
         throw new FileAlreadyExistsException(absolute.toString());
       }
       Files.move(temporary, absolute, StandardCopyOption.ATOMIC_MOVE);
       moved = true;
+      return result;
     } catch (IOException e) {
       throw new SavedModelException(argument + " " + target + ": cannot write: " + e, e);
     } finally {
@@ -90,11 +86,11 @@ public final class AtomicDirectory {
 
   /**
    * The hidden temporary siblings that {@link #create} makes for {@code target} and that a
-   * process killed while writing leaves behind, so that whoever supervises it can remove them.
+   * process killed while writing leaves behind.
    *
    * @return the paths, sorted; empty when there are none or the parent cannot be listed
    */
-  public static List<Path> temporaries(Path target) {
+  static List<Path> temporaries(Path target) {
     Path absolute = target.toAbsolutePath().normalize();
     Path parent = absolute.getParent();
     if (parent == null || absolute.getFileName() == null) {
@@ -116,7 +112,7 @@ public final class AtomicDirectory {
    * Deletes {@code directory} and everything in it without following symbolic links. Best
    * effort: a failure here must not hide the failure that made the caller clean up.
    */
-  public static void deleteRecursively(Path directory) {
+  static void deleteRecursively(Path directory) {
     if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

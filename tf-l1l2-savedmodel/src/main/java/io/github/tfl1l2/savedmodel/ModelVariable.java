@@ -1,5 +1,6 @@
 package io.github.tfl1l2.savedmodel;
 
+import io.github.tfl1l2.FloatingTypes;
 import java.util.List;
 import java.util.Objects;
 import org.tensorflow.proto.DataType;
@@ -25,12 +26,12 @@ public record ModelVariable(
     shape = List.copyOf(Objects.requireNonNull(shape, "shape must not be null"));
   }
 
-  /** Whether the value is floating point (half, bfloat16, float or double): only those regularize. */
+  /**
+   * Whether the value is floating point (half, bfloat16, float or double): only those regularize
+   * ({@link FloatingTypes#isFloating(DataType)}).
+   */
   public boolean isFloating() {
-    return switch (dtype) {
-      case DT_HALF, DT_BFLOAT16, DT_FLOAT, DT_DOUBLE -> true;
-      default -> false;
-    };
+    return FloatingTypes.isFloating(dtype);
   }
 
   /** The Python-style name of {@link #dtype()}: {@code float32}, {@code int64}, … */

@@ -2,16 +2,11 @@ package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.Reduction;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Pattern;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
+import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Signature;
 import org.tensorflow.op.Ops;
 
@@ -82,35 +77,7 @@ public final class RegularizationSignature {
           "tf must build into a Graph (a signature names graph tensors), but its environment is "
               + tf.scope().env().environmentType());
     }
-    List<String> selected = selectedNames(config, variables);
-    if (selected.isEmpty()) {
-      throw new IllegalArgumentException(
-          "no variable to regularize: "
-              + (variables.isEmpty()
-                  ? "variables is empty"
-                  : "on=\"" + config.on().orElse("") + "\" matches none of " + variables.keySet()));
-    }
-    Ops scoped = tf.withSubScope(unusedScopeName(graph, KEY));
-    L1L2 plain = config.toBuilder().xla(false).build();
-    L1L2 sums = plain.toBuilder().weight(1.0).reduction(Reduction.SUM).build();
-    return Signature.builder()
-        .key(KEY)
-        .methodName(methodName(config))
-        .output(PENALTY, plain.toBuilder().reduction(Reduction.SUM).build()
-            .penalty(scoped, variables))
-        .output(L1_SUM, sums.toBuilder().l1(1.0).l2(0.0).name(L1_SUM).build()
-            .penalty(scoped, variables))
-        .output(L2_SUM, sums.toBuilder().l1(0.0).l2(1.0).name(L2_SUM).build()
-            .penalty(scoped, variables))
-        .output(PER_VARIABLE, plain.toBuilder().reduction(Reduction.NONE).name(PER_VARIABLE)
-            .build().penalty(scoped, variables))
-        .output(VARIABLE_NAMES,
-            scoped.withName(VARIABLE_NAMES)
-                .constant(StandardCharsets.UTF_8, selected.toArray(new String[0])))
-        .output(COEFFICIENTS,
-            scoped.withName(COEFFICIENTS)
-                .constant(new double[] {config.l1(), config.l2(), config.weight()}))
-        .build();
+    return RegularizationOutputs.emit(tf, graph, KEY, config, variables).signature();
   }
 
   /** The method name that documents {@code config} inside the SavedModel. */
@@ -119,40 +86,23 @@ public final class RegularizationSignature {
         + config.on().map(p -> ",on=" + p).orElse("");
   }
 
-  /** The names among {@code variables}' keys that {@code config.on()} selects, in map order. */
-  static List<String> selectedNames(L1L2 config, Map<String, ?> variables) {
-    Pattern on = config.on().map(Pattern::compile).orElse(null);
-    List<String> names = new ArrayList<>();
-    for (String name : variables.keySet()) {
-      if (on == null || on.matcher(name).find()) {
-        names.add(name);
-      }
-    }
-    return names;
-  }
-
   /**
-   * {@code base}, or {@code base_1}, {@code base_2}, … : the first name that neither names an op
-   * of {@code graph} nor prefixes one. TF-Java's name scopes only know the names they made
-   * themselves, so ops of a loaded graph would otherwise collide.
+   * Reads back the regularizer that a SavedModel's {@value #KEY} signature was made with: {@code
+   * l1}, {@code l2} and {@code weight} from its {@value #COEFFICIENTS} output (float64, exact),
+   * {@code on} from its method name ({@link #methodName(L1L2)}).
+   *
+   * <p>The signature records only those four settings: it always sums ({@link Reduction#SUM})
+   * and is never marked for XLA, whatever the regularizer said. The other settings of the result
+   * ({@link L1L2#reduction()}, {@link L1L2#name()}, {@link L1L2#xla()}, {@link
+   * L1L2#checkNumerics()}) are the builder's defaults, so a regularizer that kept those defaults
+   * reads back {@code equals} to itself.
+   *
+   * @param bundle a loaded SavedModel; only the constant {@value #COEFFICIENTS} is computed
+   * @throws SavedModelException if the model has no {@value #KEY} signature, or its method name or
+   *     coefficients are not those this class writes, or they disagree
    */
-  static String unusedScopeName(Graph graph, String base) {
-    List<String> names = new ArrayList<>();
-    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
-      names.add(it.next().name());
-    }
-    for (int suffix = 0; ; suffix++) {
-      String candidate = suffix == 0 ? base : base + "_" + suffix;
-      boolean used = false;
-      for (String name : names) {
-        if (name.equals(candidate) || name.startsWith(candidate + "/")) {
-          used = true;
-          break;
-        }
-      }
-      if (!used) {
-        return candidate;
-      }
-    }
+  public static L1L2 readConfig(SavedModelBundle bundle) {
+    Objects.requireNonNull(bundle, "bundle must not be null");
+    return SignatureConfig.read(bundle);
   }
 }

@@ -1,8 +1,6 @@
 package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -111,11 +109,8 @@ public final class RegularizedSavedModel {
      */
     public Signature exportTo(Path directory) {
       Objects.requireNonNull(directory, "directory must not be null");
-      if (Files.exists(directory.toAbsolutePath(), LinkOption.NOFOLLOW_LINKS)) {
-        // Checked before any op is added, so that a refused export leaves the graph as it was.
-        throw new SavedModelException(
-            "directory " + directory + " already exists; give a directory that does not exist yet");
-      }
+      // Checked before any op is added, so that a refused export leaves the graph as it was.
+      ExportDirectory.checkAvailable(directory, "directory");
       Graph graph = session.graph();
       Signature regularization =
           RegularizationSignature.create(Ops.create(graph), regularizer, variables);
@@ -126,6 +121,7 @@ public final class RegularizedSavedModel {
           exporter.withSignature(signature);
         }
         exporter.withSignature(regularization).export();
+        return null;
       });
       return regularization;
     }

@@ -16,4 +16,23 @@ public final class SavedModelException extends RuntimeException {
   public SavedModelException(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /**
+   * The first line of {@code failure}'s message, stripped, or {@code (no message)} when it has
+   * none. TensorFlow's messages go on with stack traces and graph excerpts after the line that
+   * says what failed; this is the rule by which every one-line message of this module, and of the
+   * {@code tf-l1l2} command line, quotes another failure.
+   *
+   * @param failure any exception
+   * @return one line, never empty
+   */
+  public static String firstLine(Throwable failure) {
+    String message = failure.getMessage();
+    if (message == null || message.isBlank()) {
+      return "(no message)";
+    }
+    String trimmed = message.strip();
+    int newline = trimmed.indexOf('\n');
+    return newline < 0 ? trimmed : trimmed.substring(0, newline).strip();
+  }
 }

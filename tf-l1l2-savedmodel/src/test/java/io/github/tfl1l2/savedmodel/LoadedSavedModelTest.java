@@ -269,6 +269,30 @@ class LoadedSavedModelTest {
   }
 
   @Test
+  void reExportReportsWhatTheWrittenSignatureComputes() {
+    Path out = temp.resolve("out");
+    L1L2 config = L1L2.builder().l1(0.2).l2(0.3).weight(2.0).on("kernel").build();
+    PenaltyReport report;
+    double expected = 0;
+    try (LoadedSavedModel model = LoadedSavedModel.open(EXAMPLE)) {
+      report = model.exportRegularized(config, model.select(config, false), out);
+      for (String kernel : List.of("dense/kernel", "dense_1/kernel")) {
+        double[] w = TestModels.values(model.bundle().session(), kernel);
+        expected += 2.0 * (0.2 * l1(w) + 0.3 * l2(w));
+      }
+    }
+    assertEquals(List.of("dense/kernel", "dense_1/kernel"),
+        report.variables().stream().map(r -> r.variable().name()).toList());
+    assertClose(expected, report.penalty(), "reported penalty");
+    try (SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
+      Map<String, Object> written = TestModels.callRegularization(after);
+      assertEquals(report.penalty(), ((double[]) written.get("penalty"))[0], "penalty");
+      assertEquals(report.l1Sum(), ((double[]) written.get("l1_sum"))[0], "l1_sum");
+      assertEquals(report.l2Sum(), ((double[]) written.get("l2_sum"))[0], "l2_sum");
+    }
+  }
+
+  @Test
   void penaltyReportRowsMatchTheVariablesRecomputedInDoublePrecision() {
     L1L2 config = L1L2.builder().l1(0.2).l2(0.3).weight(2.0).build();
     try (LoadedSavedModel model = LoadedSavedModel.open(EXAMPLE)) {

@@ -144,6 +144,11 @@ public final class TestModels {
     return digests;
   }
 
+  /** Deletes {@code dir} and everything in it, as an export removes its temporary. */
+  public static void delete(Path dir) {
+    AtomicDirectory.deleteRecursively(dir);
+  }
+
   /** The names in {@code dir}, to prove that nothing (not even a temporary) was left there. */
   public static List<String> listing(Path dir) {
     try (Stream<Path> entries = Files.list(dir)) {

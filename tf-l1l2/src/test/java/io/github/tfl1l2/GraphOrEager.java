@@ -7,17 +7,17 @@ import org.tensorflow.Session;
 import org.tensorflow.op.Ops;
 
 /** A graph (with its session) or an eager session, so one test can run in both modes. */
-abstract class Runtime implements AutoCloseable {
+abstract class GraphOrEager implements AutoCloseable {
   final Ops tf;
 
-  private Runtime(Ops tf) {
+  private GraphOrEager(Ops tf) {
     this.tf = tf;
   }
 
-  static Runtime of(String mode) {
+  static GraphOrEager of(String mode) {
     return switch (mode) {
-      case "graph" -> new GraphRuntime();
-      case "eager" -> new EagerRuntime();
+      case "graph" -> new InGraph();
+      case "eager" -> new InEager();
       default -> throw new IllegalArgumentException("mode must be graph or eager, was " + mode);
     };
   }
@@ -29,15 +29,15 @@ abstract class Runtime implements AutoCloseable {
   @Override
   public abstract void close();
 
-  private static final class GraphRuntime extends Runtime {
+  private static final class InGraph extends GraphOrEager {
     private final Graph graph;
     private Session session;
 
-    GraphRuntime() {
+    InGraph() {
       this(new Graph());
     }
 
-    private GraphRuntime(Graph graph) {
+    private InGraph(Graph graph) {
       super(Ops.create(graph));
       this.graph = graph;
     }
@@ -68,14 +68,14 @@ abstract class Runtime implements AutoCloseable {
     }
   }
 
-  private static final class EagerRuntime extends Runtime {
+  private static final class InEager extends GraphOrEager {
     private final EagerSession eager;
 
-    EagerRuntime() {
+    InEager() {
       this(EagerSession.create());
     }
 
-    private EagerRuntime(EagerSession eager) {
+    private InEager(EagerSession eager) {
       super(Ops.create(eager));
       this.eager = eager;
     }

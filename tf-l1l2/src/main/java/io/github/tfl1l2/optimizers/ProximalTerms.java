@@ -1,0 +1,72 @@
+package io.github.tfl1l2.optimizers;
+
+import io.github.tfl1l2.L1L2;
+import java.util.Objects;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.family.TType;
+
+/**
+ * What the proximal optimizers share: argument checks, the mapping from an {@link L1L2} to the
+ * coefficients of TensorFlow's proximal kernels.
+ */
+final class ProximalTerms {
+  private final L1L2 regularizer;
+
+  ProximalTerms(L1L2 regularizer) {
+    this.regularizer = regularizer;
+  }
+
+  /**
+   * Checks the arguments every proximal optimizer takes and returns {@code graph}, so that a
+   * constructor can check them before it calls its superclass.
+   */
+  static Graph checked(Graph graph, float learningRate, L1L2 regularizer) {
+    Objects.requireNonNull(graph, "graph must not be null");
+    Objects.requireNonNull(regularizer, "regularizer must not be null");
+    positiveFinite("learningRate", learningRate);
+    return graph;
+  }
+
+  /** Returns {@code value} if it is finite and {@code > 0}. */
+  static float positiveFinite(String argument, float value) {
+    if (!(value > 0f) || Float.isInfinite(value)) {
+      throw new IllegalArgumentException(
+          argument + " must be a finite number > 0, but was " + value);
+    }
+    return value;
+  }
+
+  L1L2 regularizer() {
+    return regularizer;
+  }
+
+  /** Whether the variable takes the proximal step: {@link L1L2#selects(String)} on its op name. */
+  boolean selects(Output<?> variable) {
+    return regularizer.selects(variable.op().name());
+  }
+
+  /**
+   * TensorFlow's {@code l1} for a selected variable: {@code weight · l1}, cast to the variable's
+   * dtype. The kernels shrink by {@code alpha · l1}, the prox of {@code alpha · l1 · |w|}.
+   */
+  <T extends TType> Operand<T> l1(Ops tf, Output<T> variable) {
+    return scalar(tf, regularizer.weight() * regularizer.l1(), variable);
+  }
+
+  /**
+   * TensorFlow's {@code l2} for a selected variable: {@code 2 · weight · l2}. The kernels divide by
+   * {@code 1 + alpha · l2}, the prox of {@code alpha · (l2/2) · w²}; this library's term is {@code
+   * l2 · w²}, hence the factor 2.
+   */
+  <T extends TType> Operand<T> l2(Ops tf, Output<T> variable) {
+    return scalar(tf, 2.0 * regularizer.weight() * regularizer.l2(), variable);
+  }
+
+  /** A scalar constant in the variable's dtype, rounded once from double. */
+  static <T extends TType> Operand<T> scalar(Ops tf, double value, Output<T> variable) {
+    return tf.dtypes.cast(tf.constant(value), variable.type());
+  }
+}
