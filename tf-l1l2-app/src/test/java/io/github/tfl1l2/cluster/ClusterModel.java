@@ -1,6 +1,7 @@
 package io.github.tfl1l2.cluster;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.optimizers.ProximalGradientDescent;
 import java.util.List;
 import java.util.Random;
 import org.tensorflow.DeviceSpec;
@@ -48,7 +49,9 @@ final class ClusterModel implements AutoCloseable {
   /** How one training step updates the variables. */
   enum Step {
     /** The framework's {@code GradientDescent} minimizing {@code REGULARIZER.addTo(dataLoss)}. */
-    GRADIENT_DESCENT
+    GRADIENT_DESCENT,
+    /** {@code ProximalGradientDescent} with {@code REGULARIZER} minimizing the data loss. */
+    PROXIMAL
   }
 
   private ClusterModel(boolean pinned, Step step) {
@@ -69,6 +72,8 @@ final class ClusterModel implements AutoCloseable {
       train = switch (step) {
         case GRADIENT_DESCENT -> new GradientDescent(graph, LEARNING_RATE)
             .minimize(REGULARIZER.addTo(tf, dataLoss, List.of(kernelA, kernelB, bias)));
+        case PROXIMAL -> new ProximalGradientDescent(graph, LEARNING_RATE, REGULARIZER)
+            .minimize(dataLoss);
       };
     } catch (RuntimeException | Error e) {
       graph.close();

@@ -143,6 +143,63 @@ class ClusterTrainingTest {
     }
   }
 
+  @Test
+  void proximalStepsOnTheClusterEqualTheStepsInOneProcessWithExactZeros() {
+    int steps = 3;
+    float[] a;
+    double[] b;
+    float[] bias;
+    try (ClusterModel model = ClusterModel.onCluster(Step.PROXIMAL);
+        Session session = open(model)) {
+      model.steps(session, steps);
+      a = model.kernelA(session);
+      b = model.kernelB(session);
+      bias = model.bias(session);
+    }
+    try (ClusterModel model = ClusterModel.inOneProcess(Step.PROXIMAL);
+        Session session = new Session(model.graph)) {
+      model.steps(session, steps);
+      assertArrayEquals(model.kernelA(session), a, "kernel_a (float32, ps task 0)");
+      assertArrayEquals(model.kernelB(session), b, "kernel_b (float64, ps task 1)");
+      assertArrayEquals(model.bias(session), bias, "bias (worker)");
+    }
+    // The data loss does not reach the kernels, so each step is the prox alone:
+    // w <- sign(w) * max(|w| - lr * l1, 0) / (1 + lr * 2 * l2), in double.
+    int zerosA = 0;
+    for (int i = 0; i < a.length; i++) {
+      double w = ClusterModel.A_INITIAL[i];
+      for (int s = 0; s < steps; s++) {
+        w = proximalStep(w);
+      }
+      assertEquals(w, a[i], 1e-6 * Math.max(1, Math.abs(w)), "kernel_a[" + i + "]");
+      if (w == 0) {
+        assertEquals(0f, Math.abs(a[i]), "kernel_a[" + i + "] is an exact zero");
+        zerosA++;
+      }
+    }
+    int zerosB = 0;
+    for (int i = 0; i < b.length; i++) {
+      double w = ClusterModel.B_INITIAL[i];
+      for (int s = 0; s < steps; s++) {
+        w = proximalStep(w);
+      }
+      assertEquals(w, b[i], 1e-12 * Math.max(1, Math.abs(w)), "kernel_b[" + i + "]");
+      if (w == 0) {
+        assertEquals(0.0, Math.abs(b[i]), "kernel_b[" + i + "] is an exact zero");
+        zerosB++;
+      }
+    }
+    // More zeros than the initial ones (every 97th / 89th): the threshold caught small weights.
+    assertTrue(zerosA > a.length / 97 + 1 && zerosB > b.length / 89 + 1,
+        "exact zeros: " + zerosA + " in kernel_a, " + zerosB + " in kernel_b");
+  }
+
+  private static double proximalStep(double w) {
+    double lr = LEARNING_RATE;
+    return Math.signum(w) * Math.max(Math.abs(w) - lr * ClusterModel.L1, 0)
+        / (1 + lr * 2 * ClusterModel.L2);
+  }
+
   private static double gradientStep(double w) {
     return w - LEARNING_RATE * (ClusterModel.L1 * Math.signum(w) + 2 * ClusterModel.L2 * w);
   }
