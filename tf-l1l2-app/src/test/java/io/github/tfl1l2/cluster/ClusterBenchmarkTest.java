@@ -33,32 +33,37 @@ class ClusterBenchmarkTest {
   void penaltyAndTrainingStepOnTheLoopbackClusterAgainstOneProcess() throws Exception {
     String loadBefore = loadAverage();
     StringBuilder table = new StringBuilder();
-    try (LocalCluster cluster = LocalCluster.start(2, 1);
-        ClusterModel remote = ClusterModel.onCluster(Step.GRADIENT_DESCENT);
-        ClusterModel local = ClusterModel.inOneProcess(Step.GRADIENT_DESCENT);
-        Session clusterSession = ClusterSession.open(remote.graph, cluster.target("worker", 0));
-        Session localSession = new Session(local.graph)) {
-      clusterSession.initialize();
-      localSession.initialize();
-      CrossTaskTraffic penaltyTraffic;
-      try (Result r = clusterSession.runner().fetch(remote.penalty)
-          .setOptions(CrossTaskTraffic.TRACED).runAndFetchMetadata()) {
-        penaltyTraffic = new CrossTaskTraffic(r.getMetadata().orElseThrow());
+    table.append("| run (median of ").append(RUNS).append(") | loopback cluster, 2 ps + 1 worker | "
+        + "one process | ratio | bytes that crossed tasks (tensors) |\n");
+    table.append("| --- | --- | --- | --- | --- |\n");
+    try (LocalCluster cluster = LocalCluster.start(2, 1)) {
+      for (Step kind : Step.values()) {
+        try (ClusterModel remote = ClusterModel.onCluster(kind);
+            ClusterModel local = ClusterModel.inOneProcess(kind);
+            Session clusterSession = ClusterSession.open(remote.graph, cluster.target("worker", 0));
+            Session localSession = new Session(local.graph)) {
+          clusterSession.initialize();
+          localSession.initialize();
+          if (kind == Step.GRADIENT_DESCENT) {
+            CrossTaskTraffic traffic;
+            try (Result r = clusterSession.runner().fetch(remote.penalty)
+                .setOptions(CrossTaskTraffic.TRACED).runAndFetchMetadata()) {
+              traffic = new CrossTaskTraffic(r.getMetadata().orElseThrow());
+            }
+            row(table, "penalty evaluation", interleaved(s -> remote.penalty(s), clusterSession,
+                s -> local.penalty(s), localSession), traffic);
+          }
+          CrossTaskTraffic traffic;
+          try (Result r = clusterSession.runner().addTarget(remote.train)
+              .setOptions(CrossTaskTraffic.TRACED).runAndFetchMetadata()) {
+            traffic = new CrossTaskTraffic(r.getMetadata().orElseThrow());
+          }
+          row(table, kind == Step.GRADIENT_DESCENT ? "GradientDescent step (`addTo`)"
+                  : "ProximalGradientDescent step",
+              interleaved(s -> remote.steps(s, 1), clusterSession, s -> local.steps(s, 1),
+                  localSession), traffic);
+        }
       }
-      CrossTaskTraffic stepTraffic;
-      try (Result r = clusterSession.runner().addTarget(remote.train)
-          .setOptions(CrossTaskTraffic.TRACED).runAndFetchMetadata()) {
-        stepTraffic = new CrossTaskTraffic(r.getMetadata().orElseThrow());
-      }
-      double[] penalty = interleaved(s -> remote.penalty(s), clusterSession,
-          s -> local.penalty(s), localSession);
-      double[] step = interleaved(s -> remote.steps(s, 1), clusterSession,
-          s -> local.steps(s, 1), localSession);
-      table.append("| run (median of ").append(RUNS).append(") | loopback cluster, 2 ps + 1 worker | "
-          + "one process | ratio | bytes that crossed tasks (tensors) |\n");
-      table.append("| --- | --- | --- | --- | --- |\n");
-      row(table, "penalty evaluation", penalty, penaltyTraffic);
-      row(table, "GradientDescent step (`addTo`)", step, stepTraffic);
     }
     table.append("\nWeights: 4 MiB float32 on /job:ps/task:0, 4 MiB float64 on /job:ps/task:1. "
         + "Load average before: " + loadBefore + "; after: " + loadAverage() + ".\n");
