@@ -34,7 +34,10 @@ final class IsolatedCommand {
   /** System property that makes {@link Main#main} run the command in the current process. */
   static final String IN_PROCESS_PROPERTY = "tfl1l2.inProcess";
 
-  /** The subcommands that load a SavedModel and so run in a child process. */
+  /**
+   * The subcommands that load a SavedModel and so run in a child process. {@code server} loads
+   * none and runs in-process: a supervisor would only stand between its signals and its task.
+   */
   private static final Set<String> ISOLATED = Set.of("penalty", "regularize");
 
   /** Exit statuses of a process killed by a signal, as {@link Process#exitValue()} gives them. */

@@ -42,9 +42,10 @@ import sun.misc.Signal;
           + "cluster's hosts can reach it."
     },
     footer = {"", "Example (three tasks, three terminals):",
-        "  tf-l1l2 server --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224 --job ps --task 0",
-        "  tf-l1l2 server --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224 --job ps --task 1",
-        "  tf-l1l2 server --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224 --job worker --task 0",
+        "  C='--cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224'",
+        "  tf-l1l2 server $C --job ps --task 0",
+        "  tf-l1l2 server $C --job ps --task 1",
+        "  tf-l1l2 server $C --job worker --task 0",
         "",
         "Exit status: 0 stopped by SIGTERM or SIGINT, 2 an invalid option value, or the task "
             + "cannot serve (e.g. its port is in use)."})
