@@ -229,18 +229,22 @@ class ClusterTrainingTest {
         Result result = session.runner().addTarget(model.train)
             .setOptions(CrossTaskTraffic.TRACED).runAndFetchMetadata()) {
       CrossTaskTraffic traffic = new CrossTaskTraffic(result.getMetadata().orElseThrow());
-      for (String[] variable : new String[][] {{"kernel_a", PS0}, {"kernel_b", PS1}}) {
-        NodeDef update = update(traffic, variable[0]);
-        String gradient = update.getInput(update.getInputCount() - 1).split(":")[0];
-        assertEquals(variable[1], traffic.taskOf(gradient),
-            variable[0] + "'s gradient " + gradient + " is produced on its task");
-        assertFalse(traffic.nodes().get(gradient).getOp().startsWith("_Recv"),
-            variable[0] + "'s gradient is computed there, not received");
-      }
+      assertGradientComputedOnItsTask(traffic, "kernel_a", PS0);
+      assertGradientComputedOnItsTask(traffic, "kernel_b", PS1);
       // The upstream gradient and the partial sums are scalars; no weight-sized tensor moves.
       assertTrue(traffic.largestBytes() <= 1024, "largest cross-task tensor "
           + traffic.largestBytes() + " bytes: " + traffic.transfers());
     }
+  }
+
+  private static void assertGradientComputedOnItsTask(CrossTaskTraffic traffic, String variable,
+      String task) {
+    NodeDef update = update(traffic, variable);
+    String gradient = update.getInput(update.getInputCount() - 1).split(":")[0];
+    assertEquals(task, traffic.taskOf(gradient),
+        variable + "'s gradient " + gradient + " is produced on its task");
+    assertFalse(traffic.nodes().get(gradient).getOp().startsWith("_Recv"),
+        variable + "'s gradient is computed there, not received");
   }
 
   @Test
@@ -365,4 +369,5 @@ class ClusterTrainingTest {
     Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start();
     assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal);
   }
+
 }
