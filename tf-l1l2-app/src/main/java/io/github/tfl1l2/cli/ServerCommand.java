@@ -7,7 +7,6 @@ import java.net.ServerSocket;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicReference;
 import org.tensorflow.Server;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.proto.ServerDef;
@@ -80,12 +79,12 @@ public final class ServerCommand implements Callable<Integer> {
           .setProtocol("grpc")
           .build();
       CountDownLatch stop = new CountDownLatch(1);
-      AtomicReference<String> signal = new AtomicReference<>();
       for (String name : new String[] {"TERM", "INT"}) {
-        Signal.handle(new Signal(name), caught -> {
-          signal.compareAndSet(null, caught.getName());
-          stop.countDown();
-        });
+        try {
+          Signal.handle(new Signal(name), caught -> stop.countDown());
+        } catch (IllegalArgumentException reserved) {
+          // The JVM keeps this signal (e.g. under -Xrs): its default handling ends the task.
+        }
       }
       Server server = start(def, address);
       out.println("tf-l1l2 server: /job:" + job + "/replica:0/task:" + task

@@ -369,5 +369,4 @@ class ClusterTrainingTest {
     Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start();
     assertTrue(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal);
   }
-
 }
