@@ -2,6 +2,7 @@ package io.github.tfl1l2.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.ref.Reference;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.util.List;
@@ -92,7 +93,7 @@ public final class ServerCommand implements Callable<Integer> {
       out.flush();
       awaitUninterruptibly(stop);
       // The server object is kept reachable until here; the process exit stops it.
-      reachabilityFence(server);
+      Reference.reachabilityFence(server);
       return 0;
     } catch (RuntimeException e) {
       return Failures.report(spec, e);
@@ -105,9 +106,9 @@ public final class ServerCommand implements Callable<Integer> {
       server.start();
       return server;
     } catch (TensorFlowException e) {
+      // E.g. the port was taken after checkPortFree.
       throw CommandFailure.usage("/job:" + job + "/task:" + task + " cannot serve on " + address
-          + (isPortInUse(e) ? " (is the port in use by another process?)" : "") + ": "
-          + e.getMessage());
+          + ": " + e.getMessage());
     }
   }
 
@@ -127,12 +128,6 @@ public final class ServerCommand implements Callable<Integer> {
     }
   }
 
-  private static boolean isPortInUse(TensorFlowException e) {
-    String message = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
-    return message.contains("could not start") || message.contains("address already in use")
-        || message.contains("unavailable");
-  }
-
   private static void awaitUninterruptibly(CountDownLatch latch) {
     while (true) {
       try {
@@ -144,7 +139,4 @@ public final class ServerCommand implements Callable<Integer> {
     }
   }
 
-  private static void reachabilityFence(Object value) {
-    java.lang.ref.Reference.reachabilityFence(value);
-  }
 }
