@@ -138,5 +138,4 @@ public final class ServerCommand implements Callable<Integer> {
       }
     }
   }
-
 }

@@ -32,8 +32,8 @@ import org.tensorflow.proto.ConfigProto;
  * takes no target. The C API has it ({@code TF_SetTarget} on the session options, bound in {@code
  * org.tensorflow.internal.c_api}), and {@code Session} has a package-private constructor that
  * wraps a native session. This class creates the native session with the target and wraps it
- * through that constructor, reached by reflection, like TF-Java's own {@code
- * SavedModelBundle} does from inside its package. It works with TF-Java on the class path; on the
+ * through that constructor (the one TF-Java's own {@code SavedModelBundle} uses), reached by
+ * reflection. It works with TF-Java on the class path; on the
  * module path the JVM needs {@code --add-opens org.tensorflow/org.tensorflow=ALL-UNNAMED} (or the
  * caller's module). Nothing else in this library reaches into TF-Java.
  *
@@ -47,7 +47,8 @@ import org.tensorflow.proto.ConfigProto;
  * <p><b>Timeouts.</b> Unless the configuration sets one, a session waits at most {@link
  * #DEFAULT_OPERATION_TIMEOUT_MS} for an operation ({@code ConfigProto.operation_timeout_in_ms}): a
  * run that needs a task that died or stopped answering fails with a {@code TensorFlowException}
- * naming the task or the deadline, instead of waiting forever.
+ * naming the task or the deadline, instead of waiting forever. Closing a session one of whose
+ * tasks died also waits up to that timeout.
  */
 public final class ClusterSession {
   /**
