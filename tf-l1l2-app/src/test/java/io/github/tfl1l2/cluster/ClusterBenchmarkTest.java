@@ -11,14 +11,14 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.tensorflow.Result;
 import org.tensorflow.Session;
 
 /**
  * The README's "On a cluster" table, measured in one run: a penalty evaluation and a
  * GradientDescent step on {@link ClusterModel} (4 MiB float32 on ps task 0, 4 MiB float64 on ps
  * task 1) on a loopback cluster against the same graph in this process, runs interleaved, with
- * the bytes that crossed tasks from the traced run's step stats. Prints a Markdown table and
+ * the bytes that crossed tasks: the cross-task {@code _Send} nodes of the traced run's partition
+ * graphs, sized by their tensors' shapes in its step stats. Prints a Markdown table and
  * writes it to {@code target/cluster-bench.md}. Run it with
  * {@code mvn -B -pl tf-l1l2-app -am test -Dtest=ClusterBenchmarkTest -Dgroups=soak
  * -DexcludedGroups= -Dsurefire.failIfNoSpecifiedTests=false}.
@@ -34,7 +34,7 @@ class ClusterBenchmarkTest {
     String loadBefore = loadAverage();
     StringBuilder table = new StringBuilder();
     table.append("| run (median of ").append(RUNS).append(") | loopback cluster, 2 ps + 1 worker | "
-        + "one process | ratio | bytes that crossed tasks (tensors) |\n");
+        + "one process | ratio | bytes that crossed tasks (cross-task sends) |\n");
     table.append("| --- | --- | --- | --- | --- |\n");
     try (LocalCluster cluster = LocalCluster.start(2, 1)) {
       for (Step kind : Step.values()) {
@@ -45,19 +45,13 @@ class ClusterBenchmarkTest {
           clusterSession.initialize();
           localSession.initialize();
           if (kind == Step.GRADIENT_DESCENT) {
-            CrossTaskTraffic traffic;
-            try (Result r = clusterSession.runner().fetch(remote.penalty)
-                .setOptions(CrossTaskTraffic.TRACED).runAndFetchMetadata()) {
-              traffic = new CrossTaskTraffic(r.getMetadata().orElseThrow());
-            }
+            CrossTaskTraffic traffic =
+                CrossTaskTraffic.trace(() -> clusterSession.runner().fetch(remote.penalty));
             row(table, "penalty evaluation", interleaved(s -> remote.penalty(s), clusterSession,
                 s -> local.penalty(s), localSession), traffic);
           }
-          CrossTaskTraffic traffic;
-          try (Result r = clusterSession.runner().addTarget(remote.train)
-              .setOptions(CrossTaskTraffic.TRACED).runAndFetchMetadata()) {
-            traffic = new CrossTaskTraffic(r.getMetadata().orElseThrow());
-          }
+          CrossTaskTraffic traffic =
+              CrossTaskTraffic.trace(() -> clusterSession.runner().addTarget(remote.train));
           row(table, kind == Step.GRADIENT_DESCENT ? "GradientDescent step (`addTo`)"
                   : "ProximalGradientDescent step",
               interleaved(s -> remote.steps(s, 1), clusterSession, s -> local.steps(s, 1),
@@ -103,12 +97,11 @@ class ClusterBenchmarkTest {
   private static void row(StringBuilder table, String name, double[] ms,
       CrossTaskTraffic traffic) {
     table.append(String.format(Locale.ROOT, "| %s | %.1f ms | %.1f ms | %.2fx | %s (%d) |%n",
-        name, ms[0], ms[1], ms[0] / ms[1], bytes(traffic.totalBytes()),
-        traffic.transfers().size()));
+        name, ms[0], ms[1], ms[0] / ms[1], bytes(traffic.sentBytes()), traffic.sent().size()));
   }
 
   private static String bytes(long bytes) {
-    return bytes < 1024 ? bytes + " B"
+    return bytes < 0 ? "unknown" : bytes < 1024 ? bytes + " B"
         : String.format(Locale.ROOT, "%.2f MiB", bytes / (1024.0 * 1024.0));
   }
 

@@ -6,6 +6,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.function.Supplier;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.DeviceStepStats;
 import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.NodeDef;
@@ -32,8 +36,16 @@ final class CrossTaskTraffic {
   /** One tensor received by one task from another. */
   record Transfer(String edge, String fromTask, String toTask, long bytes) {}
 
-  /** One {@code _Send} to another task and the shape its input had in this run (null: unknown). */
-  record Sent(String sendNode, String fromTask, String toTask, List<Long> shape) {}
+  /**
+   * One {@code _Send} to another task, the shape its input had in this run (null: unknown) and
+   * its size in bytes (-1: unknown).
+   */
+  record Sent(String sendNode, String fromTask, String toTask, List<Long> shape, long bytes) {}
+
+  private static final Map<DataType, Integer> BYTES = Map.of(
+      DataType.DT_FLOAT, 4, DataType.DT_DOUBLE, 8, DataType.DT_HALF, 2, DataType.DT_BFLOAT16, 2,
+      DataType.DT_INT32, 4, DataType.DT_INT64, 8, DataType.DT_BOOL, 1);
+  private static final int ATTEMPTS = 5;
 
   private final List<Transfer> transfers = new ArrayList<>();
   private final List<Sent> sent = new ArrayList<>();
@@ -81,14 +93,45 @@ final class CrossTaskTraffic {
       String input = node.getInput(0);
       if (!from.equals(to) && !input.startsWith("^")) {
         String source = input.contains(":") ? input : input + ":0";
-        sent.add(new Sent(node.getName(), from, to, outputShapes.get(source)));
+        List<Long> shape = outputShapes.get(source);
+        Integer size = BYTES.get(node.getAttrOrThrow("T").getType());
+        long bytes = shape == null || size == null ? -1
+            : shape.stream().reduce(1L, (x, y) -> x * y) * size;
+        sent.add(new Sent(node.getName(), from, to, shape, bytes));
       }
     }
+  }
+
+  /**
+   * Runs {@code runner} traced and reads its traffic. The step stats of a remote task sometimes
+   * miss a run (seen about once in 6 runs on a loaded machine), so the run is repeated, up to 5
+   * times, until every cross-task send has its shape.
+   */
+  static CrossTaskTraffic trace(Supplier<Session.Runner> runner) {
+    CrossTaskTraffic traffic = null;
+    for (int attempt = 0; attempt < ATTEMPTS && (traffic == null || !traffic.complete());
+        attempt++) {
+      try (Result result = runner.get().setOptions(TRACED).runAndFetchMetadata()) {
+        traffic = new CrossTaskTraffic(result.getMetadata().orElseThrow());
+      }
+    }
+    return traffic;
+  }
+
+  /** Whether every cross-task send has a known shape. */
+  boolean complete() {
+    return sent.stream().allMatch(s -> s.shape() != null);
   }
 
   /** The tensors sent from one task to another, with their shapes, from the partition graphs. */
   List<Sent> sent() {
     return sent;
+  }
+
+  /** The bytes of all cross-task sends, -1 if a send's shape or dtype is unknown. */
+  long sentBytes() {
+    return sent.stream().anyMatch(s -> s.bytes() < 0) ? -1
+        : sent.stream().mapToLong(Sent::bytes).sum();
   }
 
   /** {@code /job:ps/replica:0/task:1} of a full device name. */
