@@ -21,6 +21,7 @@ import picocli.CommandLine.ScopeType;
       RegularizeCommand.class,
       ExportExampleCommand.class,
       BenchCommand.class,
+      ServerCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
@@ -57,7 +58,11 @@ public final class Main implements Runnable {
         || parsed.isVersionHelpRequested()
         || parsed.subcommand().isUsageHelpRequested()
         || parsed.subcommand().isVersionHelpRequested()
-        || parsed.subcommand().commandSpec().userObject() instanceof CommandLine.HelpCommand) {
+        || parsed.subcommand().commandSpec().userObject() instanceof CommandLine.HelpCommand
+        || parsed.subcommand().commandSpec().userObject() instanceof ServerCommand) {
+      // A server task runs here: a signal or a kill must reach the task itself, not a parent
+      // that would leave it orphaned and listening. Its stderr is the task's log, TensorFlow's
+      // lines included.
       return run(args);
     }
     ParseResult subcommand = parsed.subcommand();
