@@ -187,8 +187,7 @@ public final class BenchCommand implements Callable<Integer> {
   // ---------------------------------------------------------------- the compared penalties
 
   /** Builds the summed penalty of {@code column} over {@code variables}, in float32. */
-  private static Operand<?> penalty(
-      Ops tf, Column column, List<Operand<? extends TNumber>> variables) {
+  static Operand<?> penalty(Ops tf, Column column, List<Operand<? extends TNumber>> variables) {
     switch (column) {
       case OURS_XLA:
       case OURS_PLAIN:

@@ -225,18 +225,14 @@ final class TrainingSteps {
   }
 
   /**
-   * What a user of the framework writes: its {@code L1L2} called per variable, summed. Each
-   * variable is read through {@code Identity}: {@code Square} straight on a ref variable crashes
-   * TensorFlow's gradient builder.
+   * The framework's {@code L1L2} as a user of the framework writes it: called per variable (read
+   * through {@code Identity}: {@code Square} straight on a ref variable crashes TensorFlow's
+   * gradient builder), summed; the same as the forward bench's column.
    */
+  @SuppressWarnings("unchecked")
   private static Operand<TFloat32> frameworkPenalty(Ops tf, List<Variable<TFloat32>> variables) {
-    org.tensorflow.framework.regularizers.L1L2 framework =
-        new org.tensorflow.framework.regularizers.L1L2(L1, L2);
-    List<Operand<TFloat32>> terms = new ArrayList<>();
-    for (Variable<TFloat32> variable : variables) {
-      terms.add(framework.call(tf, tf.identity(variable)));
-    }
-    return tf.math.addN(terms);
+    return (Operand<TFloat32>)
+        BenchCommand.penalty(tf, BenchCommand.Column.FRAMEWORK, new ArrayList<>(variables));
   }
 
   private Map<Column, Double> time(Map<Column, Runnable> runs) {
