@@ -50,6 +50,8 @@ final class ClusterModel implements AutoCloseable {
   enum Step {
     /** The framework's {@code GradientDescent} minimizing {@code REGULARIZER.addTo(dataLoss)}. */
     GRADIENT_DESCENT,
+    /** {@code REGULARIZER.minimize(new GradientDescent(…), dataLoss, weights)}: the fused step. */
+    L1L2_MINIMIZE,
     /** {@code ProximalGradientDescent} with {@code REGULARIZER} minimizing the data loss. */
     PROXIMAL
   }
@@ -72,6 +74,8 @@ final class ClusterModel implements AutoCloseable {
       train = switch (step) {
         case GRADIENT_DESCENT -> new GradientDescent(graph, LEARNING_RATE)
             .minimize(REGULARIZER.addTo(tf, dataLoss, List.of(kernelA, kernelB, bias)));
+        case L1L2_MINIMIZE -> REGULARIZER.minimize(new GradientDescent(graph, LEARNING_RATE),
+            dataLoss, List.of(kernelA, kernelB, bias));
         case PROXIMAL -> new ProximalGradientDescent(graph, LEARNING_RATE, REGULARIZER)
             .minimize(dataLoss);
       };
