@@ -36,6 +36,51 @@ class L1L2ConfigurationTest {
   }
 
   @Test
+  void l1ShorthandIsAnL1OnlyRegularizerWithDefaults() {
+    assertEquals(L1L2.builder().l1(0.25).build(), L1L2.l1(0.25));
+    assertEquals(0.0, L1L2.l1(0.25).l2());
+  }
+
+  @Test
+  void l2ShorthandIsAnL2OnlyRegularizerWithDefaults() {
+    assertEquals(L1L2.builder().l2(0.01).build(), L1L2.l2(0.01));
+    assertEquals(0.0, L1L2.l2(0.01).l1());
+  }
+
+  @Test
+  void shorthandsValidateTheirCoefficientByName() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> L1L2.l2(-1));
+    assertEquals("l2 must be a finite number >= 0, but was -1.0", e.getMessage());
+  }
+
+  @Test
+  void selectsEverythingWithoutOn() {
+    assertTrue(L1L2.l1(1).selects("dense/bias"));
+  }
+
+  @Test
+  void selectsNamesContainingAMatchOfOn() {
+    L1L2 reg = L1L2.builder().l1(1).on("kernel").build();
+    assertTrue(reg.selects("dense/kernel"));
+    assertTrue(reg.selects("kernel_1"));
+    assertFalse(reg.selects("dense/bias"));
+  }
+
+  @Test
+  void selectsHonoursAnchors() {
+    L1L2 reg = L1L2.builder().l1(1).on("^kernel$").build();
+    assertTrue(reg.selects("kernel"));
+    assertFalse(reg.selects("dense/kernel"));
+  }
+
+  @Test
+  void selectsRejectsANullName() {
+    NullPointerException e =
+        assertThrows(NullPointerException.class, () -> L1L2.l1(1).selects(null));
+    assertEquals("name must not be null", e.getMessage());
+  }
+
+  @Test
   void toBuilderRoundTripsEverySetting() {
     L1L2 reg =
         L1L2.builder()
