@@ -1,20 +1,15 @@
 package io.github.tfl1l2;
 
 import io.github.tfl1l2.PenaltyGradient.Term;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.tensorflow.ExecutionEnvironment;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
-import org.tensorflow.Operation;
 import org.tensorflow.Output;
 import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
@@ -83,8 +78,8 @@ final class FusedMinimize {
         variables.add(op);
       }
     }
-    Map<GraphOperation, Output<?>> dataGradients =
-        dataGradients(optimizer, graph, dataLoss, variables);
+    Map<Output<?>, Output<?>> dataGradients =
+        DataGradients.reached(dataLoss, variables.stream().map(v -> v.output(0)).toList());
 
     Scope plain = Ops.create(graph).scope().withSubScope(config.name() + "_minimize");
     List<GraphOperation> fusedVariables = new ArrayList<>();
@@ -100,7 +95,7 @@ final class FusedMinimize {
           new Term(
               read,
               null,
-              dataGradients.get(variable),
+              dataGradients.get(variable.output(0)),
               times * config.weight() * config.l1(),
               times * config.weight() * config.l2()));
       fusedVariables.add(variable);
@@ -111,7 +106,9 @@ final class FusedMinimize {
     for (GraphOperation variable : variables) {
       int fusedIndex = fusedVariables.indexOf(variable);
       Output<?> gradient =
-          fusedIndex >= 0 ? fused.get(fusedIndex).asOutput() : dataGradients.get(variable);
+          fusedIndex >= 0
+              ? fused.get(fusedIndex).asOutput()
+              : dataGradients.get(variable.output(0));
       if (gradient != null) {
         gradsAndVars.add(pair(gradient, variable.output(0)));
       }
@@ -134,65 +131,6 @@ final class FusedMinimize {
             + source.op().type()
             + ", not a VariableV2; the framework's optimizers train only VariableV2 variables"
             + " (tf.variable), given directly or through Identity reads");
-  }
-
-  /**
-   * The data loss's gradient of each variable it reaches. {@code Optimizer.computeGradients} asks
-   * for every variable of the graph and TensorFlow refuses one the loss does not reach, so when
-   * some are out of reach only the reached ones are asked for, through the same {@code
-   * Graph.addGradients}.
-   */
-  private static Map<GraphOperation, Output<?>> dataGradients(
-      Optimizer optimizer, Graph graph, Operand<?> dataLoss, List<GraphOperation> variables) {
-    Set<GraphOperation> reached = reachedVariables(dataLoss);
-    Map<GraphOperation, Output<?>> gradients = new LinkedHashMap<>();
-    if (reached.isEmpty()) {
-      return gradients;
-    }
-    if (reached.size() == variables.size()) {
-      for (GradAndVar<?> pair : optimizer.computeGradients(dataLoss)) {
-        keep(gradients, (GraphOperation) pair.getVariable().op(), pair.getGradient());
-      }
-      return gradients;
-    }
-    List<GraphOperation> asked = variables.stream().filter(reached::contains).toList();
-    Output<?>[] inputs = asked.stream().map(v -> v.output(0)).toArray(Output<?>[]::new);
-    Output<?>[] outputs = graph.addGradients(dataLoss.asOutput(), inputs);
-    for (int i = 0; i < asked.size(); i++) {
-      keep(gradients, asked.get(i), outputs[i]);
-    }
-    return gradients;
-  }
-
-  private static void keep(
-      Map<GraphOperation, Output<?>> gradients, GraphOperation variable, Output<?> gradient) {
-    // A NoGradient result (the loss reaches the variable only through StopGradient) is closed.
-    if (gradient != null && !gradient.isClosed()) {
-      gradients.put(variable, gradient);
-    }
-  }
-
-  /** The variables from which {@code loss} is reached along data edges. */
-  private static Set<GraphOperation> reachedVariables(Operand<?> loss) {
-    Set<GraphOperation> seen = new HashSet<>();
-    Set<GraphOperation> variables = new HashSet<>();
-    Deque<GraphOperation> queue = new ArrayDeque<>();
-    GraphOperation start = (GraphOperation) loss.op();
-    queue.add(start);
-    seen.add(start);
-    while (!queue.isEmpty()) {
-      GraphOperation op = queue.poll();
-      if (op.type().equals(VARIABLE)) {
-        variables.add(op);
-      }
-      for (int i = 0; i < op.numInputs(); i++) {
-        Operation input = op.input(i).op();
-        if (input instanceof GraphOperation source && seen.add(source)) {
-          queue.add(source);
-        }
-      }
-    }
-    return variables;
   }
 
   @SuppressWarnings("unchecked")

@@ -52,8 +52,11 @@ class ClusterBenchmarkTest {
           }
           CrossTaskTraffic traffic =
               CrossTaskTraffic.trace(() -> clusterSession.runner().addTarget(remote.train));
-          row(table, kind == Step.GRADIENT_DESCENT ? "GradientDescent step (`addTo`)"
-                  : "ProximalGradientDescent step",
+          row(table, switch (kind) {
+                case GRADIENT_DESCENT -> "GradientDescent step (`addTo`)";
+                case L1L2_MINIMIZE -> "GradientDescent step (`reg.minimize`)";
+                case PROXIMAL -> "ProximalGradientDescent step";
+              },
               interleaved(s -> remote.steps(s, 1), clusterSession, s -> local.steps(s, 1),
                   localSession), traffic);
         }
