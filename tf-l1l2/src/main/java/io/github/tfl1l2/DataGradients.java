@@ -118,6 +118,17 @@ public final class DataGradients {
     return gradients;
   }
 
+  /** Whether {@code loss} reaches every one of {@code variables} along data edges. */
+  static boolean reachesAll(Operand<?> loss, List<? extends Output<?>> variables) {
+    Set<GraphOperation> ancestors = ancestors((GraphOperation) loss.op());
+    for (Output<?> variable : variables) {
+      if (!ancestors.contains((GraphOperation) variable.op())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The ops whose outputs flow into {@code root} along data edges, {@code root} included. */
   private static Set<GraphOperation> ancestors(GraphOperation root) {
     Set<GraphOperation> seen = new HashSet<>();

@@ -78,8 +78,7 @@ final class FusedMinimize {
         variables.add(op);
       }
     }
-    Map<Output<?>, Output<?>> dataGradients =
-        DataGradients.reached(dataLoss, variables.stream().map(v -> v.output(0)).toList());
+    Map<Output<?>, Output<?>> dataGradients = dataGradients(optimizer, dataLoss, variables);
 
     Scope plain = Ops.create(graph).scope().withSubScope(config.name() + "_minimize");
     List<GraphOperation> fusedVariables = new ArrayList<>();
@@ -114,6 +113,28 @@ final class FusedMinimize {
       }
     }
     return optimizer.applyGradients(gradsAndVars, optimizer.getOptimizerName() + "-minimize");
+  }
+
+  /**
+   * The data loss's gradient of each variable it reaches: {@code optimizer.computeGradients}, the
+   * optimizer's own rule, when it reaches all of them; otherwise (where that would fail on an
+   * unreached variable) {@link DataGradients#reached}.
+   */
+  private static Map<Output<?>, Output<?>> dataGradients(
+      Optimizer optimizer, Operand<?> dataLoss, List<GraphOperation> variables) {
+    List<Output<?>> outputs = variables.stream().<Output<?>>map(v -> v.output(0)).toList();
+    if (!DataGradients.reachesAll(dataLoss, outputs)) {
+      return DataGradients.reached(dataLoss, outputs);
+    }
+    Map<Output<?>, Output<?>> gradients = new LinkedHashMap<>();
+    for (GradAndVar<?> pair : optimizer.computeGradients(dataLoss)) {
+      Output<?> gradient = pair.getGradient();
+      // A NoGradient result (the loss reaches the variable only through StopGradient) is closed.
+      if (gradient != null && !gradient.isClosed()) {
+        gradients.put(pair.getVariable(), gradient);
+      }
+    }
+    return gradients;
   }
 
   /** The {@code VariableV2} that {@code weight} is or reads. */

@@ -264,9 +264,10 @@ public final class L1L2 {
    * weight; unmarked with {@code xla(false)}), instead of a penalty gradient and an {@code
    * AddN}.
    *
-   * <p>The data gradients come from {@code Graph.addGradients} for the graph's {@code VariableV2}
-   * variables that {@code dataLoss} reaches ({@link DataGradients}: what the framework's {@code
-   * optimizer.computeGradients(dataLoss)} computes, without failing on an unreached variable); the
+   * <p>The data gradients come from {@code optimizer.computeGradients(dataLoss)}; when {@code
+   * dataLoss} does not reach every {@code VariableV2} of the graph (where {@code computeGradients}
+   * would fail), from {@code Graph.addGradients} over those it reaches, the rule the proximal
+   * optimizers follow too ({@link DataGradients}); the
    * result is applied by {@code optimizer.applyGradients}, so slots, learning
    * rates and every framework optimizer behave as with {@code minimize}. A selected weight that
    * {@code dataLoss} does not reach gets the penalty gradient alone; a weight that {@code on}
