@@ -110,6 +110,44 @@ class PenaltyGradientTest {
     }
   }
 
+  @Test
+  void manyParametersAreSplitOverSurrogatesOf64ReadsAndEachGetsItsGradient() {
+    int count = 2 * PenaltyGradient.SURROGATE_INPUTS + 2;
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      List<Operand<?>> variables = new ArrayList<>();
+      List<float[]> inits = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        float[] init = Fixtures.randomWeights(100 + i, 3, 1.0);
+        inits.add(init);
+        variables.add(tf.variable(tf.withInitScope().constant(Fixtures.tensor(init, 3))));
+      }
+      Operand<TFloat32> loss = reg().build().addTo(tf, tf.constant(0f), variables);
+      long surrogates =
+          operations(g).stream()
+              .filter(op -> op.type().equals(PenaltyGradient.SURROGATE_TYPE))
+              .count();
+      assertEquals(3, surrogates, "64 + 64 + 2 reads");
+      Output<?>[] grads =
+          g.addGradients(
+              loss.asOutput(), variables.stream().map(Operand::asOutput).toArray(Output<?>[]::new));
+      try (Session s = new Session(g)) {
+        for (int i = 0; i < count; i++) {
+          float[] grad = Fixtures.fetchFloats(s, grads[i]);
+          for (int j = 0; j < grad.length; j++) {
+            double reference = expected(inits.get(i)[j]);
+            assertEquals(reference, grad[j], 1e-6 * Math.abs(reference), "w" + i + "[" + j + "]");
+          }
+        }
+        assertEquals(
+            Reference.penalty(L1, L2, WEIGHT, inits.toArray(new float[0][])),
+            Fixtures.fetchScalar(s, loss),
+            1e-5,
+            "the value passes through every surrogate unchanged");
+      }
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @ValueSource(classes = {TFloat16.class, TBfloat16.class, TFloat64.class})
   <T extends TFloating> void weightsGetGradientsInTheirOwnDtype(Class<T> type) {
