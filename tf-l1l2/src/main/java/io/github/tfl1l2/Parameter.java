@@ -36,12 +36,8 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
     String label = name != null ? name : defaultName(operand);
     if (operand.op().env() != env) {
       throw new IllegalArgumentException(
-          argument
-              + "["
-              + index
-              + "] (op \""
-              + operand.op().name()
-              + "\") belongs to another execution environment ("
+          describe(argument, index, operand)
+              + " belongs to another execution environment ("
               + operand.op().env().environmentType()
               + " "
               + Integer.toHexString(System.identityHashCode(operand.op().env()))
@@ -52,12 +48,8 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
     DataType dtype = FloatingTypes.baseOf(operand.asOutput().dataType());
     if (!FloatingTypes.isFloating(dtype)) {
       throw new IllegalArgumentException(
-          argument
-              + "["
-              + index
-              + "] (op \""
-              + operand.op().name()
-              + "\") has dtype "
+          describe(argument, index, operand)
+              + " has dtype "
               + dtype
               + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
     }
@@ -86,5 +78,10 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
       output = read;
     }
     return output;
+  }
+
+  /** How messages name the operand at {@code index}: {@code parameters[2] (op "dense/kernel")}. */
+  private static String describe(String argument, int index, Operand<?> operand) {
+    return argument + "[" + index + "] (op \"" + operand.op().name() + "\")";
   }
 }

@@ -108,7 +108,12 @@ public final class ParameterSums {
       Operand<? extends TFloating> x =
           Cast.create(compute, read, FloatingTypes.accumulatorOf(parameter.dtype()));
       List<? extends Operand<TFloat64>> both =
-          Unstack.create(compute, widen(compute, sums(plain, compute, x, fused)), 2L).output();
+          Unstack.create(
+                  compute,
+                  PenaltyGraph.castIfNeeded(
+                      compute, sums(plain, compute, x, fused), TFloat64.class),
+                  2L)
+              .output();
       abs.add(both.get(0));
       squares.add(both.get(1));
     }
@@ -190,12 +195,7 @@ public final class ParameterSums {
         Constant.vectorOf(scope, new long[] {length}));
   }
 
-  @SuppressWarnings("unchecked")
-  private static Operand<TFloat64> widen(Scope scope, Operand<? extends TFloating> value) {
-    return value.type() == TFloat64.class
-        ? (Operand<TFloat64>) (Operand<?>) value
-        : Cast.create(scope, value, TFloat64.class);
-  }
+
 
   private static Operand<TFloat64> vector(Scope scope, List<Operand<TFloat64>> values) {
     if (values.isEmpty()) {

@@ -264,7 +264,7 @@ final class PenaltyGradient {
     DataType dtype = FloatingTypes.baseOf(term.weight().asOutput().dataType());
     Class<? extends TFloating> type = FloatingTypes.classOf(dtype);
     Class<? extends TFloating> accumulator = FloatingTypes.accumulatorOf(dtype);
-    Operand<? extends TFloating> x = cast(scope, term.weight(), accumulator);
+    Operand<? extends TFloating> x = PenaltyGraph.castIfNeeded(scope, term.weight(), accumulator);
     Operand<? extends TFloating> slope = null;
     if (term.c1() != 0.0) {
       slope = times(scope, Sign.create(scope, x), term.c1());
@@ -275,12 +275,14 @@ final class PenaltyGradient {
     }
     Operand<? extends TFloating> gradient = slope;
     if (term.upstream() != null) {
-      gradient = multiply(scope, gradient, cast(scope, term.upstream(), accumulator));
+      gradient =
+          multiply(scope, gradient, PenaltyGraph.castIfNeeded(scope, term.upstream(), accumulator));
     }
     if (term.dataGradient() != null) {
-      gradient = add(scope, cast(scope, term.dataGradient(), accumulator), gradient);
+      gradient =
+          add(scope, PenaltyGraph.castIfNeeded(scope, term.dataGradient(), accumulator), gradient);
     }
-    return cast(scope, gradient, type);
+    return PenaltyGraph.castIfNeeded(scope, gradient, type);
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})
@@ -300,15 +302,6 @@ final class PenaltyGradient {
   private static Operand<? extends TFloating> add(
       Scope scope, Operand<? extends TFloating> a, Operand<? extends TFloating> b) {
     return Add.create(scope, (Operand) a, (Operand) b);
-  }
-
-  @SuppressWarnings("unchecked")
-  private static <U extends TFloating> Operand<U> cast(
-      Scope scope, Operand<?> value, Class<U> type) {
-    if (value.type() == type) {
-      return (Operand<U>) value;
-    }
-    return Cast.create(scope, value, type);
   }
 
   /**

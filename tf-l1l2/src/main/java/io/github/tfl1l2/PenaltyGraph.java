@@ -277,8 +277,9 @@ final class PenaltyGraph {
     return (Operand<TType>) operand;
   }
 
+  /** {@code value} as {@code type}: itself when it already is, else through one {@code Cast}. */
   @SuppressWarnings("unchecked")
-  private static <U extends TType> Operand<U> castIfNeeded(
+  static <U extends TType> Operand<U> castIfNeeded(
       Scope scope, Operand<?> value, Class<U> type) {
     if (value.type() == type) {
       return (Operand<U>) value;
