@@ -1,11 +1,20 @@
 package io.github.tfl1l2.cli;
 
+import io.github.tfl1l2.cli.ListeningSockets.Listener;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.ref.Reference;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.UnknownHostException;
+import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
 import org.tensorflow.Server;
 import org.tensorflow.exceptions.TensorFlowException;
@@ -28,6 +37,12 @@ import picocli.CommandLine.Spec;
  * shutdown; a shutdown hook installed once the task serves then ends the process with status 0
  * ({@code Runtime.halt}), where the JVM would otherwise exit with 143 or 130. The hook is the
  * only way the command ends after it serves, so it can tell a signal from any other exit.
+ *
+ * <p>TensorFlow 2.18's gRPC server binds every interface at the task's port, whatever host the
+ * cluster names, authenticates no client and runs any graph a client sends. So before its ready
+ * line the command prints one warning on stderr naming the address it really bound, read back
+ * from {@code /proc} ({@link ListeningSockets}), and, when the cluster names a loopback host for
+ * the task, that this host does not limit it.
  */
 @Command(
     name = "server",
@@ -37,7 +52,8 @@ import picocli.CommandLine.Spec;
       "Starts one task of a TensorFlow gRPC cluster and serves until SIGTERM or SIGINT.",
       "Once it serves it prints: tf-l1l2 server: /job:JOB/replica:0/task:TASK listening on "
           + "grpc://HOST:PORT",
-      "TensorFlow's server listens on every interface at that port: run it where only the "
+      "Before it, stderr gets one warning line: TensorFlow's server listens on every interface "
+          + "at that port, whatever HOST is, and authenticates no client; run it where only the "
           + "cluster's hosts can reach it."
     },
     footer = {"", "Example (three tasks, three terminals):",
@@ -49,6 +65,10 @@ import picocli.CommandLine.Spec;
         "Exit status: 0 stopped by SIGTERM or SIGINT, 2 an invalid option value, or the task "
             + "cannot serve (e.g. its port is in use)."})
 public final class ServerCommand implements Callable<Integer> {
+  private static final String EXPOSURE = "authenticates no client; anyone who can reach this port "
+      + "can run any TensorFlow op as this user";
+  private static final Pattern IPV4 = Pattern.compile("([0-9]{1,3})(\\.[0-9]{1,3}){3}");
+
   @Spec CommandSpec spec;
 
   @Option(
@@ -79,6 +99,11 @@ public final class ServerCommand implements Callable<Integer> {
           .setProtocol("grpc")
           .build();
       Server server = start(def, address);
+      // The ready line names the cluster's address, which scripts match; what TensorFlow bound
+      // (every interface, whatever that address's host) goes first, on stderr.
+      PrintWriter err = spec.commandLine().getErr();
+      err.println(warningFor(address));
+      err.flush();
       // A stop by signal is this task's normal end: exit 0. halt, because the JVM is already
       // shutting down with the signal's status (the server needs no cleanup: exit ends it).
       Runtime.getRuntime().addShutdownHook(new Thread(() -> Runtime.getRuntime().halt(0)));
@@ -106,13 +131,94 @@ public final class ServerCommand implements Callable<Integer> {
     }
   }
 
+  /** The warning for a server that serves this task's {@code address}, read back from /proc. */
+  private static String warningFor(String address) {
+    int port = port(address);
+    try {
+      List<Listener> bound =
+          new ListeningSockets(ListeningSockets.PROC, ByteOrder.nativeOrder()).onPort(port);
+      return bound.isEmpty()
+          ? unreadWarning(address, "no socket of this process listens on port " + port + " in "
+              + ListeningSockets.PROC.resolve("net/tcp6") + " or "
+              + ListeningSockets.PROC.resolve("net/tcp"))
+          : exposureWarning(address, bound);
+    } catch (IOException e) {
+      return unreadWarning(address, e.getMessage());
+    }
+  }
+
+  /**
+   * The warning line for a task whose {@code --cluster} address is {@code address} and whose
+   * server listens on {@code bound} (not empty): the bound addresses and the table that lists
+   * them, "every interface" when one is a wildcard, and that a loopback host of the cluster
+   * (see {@link #isLoopback}) does not limit it.
+   */
+  static String exposureWarning(String address, List<Listener> bound) {
+    String where = bound.stream()
+        .map(listener -> listener.address() + ", from " + listener.table())
+        .collect(Collectors.joining("; "));
+    boolean everywhere = bound.stream().anyMatch(Listener::anyInterface);
+    String host = host(address);
+    return "tf-l1l2 server: warning: TensorFlow listens on "
+        + (everywhere ? "every interface (" + where + ")" : where)
+        + (everywhere && isLoopback(host)
+            ? ", not only on " + host + " as --cluster names for this task," : "")
+        + " and " + EXPOSURE;
+  }
+
+  /**
+   * The warning line when the socket bound for {@code address} cannot be read back, for
+   * {@code reason}: it says so, and what TensorFlow 2.18 does.
+   */
+  static String unreadWarning(String address, String reason) {
+    return "tf-l1l2 server: warning: the interface TensorFlow listens on at port " + port(address)
+        + " could not be read back (" + reason + "); TensorFlow 2.18 listens on every interface, "
+        + "whatever host --cluster names, and " + EXPOSURE;
+  }
+
+  /**
+   * Whether the {@code --cluster} host {@code host} is a loopback one: {@code localhost} or a
+   * name under {@code .localhost} (RFC 6761), {@code 127.0.0.0/8} or {@code [::1]}. Other names
+   * are not resolved: a DNS lookup could delay the start, and the warning says "every interface"
+   * regardless.
+   */
+  static boolean isLoopback(String host) {
+    String lower = host.toLowerCase(Locale.ROOT);
+    if (lower.equals("localhost") || lower.endsWith(".localhost")) {
+      return true;
+    }
+    Matcher ipv4 = IPV4.matcher(host);
+    if (ipv4.matches()) {
+      // Parsed here: InetAddress would look up an invalid literal such as 300.0.0.1 in DNS.
+      return Integer.parseInt(ipv4.group(1)) == 127
+          && Arrays.stream(host.split("\\.")).allMatch(octet -> Integer.parseInt(octet) <= 255);
+    }
+    if (!host.startsWith("[")) {
+      return false;
+    }
+    try {
+      // A bracketed IPv6 literal is parsed, never looked up.
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false; // not a valid IPv6 literal
+    }
+  }
+
+  private static String host(String address) {
+    return address.substring(0, address.lastIndexOf(':'));
+  }
+
+  private static int port(String address) {
+    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+  }
+
   /**
    * Fails when this task's port cannot be bound, before TensorFlow tries: its gRPC server would
    * report it with multi-line native log output and "Could not start gRPC server". TensorFlow
    * binds every interface, so the check does too.
    */
   private void checkPortFree(String address) {
-    int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+    int port = port(address);
     try (ServerSocket socket = new ServerSocket()) {
       socket.setReuseAddress(true);
       socket.bind(new InetSocketAddress(port));
