@@ -80,7 +80,8 @@ class DocumentedExamplesTest {
             "```java",
             "int documentedOnly = 2;",
             "```");
-    Source source = new Source(Path.of("T.java"), List.of("int held = 1;"), Set.of("int held = 1;"));
+    Source source =
+        new Source(Path.of("T.java"), List.of("int held = 1;"), Set.of("int held = 1;"));
     List<Block> blocks = javaBlocks(Path.of("docs", "doc.md"), markdown);
 
     assertEquals(2, blocks.size());
@@ -120,7 +121,8 @@ class DocumentedExamplesTest {
   static Optional<Path> holder(Block block, List<Source> sources) {
     List<String> lines = block.lines().stream().map(String::strip).toList();
     List<String> imports = lines.stream().filter(l -> l.startsWith("import ")).toList();
-    List<String> body = trimBlankEnds(lines.stream().filter(l -> !l.startsWith("import ")).toList());
+    List<String> body =
+        trimBlankEnds(lines.stream().filter(l -> !l.startsWith("import ")).toList());
     return sources.stream()
         .filter(s -> s.lineSet().containsAll(imports))
         .filter(s -> Collections.indexOfSubList(s.lines(), body) >= 0)
@@ -130,7 +132,8 @@ class DocumentedExamplesTest {
 
   private static String missing(Block block, List<Source> sources) {
     List<String> lines = block.lines().stream().map(String::strip).toList();
-    List<String> body = trimBlankEnds(lines.stream().filter(l -> !l.startsWith("import ")).toList());
+    List<String> body =
+        trimBlankEnds(lines.stream().filter(l -> !l.startsWith("import ")).toList());
     String first = body.isEmpty() ? "" : body.get(0);
     List<Path> withFirstLine =
         sources.stream().filter(s -> s.lineSet().contains(first)).map(Source::path).toList();

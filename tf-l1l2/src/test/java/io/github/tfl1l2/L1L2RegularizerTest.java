@@ -21,6 +21,7 @@ import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
+import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 
 /** {@link L1L2} as the framework's {@link Regularizer}: {@code call(tf, input)}. */
@@ -43,9 +44,11 @@ class L1L2RegularizerTest {
       Operand<TFloat32> x32 = tf.constant(VALUES);
       Operand<TFloat64> x64 = tf.dtypes.cast(x32, TFloat64.class);
 
-      assertEquals(env.scalar(framework.call(tf, x32)), env.scalar(ours.call(tf, x32)), 1e-6 * reference);
+      assertEquals(
+          env.scalar(framework.call(tf, x32)), env.scalar(ours.call(tf, x32)), 1e-6 * reference);
       assertEquals(reference, env.scalar(ours.call(tf, x32)), 1e-6 * reference, "float32");
-      assertEquals(env.scalar(framework.call(tf, x64)), env.scalar(ours.call(tf, x64)), 1e-12 * reference);
+      assertEquals(
+          env.scalar(framework.call(tf, x64)), env.scalar(ours.call(tf, x64)), 1e-12 * reference);
       assertEquals(reference, env.scalar(ours.call(tf, x64)), 1e-12 * reference, "float64");
     }
   }
@@ -96,7 +99,8 @@ class L1L2RegularizerTest {
       double ours = Fixtures.fetchScalar(session, weighted.call(tf, input));
 
       assertEquals(reference, ours, 1e-6 * reference);
-      assertEquals(2.5 * Fixtures.fetchScalar(session, framework.call(tf, input)), ours, 1e-6 * reference);
+      double frameworks = Fixtures.fetchScalar(session, framework.call(tf, input));
+      assertEquals(2.5 * frameworks, ours, 1e-6 * reference);
     }
   }
 
@@ -105,7 +109,8 @@ class L1L2RegularizerTest {
     try (Graph graph = new Graph();
         Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
-      Variable<TFloat32> kernel = tf.withName("kernel").variable(tf.withInitScope().constant(VALUES));
+      Variable<TFloat32> kernel =
+          tf.withName("kernel").variable(tf.withInitScope().constant(VALUES));
       Variable<TFloat32> bias = tf.withName("bias").variable(tf.withInitScope().constant(VALUES));
       L1L2 kernelsOnly = L1L2.builder().l1(L1).l2(L2).on("kernel").build();
 
@@ -135,11 +140,12 @@ class L1L2RegularizerTest {
   void callRejectsAnIntegerInputNamingItsDtype() {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      Operand<org.tensorflow.types.TInt32> counts = tf.withName("counts").constant(new int[] {1, 2});
+      Operand<TInt32> counts = tf.withName("counts").constant(new int[] {1, 2});
 
       IllegalArgumentException e =
           assertThrows(IllegalArgumentException.class, () -> L1L2.of(L1, L2).call(tf, counts));
-      assertTrue(e.getMessage().startsWith("input[0] (op \"counts\") has dtype DT_INT32"), e.getMessage());
+      assertTrue(
+          e.getMessage().startsWith("input[0] (op \"counts\") has dtype DT_INT32"), e.getMessage());
     }
   }
 
@@ -158,7 +164,8 @@ class L1L2RegularizerTest {
     float[] start = {0.5f, -1f, 2f};
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      Variable<TFloat32> kernel = tf.withName("kernel").variable(tf.withInitScope().constant(start));
+      Variable<TFloat32> kernel =
+          tf.withName("kernel").variable(tf.withInitScope().constant(start));
 
       Regularizer regularizer = L1L2.of(1e-4, 1e-3);                      // where TF-Java expects a Regularizer
       Operand<TFloat32> kernelPenalty = regularizer.call(tf, kernel);       // l1·Σ|w| + l2·Σw², in kernel's dtype

@@ -13,6 +13,7 @@ import org.tensorflow.Result;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
+import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
@@ -36,7 +37,8 @@ class SavedModelDocsExamplesTest {
       Ops tf = Ops.create(graph);
       Placeholder<TFloat32> x =
           tf.withName("x").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, 3)));
-      Variable<TFloat32> kernel = tf.withName("kernel").variable(tf.withInitScope().constant(KERNEL));
+      Variable<TFloat32> kernel =
+          tf.withName("kernel").variable(tf.withInitScope().constant(KERNEL));
       Variable<TFloat32> bias = tf.withName("bias").variable(tf.withInitScope().constant(BIAS));
       Operand<TFloat32> logits = tf.math.add(tf.linalg.matMul(x, kernel), bias);
       session.initialize();
@@ -61,8 +63,9 @@ class SavedModelDocsExamplesTest {
     double expected = 1e-5 * absSum + 1e-4 * squareSum;
     try (SavedModelBundle bundle = SavedModelBundle.load(modelDir.toString(), "serve");
         Result result = bundle.function(RegularizationSignature.KEY).call(Map.of())) {
-      double penalty = TestModels.values(result.get(RegularizationSignature.PENALTY).orElseThrow())[0];
-      assertEquals(expected, penalty, 1e-6 * expected, "the bias is not selected by on(\"kernel\")");
+      Tensor penalty = result.get(RegularizationSignature.PENALTY).orElseThrow();
+      assertEquals(
+          expected, TestModels.values(penalty)[0], 1e-6 * expected, "only on(\"kernel\") counts");
     }
 
     L1L2 config;
