@@ -10,12 +10,14 @@ import java.util.regex.PatternSyntaxException;
 import org.tensorflow.ExecutionEnvironment;
 import org.tensorflow.Operand;
 import org.tensorflow.framework.optimizers.Optimizer;
+import org.tensorflow.framework.regularizers.Regularizer;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.math.Add;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TFloating;
+import org.tensorflow.types.family.TNumber;
 
 /**
  * An L1L2 weight regularizer for TensorFlow-Java graphs and eager sessions.
@@ -43,10 +45,13 @@ import org.tensorflow.types.family.TFloating;
  * Op train = new GradientDescent(graph, 0.1f).minimize(loss);
  * }</pre>
  *
+ * <p>It is also a TF-Java {@link Regularizer}: {@link #call(Ops, Operand)} gives one operand's
+ * penalty in its dtype, so an {@code L1L2} goes wherever the framework expects a regularizer.
+ *
  * <p>Instances are immutable, validated when built, and safe to share between threads; each
  * {@code penalty} call builds new ops in the given {@link Ops}' environment.
  */
-public final class L1L2 {
+public final class L1L2 implements Regularizer {
   /** The default name scope of the emitted ops. */
   public static final String DEFAULT_NAME = "l1_l2";
 
@@ -234,6 +239,45 @@ public final class L1L2 {
       Ops tf, Map<String, ? extends Operand<?>> namedParameters, Class<T> type) {
     FloatingTypes.dataTypeOf(type);
     return PenaltyGraph.emit(this, tf.scope(), select(tf, namedParameters), type);
+  }
+
+  /**
+   * The TF-Java {@link Regularizer} contract: emits {@code weight · (l1 · Σ|x| + l2 · Σx²)} of the
+   * one operand {@code input} as a scalar of {@code input}'s dtype, that is {@code penalty(tf,
+   * List.of(input), input.type())}. With {@code weight = 1} and no {@code on} it equals the
+   * framework's {@code new org.tensorflow.framework.regularizers.L1L2(l1, l2).call(tf, input)}
+   * (up to the order of the float additions; float16 and bfloat16 are summed in float32 here, in
+   * their own precision there), and unlike the framework's it can be trained through on a ref
+   * variable.
+   *
+   * <p>{@code weight} multiplies the result, as in {@link #penalty}. {@code on(regex)} applies as
+   * in {@link #penalty}: an operand whose name it does not select (a read through {@code Identity}
+   * or {@code ReadVariableOp} is named after its variable) gives a zero of its dtype, so one
+   * regularizer handed every variable of a model still regularizes only the selected ones.
+   *
+   * @param tf the ops of the graph or eager session {@code input} belongs to
+   * @param input a floating operand: DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE
+   * @return the scalar penalty of {@code input}, in {@code input}'s dtype
+   * @throws NullPointerException if {@code tf} or {@code input} is null
+   * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE} (a regularizer
+   *     returns one scalar), or {@code input} is not floating (integer {@code TNumber}s included)
+   *     or belongs to another environment
+   */
+  @Override
+  public <R extends TNumber> Operand<R> call(Ops tf, Operand<R> input) {
+    Checks.notNull("tf", tf);
+    Checks.notNull("input", input);
+    requireScalarReduction();
+    List<Parameter> selected = new ArrayList<>(1);
+    Parameter parameter = Parameter.of("input", null, input, 0, tf.scope().env());
+    if (selects(parameter.name())) {
+      selected.add(parameter);
+    }
+    // Parameter.of has checked that R is one of the four floating types.
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    Operand<R> penalty =
+        (Operand<R>) PenaltyGraph.emit(this, tf.scope(), selected, (Class) input.type());
+    return penalty;
   }
 
   /**

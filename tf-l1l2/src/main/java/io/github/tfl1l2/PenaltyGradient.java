@@ -42,41 +42,13 @@ import org.tensorflow.types.family.TType;
  * even built. An {@code IdentityN} without the attributes (one a user built) gets the identity
  * gradient, which is what {@code IdentityN} means.
  *
- * <p>Why this mechanism, measured on a penalty-only {@code GradientDescent} step over 64 × 1M
- * float32 (2 cores shared with other work; medians, all columns timed round-robin in one process):
- *
- * <ul>
- *   <li>load average 7–9, 15 runs: bare {@code w -= c·w} pass 13.8 ms; TensorFlow's generic
- *       gradient of the fused forward 131 ms; this surrogate 45.4 ms (XLA), 78.9 ms (unmarked); a
- *       surrogate in plain ops whose value is the penalty and whose gradient is a precomputed
- *       {@code StopGradient(g)·w} product 48.8 ms (it also makes every forward evaluation write
- *       {@code g}, and its gradient runs TensorFlow's generic {@code Mul}/{@code Sum}/{@code
- *       Reshape} gradients).
- *   <li>load average 3.3–3.7, 21 runs (fastest run in brackets): bare pass 9.0 ms (6.7); {@code
- *       minimize(addTo)} with one XLA cluster per weight 31.1 ms (25.7), with one cluster for all
- *       64 weights 24.9 ms (20.3); {@link L1L2#minimize} 39.6 ms (35.1) against 31.5 ms (20.3). So
- *       up to {@link PenaltyGraph#ENTRIES_PER_CLUSTER} weights share one cluster, in which XLA
- *       still emits one fused loop per weight (one read of {@code w}, one write of its gradient):
- *       one launch instead of 64, and no two clusters competing for the two cores.
- * </ul>
- *
- * <p>What remains is the framework's: {@code applyGradients} makes every update wait for every
- * gradient, so all gradients are written to memory before the first update reads one back; a step
- * costs a read of {@code w} and a gradient write here (a write to fresh memory moves its lines
- * twice), then a read of {@code w} and of the gradient and a write of {@code w} in {@code
- * ApplyGradientDescent}: about six passes, against two for the bare pass. Measured at load average
- * 1.05 (15 runs): bare pass 7.0 ms, {@code minimize(addTo)} 21.5 ms, {@link L1L2#minimize} 20.5 ms,
- * i.e. 3.0×; TensorFlow's BFC allocator or a malloc that never returns memory changed nothing
- * (21.3–21.7 ms). Applying each weight's gradient in its own {@code applyGradients} call, so that
- * it is read back while still in cache, needs a cluster per weight and was slower: 39.2 ms against
- * 21.7 ms.
- *
- * <p>The price is in forward evaluation: the surrogate has one input per parameter, and
- * TensorFlow's executor spends about 0.7 µs on each. Measured on 2000 × 1k float32 (load average
- * 2.2, 41 runs): the penalty without the surrogate 5.2 ms, through it 6.7 ms, the executor floor
- * (one {@code ConcatV2}, one {@code Sum}) 4.5 ms; on 64 × 1M the 64 inputs are lost in the noise. A
- * {@code Print} node with {@code first_n = 0} (one output instead of one per input) cost the same,
- * 6.5 ms.
+ * <p><b>Why.</b> TensorFlow's generic gradient of the forward ops builds a gradient op for each
+ * of them and writes every intermediate in full; through the surrogate a penalty-only step is one
+ * fused loop per weight, about three times faster. Up to {@link PenaltyGraph#ENTRIES_PER_CLUSTER}
+ * weights share one XLA cluster: one launch, in which XLA still emits one loop per weight. The
+ * price is one surrogate input per parameter in every forward evaluation. The measurements that
+ * chose this are in the project's docs/design.md ("The surrogate gradient") and
+ * docs/performance.md.
  *
  * <p>If {@code IdentityN} already has a gradient when this class first tries (another library
  * registered one, or a later TensorFlow defines it), or registration is unsupported (Windows),
@@ -128,6 +100,9 @@ final class PenaltyGradient {
     return owned;
   }
 
+  /** The most parameter reads one surrogate takes. */
+  static final int SURROGATE_INPUTS = 64;
+
   /**
    * Returns {@code penalty} routed through surrogates whose gradient with respect to each of {@code
    * reads} is the fused penalty gradient: one surrogate per device the reads live on, placed there,
@@ -136,9 +111,6 @@ final class PenaltyGradient {
    * @param reads the parameter reads the penalty was computed from, in order
    * @param perParameter whether {@code penalty} has one entry per read ({@link Reduction#NONE})
    */
-  /** The most parameter reads one surrogate takes. */
-  static final int SURROGATE_INPUTS = 64;
-
   @SuppressWarnings("unchecked")
   static <T extends TType> Operand<T> attach(
       Scope scope,

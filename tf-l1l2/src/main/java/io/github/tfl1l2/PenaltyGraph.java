@@ -52,9 +52,9 @@ final class PenaltyGraph {
   static final long SMALL_ELEMENTS = 1L << 16;
 
   /**
-   * How many reductions one XLA cluster holds at most. Measured first runs of 64 x 1M floats:
-   * 1.4 s as one cluster of 64, 3.1 s as 4 of 16, 5.0 s as 64 of 1; beyond ~100 reductions one
-   * cluster's compile time grows faster than linearly (125: 2 s, 250: 7 s).
+   * How many reductions one XLA cluster holds at most: fewer clusters compile and launch faster,
+   * but one cluster's compile time grows faster than linearly beyond about 100 reductions. The
+   * measurements are in the project's docs/design.md ("The XLA layout").
    */
   static final int ENTRIES_PER_CLUSTER = 64;
 

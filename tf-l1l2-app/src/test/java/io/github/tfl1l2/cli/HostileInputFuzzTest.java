@@ -57,7 +57,7 @@ class HostileInputFuzzTest {
     System.out.println(summary(outcomes, seconds));
   }
 
-  /** Counts by mutation kind and result, for the record (README quotes a soak run's). */
+  /** Counts by mutation kind and result, for the record (docs/savedmodels.md quotes a soak run's). */
   static String summary(List<FuzzHarness.Outcome> outcomes, long seconds) {
     Map<String, Long> counts = new TreeMap<>(outcomes.stream().collect(Collectors.groupingBy(
         o -> o.kind() + " " + o.file().replaceFirst(".*/", "") + " -> "

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Timeout;
 import org.tensorflow.Session;
 
 /**
- * The README's "On a cluster" table, measured in one run: a penalty evaluation and a
+ * The table of docs/cluster.md, measured in one run: a penalty evaluation and a
  * GradientDescent step on {@link ClusterModel} (4 MiB float32 on ps task 0, 4 MiB float64 on ps
  * task 1) on a loopback cluster against the same graph in this process, runs interleaved, with
  * the bytes that crossed tasks: the cross-task {@code _Send} nodes of the traced run's partition

@@ -32,14 +32,14 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 
 /**
- * The README's "On a cluster" client example, verbatim between the README markers below, run
- * twice against a real loopback cluster (2 ps tasks, 1 worker): the first run initializes and
- * saves a checkpoint, the second restores it and goes on. The README text is checked against it.
+ * The client example of docs/cluster.md ("On a cluster"), verbatim between the README markers
+ * below, run twice against a real loopback cluster (2 ps tasks, 1 worker): the first run
+ * initializes and saves a checkpoint, the second restores it and goes on. The document's text is
+ * checked against it.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ClusterReadmeExampleTest {
-  private static final Path README = Path.of("README.md");
-  private static final Path NOTES = Path.of("notes", "cluster-README-section.md");
+  private static final Path DOCUMENT = Path.of("docs", "cluster.md");
   private static final Path SOURCE =
       Path.of("tf-l1l2-app/src/test/java/io/github/tfl1l2/cluster/ClusterReadmeExampleTest.java");
 
@@ -93,10 +93,9 @@ class ClusterReadmeExampleTest {
 
   @Test
   void readmeShowsTheExampleAsTested() throws IOException {
-    Path readme = Files.exists(README) && Files.readString(README).contains("## On a cluster")
-        ? README : NOTES;
+    Path readme = DOCUMENT;
     String text = Files.readString(readme);
-    int section = text.indexOf("## On a cluster");
+    int section = text.indexOf("# On a cluster");
     assertTrue(section >= 0, readme + " has an \"On a cluster\" section");
     Matcher block = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL)
         .matcher(text.substring(section));
