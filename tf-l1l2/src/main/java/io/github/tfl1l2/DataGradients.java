@@ -191,6 +191,17 @@ public final class DataGradients {
   }
 
   /**
+   * {@code scope} pinned to {@code variable}'s device (that of its op, or of the variable behind
+   * an unpinned read chain), so that every op built through it, and through scopes derived from
+   * it, runs beside the variable; {@code scope} itself when the variable is not pinned.
+   */
+  public static Scope besideVariable(Scope scope, Output<?> variable) {
+    Checks.notNull("scope", scope);
+    Checks.notNull("variable", variable);
+    return PinnedScope.on(scope, Devices.deviceOf(variable));
+  }
+
+  /**
    * The {@code ReadVariableOp}s of a resource variable's handle, directly or through {@code
    * Identity}s of the handle, in no particular order; empty for a ref variable.
    */
@@ -229,12 +240,22 @@ public final class DataGradients {
   }
 
   /**
-   * {@code ∂loss/∂v} for each of {@code variables} that {@code loss} reaches with a gradient,
-   * keyed by the variable's output, in the order of {@code variables}; the sums over a resource
-   * variable's reads are built in {@code scope}, on the variable's device.
+   * The data gradient (see the class comment) of each of {@code variables} that {@code loss}
+   * reaches with a gradient, keyed by the variable's output, in the order of {@code variables};
+   * variables it does not reach are absent. One {@code Graph.addGradients} call serves all of them.
+   *
+   * @param scope where the sums over a resource variable's reads are built (their device is the
+   *     variable's)
+   * @param loss the floating data loss, in a {@link Graph}
+   * @param variables {@code VariableV2} or {@code VarHandleOp} outputs of the loss's graph
+   * @return the gradients, in the variables' (base) dtypes
+   * @throws NullPointerException if an argument or a variable is null
+   * @throws IllegalArgumentException if {@code loss} is not in a graph, or a variable is not the
+   *     output of a {@code VariableV2} or {@code VarHandleOp} of that graph
    */
-  static Map<Output<?>, Output<?>> reached(
+  public static Map<Output<?>, Output<?>> reached(
       Scope scope, Operand<?> loss, List<? extends Output<?>> variables) {
+    Checks.notNull("scope", scope);
     Graph graph = graphOf(loss);
     Checks.notNull("variables", variables);
     for (int i = 0; i < variables.size(); i++) {
@@ -349,11 +370,21 @@ public final class DataGradients {
   }
 
   /**
-   * Zeros shaped and typed as {@code variable}'s value, built on its device: unplaced, the {@code
-   * Fill} would run on the client's task of a cluster and send the whole weight-sized tensor to the
+   * A zero gradient for {@code variable}: zeros of its value's shape and dtype ({@link #shapeOf},
+   * {@link #dtypeOf}), built in {@code scope} on the variable's device. Unplaced, the {@code Fill}
+   * would run on the client's task of a cluster and send the whole weight-sized tensor to the
    * variable's task every step (measured: 8 MiB a step in {@code ClusterTrainingTest}'s model).
+   *
+   * @throws IllegalArgumentException if {@code variable} is not a variable or its shape is not
+   *     fully known
    */
-  private static Output<?> zerosBeside(Scope scope, Output<?> variable) {
+  public static Output<?> zerosBeside(Scope scope, Output<?> variable) {
+    Checks.notNull("scope", scope);
+    Checks.notNull("variable", variable);
+    if (!isVariable(variable)) {
+      throw new IllegalArgumentException("variable (op \"" + variable.op().name() + "\", a "
+          + variable.op().type() + ") must be a VariableV2 or VarHandleOp output");
+    }
     Shape shape = shapeOf(variable);
     if (shape.isUnknown() || shape.hasUnknownDimension()) {
       throw new IllegalArgumentException(
