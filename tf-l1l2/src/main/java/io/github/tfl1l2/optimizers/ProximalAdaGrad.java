@@ -153,8 +153,8 @@ public final class ProximalAdaGrad extends Optimizer {
     }
     createSlots(gradsAndVars.stream().<Output<? extends TType>>map(GradAndVar::getVariable)
         .toList());
-    return finish(ResourceUpdates.build(tf, gradsAndVars, this::refUpdate, this::resourceUpdate),
-        name);
+    return finish(ResourceUpdates.build(
+        tf, gradsAndVars, gradsAndVars, this::refUpdate, this::resourceUpdate), name);
   }
 
   @Override

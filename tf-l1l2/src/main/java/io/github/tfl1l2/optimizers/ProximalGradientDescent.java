@@ -2,6 +2,7 @@ package io.github.tfl1l2.optimizers;
 
 import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -137,8 +138,15 @@ public final class ProximalGradientDescent extends Optimizer {
     if (gradsAndVars.stream().noneMatch(p -> DataGradients.isResource(p.getVariable()))) {
       return super.applyGradients(gradsAndVars, name);
     }
-    return finish(ResourceUpdates.build(tf, gradsAndVars, this::refUpdate, this::resourceUpdate),
-        name);
+    List<GradAndVar<? extends TType>> plain = new ArrayList<>();
+    List<GradAndVar<? extends TType>> fused = new ArrayList<>();
+    for (GradAndVar<? extends TType> pair : gradsAndVars) {
+      (FusedProximalStep.pays(pair) ? fused : plain).add(pair);
+    }
+    List<Op> updates = new ArrayList<>(ResourceUpdates.build(
+        tf, plain, gradsAndVars, this::refUpdate, this::resourceUpdate));
+    updates.addAll(FusedProximalStep.build(tf, fused, learningRate, terms, name));
+    return finish(updates, name);
   }
 
   private <T extends TType> Op refUpdate(Ops tf, GradAndVar<T> pair) {

@@ -8,7 +8,11 @@ import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.Scope;
+import org.tensorflow.op.core.Constant;
+import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.proto.DataType;
+import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -96,6 +100,27 @@ final class ProximalTerms {
   /** The class of a variable's value, ref or resource (a resource handle's output has none). */
   static Class<TType> valueType(Output<?> variable) {
     return TensorTypeRegistry.<TType>find(DataGradients.dtypeOf(variable)).type();
+  }
+
+  /** TensorFlow's {@code l1} in {@code type}, built in {@code scope}. */
+  <T extends TType> Operand<T> l1(Scope scope, Class<T> type) {
+    return Cast.create(scope, Constant.scalarOf(scope, regularizer.weight() * regularizer.l1()),
+        type);
+  }
+
+  /** TensorFlow's {@code l2} in {@code type}, built in {@code scope}. */
+  <T extends TType> Operand<T> l2(Scope scope, Class<T> type) {
+    return Cast.create(scope,
+        Constant.scalarOf(scope, 2.0 * regularizer.weight() * regularizer.l2()), type);
+  }
+
+  /**
+   * Whether TensorFlow's {@code l1}, rounded to {@code type}, is {@code > 0}: the test by which the
+   * proximal kernels choose between soft thresholding and plain scaling.
+   */
+  boolean l1IsPositive(Class<? extends TType> type) {
+    double l1 = regularizer.weight() * regularizer.l1();
+    return type == TFloat32.class ? (float) l1 > 0f : l1 > 0.0;
   }
 
   /** TensorFlow's {@code l1} for a selected resource variable (see {@link #l1(Ops, Output)}). */

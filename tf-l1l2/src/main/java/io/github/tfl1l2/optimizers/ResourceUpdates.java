@@ -1,6 +1,7 @@
 package io.github.tfl1l2.optimizers;
 
 import io.github.tfl1l2.DataGradients;
+import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
@@ -27,7 +28,8 @@ import org.tensorflow.types.family.TType;
  * copy on write: an update that finds its buffer still held by a read's tensor writes a fresh
  * buffer, so a read taken before the update keeps its value. A read with control inputs is left
  * out, as an edge from it would pull those inputs (an initializer's assignment, say) into every
- * step; reads built after the step are not ordered either.
+ * step; reads built after the step are not ordered either, nor is a fused update's own read inside
+ * its XLA cluster (an edge from it would run that whole update).
  */
 final class ResourceUpdates {
   private ResourceUpdates() {}
@@ -36,14 +38,14 @@ final class ResourceUpdates {
   interface Update extends BiFunction<Ops, GradAndVar<? extends TType>, Op> {}
 
   /**
-   * The updates of {@code pairs}, in their order: {@code refUpdate} (behind the barrier of all
-   * gradients) for ref variables, {@code resourceUpdate} (behind the variable's plain reads) for
+   * The updates of {@code pairs}, in their order: {@code refUpdate} (behind the barrier of the
+   * gradients of {@code allPairs}, the whole step) for ref variables, {@code resourceUpdate} (behind the variable's plain reads) for
    * resource variables.
    */
-  static List<Op> build(Ops tf, List<GradAndVar<? extends TType>> pairs, Update refUpdate,
-      Update resourceUpdate) {
+  static List<Op> build(Ops tf, List<GradAndVar<? extends TType>> pairs,
+      List<GradAndVar<? extends TType>> allPairs, Update refUpdate, Update resourceUpdate) {
     List<Op> gradients = new ArrayList<>();
-    for (GradAndVar<? extends TType> pair : pairs) {
+    for (GradAndVar<? extends TType> pair : allPairs) {
       if (!pair.getGradient().isClosed()) {
         gradients.add(pair.getGradient());
       }
@@ -67,11 +69,31 @@ final class ResourceUpdates {
   /** {@code tf} with control edges from {@code variable}'s plain reads (see the class comment). */
   static Ops behindPlainReads(Ops tf, Output<?> variable) {
     List<Op> reads = new ArrayList<>();
-    for (GraphOperation read : DataGradients.readsOf(variable)) {
-      if (read.numControlInputs() == 0) {
-        reads.add(read.output(0));
-      }
+    for (GraphOperation read : plainReads(variable)) {
+      reads.add(read.output(0));
     }
     return reads.isEmpty() ? tf : tf.withControlDependencies(reads);
+  }
+
+  /**
+   * {@code variable}'s reads without control inputs, leaving out reads inside an XLA cluster (a
+   * fused update's own read): an edge from one would run that whole update.
+   */
+  static List<GraphOperation> plainReads(Output<?> variable) {
+    List<GraphOperation> reads = new ArrayList<>();
+    for (GraphOperation read : DataGradients.readsOf(variable)) {
+      if (read.numControlInputs() == 0 && !isXlaMarked(read)) {
+        reads.add(read);
+      }
+    }
+    return reads;
+  }
+
+  private static boolean isXlaMarked(GraphOperation op) {
+    try {
+      return op.attributes().getAttrBool(XlaScope.XLA_COMPILE_ATTR);
+    } catch (RuntimeException absent) {
+      return false;
+    }
   }
 }

@@ -450,4 +450,68 @@ class ProximalResourceTest {
           e.getMessage());
     }
   }
+
+  /**
+   * Two large variables, {@code kernel} (selected) and {@code other}, with {@code loss = Σ c·w +
+   * ½·Σ w²} each (so {@code g = c + w}), stepped once by {@link ProximalGradientDescent}; returns both, and whether the
+   * graph holds an XLA-marked assignment.
+   */
+  private static float[][] stepLarge(boolean resource, boolean[] fused) {
+    int size = (int) FusedProximalStep.MIN_ELEMENTS;
+    try (Model m = new Model(resource)) {
+      Ops tf = m.tf;
+      Operand<?> kernel = m.variable("large_kernel", values(7, size, 0.5), size);
+      Operand<?> other = m.variable("other", values(8, size, 0.5), size);
+      Operand<TFloat32> loss = tf.constant(0f);
+      long seed = 9;
+      for (Operand<?> w : List.of(kernel, other)) {
+        Operand<TFloat32> read = m.read(w);
+        loss = tf.math.add(loss, tf.reduceSum(tf.math.add(
+            tf.math.mul(tf.constant(tensor(values(seed++, size, 1.0), size)), read),
+            tf.math.mul(tf.constant(0.5f), tf.math.square(read))), tf.constant(0)));
+      }
+      L1L2 reg = L1L2.builder().l1(2.0).l2(0.3).on("large_kernel").build();
+      Op step = new ProximalGradientDescent(m.graph, 0.1f, reg).minimize(loss, List.of(kernel, other));
+      for (var it = m.graph.operations(); it.hasNext(); ) {
+        GraphOperation op = it.next();
+        if (op.type().equals("AssignVariableOp")) {
+          try {
+            fused[0] |= op.attributes().getAttrBool("_XlaCompile");
+          } catch (RuntimeException unmarked) {
+            // an initializer's assignment
+          }
+        }
+      }
+      return m.run(step, 1, kernel, other);
+    }
+  }
+
+  @Test
+  void largeResourceVariablesStepInAnXlaClusterThatEqualsTheKernelsWithinFourUlpsOfItsOperands() {
+    boolean[] refFused = {false};
+    boolean[] resourceFused = {false};
+    float[][] ref = stepLarge(false, refFused);
+    float[][] resource = stepLarge(true, resourceFused);
+    assertTrue(!refFused[0] && resourceFused[0], "fixture check: only the resource step fuses");
+    int size = (int) FusedProximalStep.MIN_ELEMENTS;
+    long seed = 7;
+    int zeros = 0;
+    for (int k = 0; k < 2; k++) {
+      float[] w0 = values(seed + k, size, 0.5);
+      float[] c = values(9 + k, size, 1.0);
+      for (int i = 0; i < size; i++) {
+        // Either path may round v = w − α·g once (a fused multiply-add) or twice: they may
+        // differ by an ulp of the larger of w and α·g, which cancellation in v and the soft
+        // threshold after it leave in place, so the tolerance is in ulps of those operands.
+        double step = 0.1f * ((double) c[i] + w0[i]);
+        double tolerance = 4 * (double) Math.ulp((float) Math.max(Math.abs(w0[i]), Math.abs(step)));
+        assertEquals(ref[k][i], resource[k][i], tolerance, (k == 0 ? "kernel" : "other") + i);
+        if (k == 0 && ref[0][i] == 0f) {
+          zeros++;
+          assertEquals(0f, Math.abs(resource[0][i]), "exact zero at " + i);
+        }
+      }
+    }
+    assertTrue(zeros > 0, "fixture check: the threshold caught some weights");
+  }
 }
