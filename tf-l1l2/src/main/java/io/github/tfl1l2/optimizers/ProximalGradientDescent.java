@@ -2,7 +2,6 @@ package io.github.tfl1l2.optimizers;
 
 import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -138,15 +137,11 @@ public final class ProximalGradientDescent extends Optimizer {
     if (gradsAndVars.stream().noneMatch(p -> DataGradients.isResource(p.getVariable()))) {
       return super.applyGradients(gradsAndVars, name);
     }
-    List<GradAndVar<? extends TType>> plain = new ArrayList<>();
-    List<GradAndVar<? extends TType>> fused = new ArrayList<>();
-    for (GradAndVar<? extends TType> pair : gradsAndVars) {
-      (FusedProximalStep.pays(pair) ? fused : plain).add(pair);
-    }
-    List<Op> updates = new ArrayList<>(ResourceUpdates.build(
-        tf, plain, gradsAndVars, this::refUpdate, this::resourceUpdate));
-    updates.addAll(FusedProximalStep.build(tf, fused, learningRate, terms, name));
-    return finish(updates, name);
+    // Plain resource kernels at every size: the loss's reads are released before the update, so
+    // the kernel updates in place, while an XLA cluster's AssignVariableOp writes a fresh buffer
+    // (measured slower: see the notes on resource variables).
+    return finish(ResourceUpdates.build(
+        tf, gradsAndVars, gradsAndVars, this::refUpdate, this::resourceUpdate), name);
   }
 
   private <T extends TType> Op refUpdate(Ops tf, GradAndVar<T> pair) {

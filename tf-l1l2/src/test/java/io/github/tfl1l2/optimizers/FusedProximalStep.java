@@ -30,7 +30,10 @@ import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
 /**
- * The proximal gradient step of large resource variables as XLA computations: one cluster per
+ * The measured alternative to the resource kernel (kept with the tests, not used by the library:
+ * on the 2-core bench machine it was slower than {@code ResourceApplyProximalGradientDescent},
+ * which updates in place once the loss's reads are released). The proximal gradient step of large
+ * resource variables as XLA computations: one cluster per
  * group of at most {@value #MAX_PER_CLUSTER} variables, each reading its variable once, computing
  * {@code ResourceApplyProximalGradientDescent}'s formula and assigning the result
  * ({@code AssignVariableOp}), so that XLA writes each weight in one loop instead of the kernel's
@@ -43,10 +46,7 @@ import org.tensorflow.types.family.TType;
  * and does not turn the division into a multiplication by a rounded reciprocal.
  */
 final class FusedProximalStep {
-  /**
-   * Elements from which a resource variable's update is fused (measured on the 2-core bench
-   * machine; below, a cluster's fixed cost exceeds what it saves).
-   */
+  /** The size of the variables the equality test fuses. */
   static final long MIN_ELEMENTS = 1L << 18;
 
   /** Variables per cluster: enough to amortize a launch, few enough to compile fast. */
