@@ -108,9 +108,16 @@ final class TrainingSteps {
       steps.put(
           Column.REG_MINIMIZE,
           regularizer(true).minimize(new GradientDescent(graph, LEARNING_RATE), noData, variables));
+      // A proximal step refuses a loss that reaches no variable (it would not train on the data):
+      // the cheapest data loss that reaches them all, Σ 1e-3·Σ w (its gradient is a constant).
+      Operand<TFloat32> linear = tf.constant(0f);
+      for (Variable<TFloat32> w : variables) {
+        linear = tf.math.add(linear, tf.math.mul(tf.constant(1e-3f),
+            tf.reduceSum(tf.identity(w), tf.constant(0))));
+      }
       steps.put(
           Column.PROXIMAL,
-          new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(noData));
+          new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(linear));
       steps.put(
           Column.FRAMEWORK,
           new GradientDescent(graph, LEARNING_RATE).minimize(frameworkPenalty(tf, variables)));
