@@ -1,12 +1,18 @@
 package io.github.tfl1l2.optimizers;
 
+import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
+import org.tensorflow.Operation;
 import org.tensorflow.Output;
+import org.tensorflow.ndarray.Shape;
 import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
@@ -50,6 +56,8 @@ public final class ProximalAdaGrad extends Optimizer {
   private final float initialAccumulatorValue;
   private final ProximalTerms terms;
   private final Set<String> slotNames = new HashSet<>();
+  /** The accumulators of resource variables, by the variable's op name. */
+  private final Map<String, Output<?>> resourceSlots = new HashMap<>();
 
   /**
    * Creates the optimizer with accumulators starting at {@value #INITIAL_ACCUMULATOR_DEFAULT}.
@@ -97,18 +105,66 @@ public final class ProximalAdaGrad extends Optimizer {
   }
 
   /**
-   * The data loss's gradient for every {@code VariableV2} it reaches, and a zero gradient for
-   * every selected variable it does not reach; this optimizer's own accumulators are left out.
+   * Builds one training step for exactly {@code variables}: the step {@link #minimize(Operand)}
+   * takes, restricted to them. Each element may be a ref variable (a {@code VariableV2} output or
+   * an {@code Identity} read of it) or a resource variable (a {@code VarHandleOp} output or a
+   * {@code ReadVariableOp} read of it); a read is trained as the variable it reads, and the
+   * regularizer's {@code on(regex)} matches that variable's op name.
+   *
+   * @param dataLoss the floating data loss (without the penalty), in this optimizer's graph
+   * @param variables the variables to train, each once
+   * @return the op that runs the step
+   * @throws NullPointerException if an argument or an element is null
+   * @throws IllegalArgumentException if {@code variables} is empty; an element is not a variable
+   *     (or a read of one) of this graph, is one of this optimizer's accumulators, or names a
+   *     variable given before (the message names its index and op); a selected variable is neither
+   *     float32 nor float64; or the data loss reaches none of the variables
+   */
+  public Op minimize(Operand<?> dataLoss, Iterable<? extends Operand<?>> variables) {
+    Objects.requireNonNull(dataLoss, "dataLoss must not be null");
+    List<Output<?>> given = GradientPairs.givenVariables(graph, variables, slotNames);
+    return applyGradients(GradientPairs.of(getOptimizerName(), graph, tf, dataLoss, given,
+        "the given variables", terms::selects), getOptimizerName() + "-minimize");
+  }
+
+  /**
+   * The data loss's gradient for every variable of the graph (ref or resource) it reaches, and a
+   * zero gradient for every selected variable it does not reach; this optimizer's own accumulators
+   * are left out.
+   *
+   * @throws IllegalArgumentException if the loss reaches no variable of the graph, or a selected
+   *     variable is neither float32 nor float64
    */
   @Override
   public <T extends TType> List<GradAndVar<?>> computeGradients(Operand<?> loss) {
-    return GradientPairs.of(getOptimizerName(), graph, tf, loss, terms::selects, slotNames);
+    return GradientPairs.of(getOptimizerName(), graph, tf, loss,
+        GradientPairs.graphVariables(graph, slotNames), "the graph's variables", terms::selects);
+  }
+
+  /**
+   * Applies the pairs: exactly the framework's {@code applyGradients} when all variables are ref
+   * variables; otherwise ref variables as there and resource variables in the resource kernels,
+   * ordered as {@link ResourceUpdates} says.
+   */
+  @Override
+  public Op applyGradients(List<GradAndVar<? extends TType>> gradsAndVars, String name) {
+    if (gradsAndVars.stream().noneMatch(p -> DataGradients.isResource(p.getVariable()))) {
+      return super.applyGradients(gradsAndVars, name);
+    }
+    createSlots(gradsAndVars.stream().<Output<? extends TType>>map(GradAndVar::getVariable)
+        .toList());
+    return finish(ResourceUpdates.build(
+        tf, gradsAndVars, gradsAndVars, this::refUpdate, this::resourceUpdate), name);
   }
 
   @Override
   protected void createSlots(List<Output<? extends TType>> variables) {
     for (Output<? extends TType> variable : variables) {
-      createAccumulator(variable);
+      if (DataGradients.isResource(variable)) {
+        createResourceAccumulator(variable);
+      } else {
+        createAccumulator(variable);
+      }
     }
   }
 
@@ -123,6 +179,33 @@ public final class ProximalAdaGrad extends Optimizer {
     slotNames.add(createName(variable, ACCUMULATOR));
   }
 
+  /**
+   * A resource variable's accumulator: a resource variable itself, named as the framework names
+   * slots ({@code createName(variable, ACCUMULATOR)}), on the variable's device, with a {@code
+   * shared_name} of its own (XLA rejects a cluster over two handles that share one), filled with
+   * the initial accumulator value by the graph's initializers.
+   */
+  private void createResourceAccumulator(Output<?> variable) {
+    if (resourceSlots.containsKey(variable.op().name())) {
+      return;
+    }
+    @SuppressWarnings("unchecked")
+    String name = createName((Output<? extends TType>) variable, ACCUMULATOR);
+    Class<TType> type = ProximalTerms.valueType(variable);
+    Shape shape = DataGradients.shapeOf(variable);
+    Ops init = tf.withInitScope();
+    Operand<?> accumulator = ResourceSlots.create(graph, init.scope(), name, variable);
+    Operand<TType> initial = init.fill(init.constant(shape),
+        ProximalTerms.scalar(init, initialAccumulatorValue, type));
+    init.assignVariableOp(accumulator, initial);
+    resourceSlots.put(variable.op().name(), accumulator.asOutput());
+    slotNames.add(name);
+  }
+
+  private <T extends TType> Op refUpdate(Ops tf, GradAndVar<T> pair) {
+    return applyDense(tf, pair.getGradient(), pair.getVariable());
+  }
+
   @Override
   protected <T extends TType> Op applyDense(Ops tf, Output<T> gradient, Output<T> variable) {
     Variable<T> accumulator = getSlot(variable, ACCUMULATOR).orElseThrow();
@@ -132,6 +215,26 @@ public final class ProximalAdaGrad extends Optimizer {
     }
     return tf.train.applyProximalAdagrad(
         variable, accumulator, lr, terms.l1(tf, variable), terms.l2(tf, variable), gradient);
+  }
+
+  @SuppressWarnings("unchecked")
+  private Op resourceUpdate(Ops tf, GradAndVar<? extends TType> pair) {
+    Output<?> handle = pair.getVariable();
+    Output<?> accumulator = resourceSlots.get(handle.op().name());
+    Class<TType> type = ProximalTerms.valueType(handle);
+    Operand<TType> gradient = (Operand<TType>) pair.getGradient();
+    Operand<TType> lr = ProximalTerms.scalar(tf, learningRate, type);
+    if (!terms.selects(handle)) {
+      // TF-Java's resourceApplyAdagrad is ResourceApplyAdagradV2, which divides by √a + ε where
+      // ApplyAdagrad (the ref path) multiplies by rsqrt(a); ResourceApplyAdagrad is the same
+      // kernel as ApplyAdagrad.
+      Operation update = tf.scope().opBuilder("ResourceApplyAdagrad", "ResourceApplyAdagrad")
+          .addInput(handle).addInput(accumulator).addInput(lr.asOutput()).addInput(gradient.asOutput())
+          .build();
+      return () -> update;
+    }
+    return tf.train.resourceApplyProximalAdagrad(
+        handle, accumulator, lr, terms.l1(tf, type), terms.l2(tf, type), gradient);
   }
 
   @Override

@@ -1,7 +1,10 @@
 package io.github.tfl1l2.optimizers;
 
+import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -16,8 +19,7 @@ import org.tensorflow.types.family.TType;
  * operator, so that L1 leaves weights at exactly zero.
  *
  * <p>{@code new ProximalGradientDescent(graph, lr, reg).minimize(dataLoss)} builds one op that,
- * for every {@code VariableV2} {@code w} of the graph (the variables every framework optimizer
- * trains), with {@code g = ∂dataLoss/∂w} ({@code g = 0} where the data loss does not reach
+ * for every variable {@code w} of the graph, ref or resource, with {@code g = ∂dataLoss/∂w} ({@code g = 0} where the data loss does not reach
  * {@code w}) and {@code α = lr}, sets
  *
  * <pre>
@@ -43,11 +45,21 @@ import org.tensorflow.types.family.TType;
  * built. Pass the data loss alone: adding {@code reg.penalty(…)} to it as well would count the
  * penalty twice.
  *
- * <p>Like the framework's optimizers it trains ref variables ({@code tf.variable(…)}); resource
- * variables ({@code VarHandleOp}) are not seen by the framework's {@code computeGradients} and are
- * left unchanged. Every selected variable of the graph takes the proximal step, even one the data
- * loss does not reach (it shrinks towards zero), so select the model's weights with {@code
- * on(regex)} when a graph holds other variables, such as another optimizer's slots.
+ * <p>{@code minimize(dataLoss)} trains every variable of the graph, ref ({@code VariableV2}, what
+ * {@code tf.variable(…)} builds) and resource ({@code VarHandleOp}, read through {@code
+ * ReadVariableOp}, as TF2 and Keras graphs hold them) alike; {@link #minimize(Operand, Iterable)}
+ * trains exactly the variables it is given. A resource variable's data gradient is the sum over
+ * the reads of it that the loss reaches. Ref variables step in the kernels above, behind the
+ * framework's barrier on all the step's gradients; resource variables step in {@code
+ * ResourceApplyProximalGradientDescent} ({@code ResourceApplyGradientDescent} when unselected),
+ * each waiting only for its own gradient and, through control edges, for the reads of that
+ * variable that exist when the step is built and have no control inputs of their own, so that
+ * such a read (a metric's, say) fetched beside the step sees the value before the update. Every
+ * selected variable takes the
+ * proximal step, even one the data loss does not reach (it shrinks towards zero), so select the
+ * model's weights with {@code on(regex)} when a graph holds other variables, such as another
+ * optimizer's slots. Building a step whose data loss reaches none of the variables it would train
+ * throws an {@link IllegalArgumentException}: such a step would not train on the data.
  */
 public final class ProximalGradientDescent extends Optimizer {
   private final float learningRate;
@@ -80,12 +92,65 @@ public final class ProximalGradientDescent extends Optimizer {
   }
 
   /**
-   * The data loss's gradient for every {@code VariableV2} it reaches, and a zero gradient for
-   * every selected variable it does not reach (unselected ones it does not reach stay as they are).
+   * Builds one training step for exactly {@code variables}: the step {@link #minimize(Operand)}
+   * takes, restricted to them. Each element may be a ref variable (a {@code VariableV2} output or
+   * an {@code Identity} read of it) or a resource variable (a {@code VarHandleOp} output or a
+   * {@code ReadVariableOp} read of it); a read is trained as the variable it reads, and the
+   * regularizer's {@code on(regex)} matches that variable's op name.
+   *
+   * @param dataLoss the floating data loss (without the penalty), in this optimizer's graph
+   * @param variables the variables to train, each once
+   * @return the op that runs the step
+   * @throws NullPointerException if an argument or an element is null
+   * @throws IllegalArgumentException if {@code variables} is empty; an element is not a variable
+   *     (or a read of one) of this graph, or names a variable given before (the message names its
+   *     index and op); a selected variable is neither float32 nor float64; or the data loss
+   *     reaches none of the variables
+   */
+  public Op minimize(Operand<?> dataLoss, Iterable<? extends Operand<?>> variables) {
+    Objects.requireNonNull(dataLoss, "dataLoss must not be null");
+    List<Output<?>> given = GradientPairs.givenVariables(graph, variables, Set.of());
+    return applyGradients(GradientPairs.of(getOptimizerName(), graph, tf, dataLoss, given,
+        "the given variables", terms::selects), getOptimizerName() + "-minimize");
+  }
+
+  /**
+   * The data loss's gradient for every variable of the graph (ref or resource) it reaches, and a
+   * zero gradient for every selected variable it does not reach (unselected ones it does not reach
+   * stay as they are).
+   *
+   * @throws IllegalArgumentException if the loss reaches no variable of the graph, or a selected
+   *     variable is neither float32 nor float64
    */
   @Override
   public <T extends TType> List<GradAndVar<?>> computeGradients(Operand<?> loss) {
-    return GradientPairs.of(getOptimizerName(), graph, tf, loss, terms::selects, Set.of());
+    return GradientPairs.of(getOptimizerName(), graph, tf, loss,
+        GradientPairs.graphVariables(graph, Set.of()), "the graph's variables", terms::selects);
+  }
+
+  /**
+   * Applies the pairs: exactly the framework's {@code applyGradients} when all variables are ref
+   * variables; otherwise ref variables as there and resource variables in the resource kernels,
+   * ordered as {@link ResourceUpdates} says.
+   */
+  @Override
+  public Op applyGradients(List<GradAndVar<? extends TType>> gradsAndVars, String name) {
+    if (gradsAndVars.stream().noneMatch(p -> DataGradients.isResource(p.getVariable()))) {
+      return super.applyGradients(gradsAndVars, name);
+    }
+    List<GradAndVar<? extends TType>> plain = new ArrayList<>();
+    List<GradAndVar<? extends TType>> fused = new ArrayList<>();
+    for (GradAndVar<? extends TType> pair : gradsAndVars) {
+      (FusedProximalStep.pays(pair) ? fused : plain).add(pair);
+    }
+    List<Op> updates = new ArrayList<>(ResourceUpdates.build(
+        tf, plain, gradsAndVars, this::refUpdate, this::resourceUpdate));
+    updates.addAll(FusedProximalStep.build(tf, fused, learningRate, terms, name));
+    return finish(updates, name);
+  }
+
+  private <T extends TType> Op refUpdate(Ops tf, GradAndVar<T> pair) {
+    return applyDense(tf, pair.getGradient(), pair.getVariable());
   }
 
   @Override
@@ -96,6 +161,19 @@ public final class ProximalGradientDescent extends Optimizer {
     }
     return tf.train.applyProximalGradientDescent(
         variable, alpha, terms.l1(tf, variable), terms.l2(tf, variable), gradient);
+  }
+
+  @SuppressWarnings("unchecked")
+  private Op resourceUpdate(Ops tf, GradAndVar<? extends TType> pair) {
+    Output<?> handle = pair.getVariable();
+    Class<TType> type = ProximalTerms.valueType(handle);
+    Operand<TType> gradient = (Operand<TType>) pair.getGradient();
+    Operand<TType> alpha = ProximalTerms.scalar(tf, learningRate, type);
+    if (!terms.selects(handle)) {
+      return tf.train.resourceApplyGradientDescent(handle, alpha, gradient);
+    }
+    return tf.train.resourceApplyProximalGradientDescent(
+        handle, alpha, terms.l1(tf, type), terms.l2(tf, type), gradient);
   }
 
   @Override

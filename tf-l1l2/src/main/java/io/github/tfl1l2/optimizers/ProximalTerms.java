@@ -1,13 +1,18 @@
 package io.github.tfl1l2.optimizers;
 
+import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
 import java.util.Objects;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
+import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.Scope;
+import org.tensorflow.op.core.Constant;
+import org.tensorflow.op.dtypes.Cast;
+import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -73,11 +78,11 @@ final class ProximalTerms {
    * {@code ApplyProximalGradientDescent}, so the step would fail only when the graph runs).
    */
   static void requireProximalKernel(String optimizer, Output<?> variable) {
-    Class<?> type = variable.type();
-    if (type != TFloat32.class && type != TFloat64.class) {
+    DataType dtype = DataGradients.dtypeOf(variable);
+    if (dtype != DataType.DT_FLOAT && dtype != DataType.DT_DOUBLE) {
       throw new IllegalArgumentException(optimizer + " applies TensorFlow's proximal kernels,"
           + " which exist for float32 and float64 only, but the selected variable '"
-          + variable.op().name() + "' is " + variable.dataType()
+          + variable.op().name() + "' is " + dtype
           + "; deselect it with L1L2.on(regex) or train it in float32");
     }
   }
@@ -85,5 +90,46 @@ final class ProximalTerms {
   /** A scalar constant in the variable's dtype, rounded once from double. */
   static <T extends TType> Operand<T> scalar(Ops tf, double value, Output<T> variable) {
     return tf.dtypes.cast(tf.constant(value), variable.type());
+  }
+
+  /** A scalar constant in {@code type}, rounded once from double. */
+  static <T extends TType> Operand<T> scalar(Ops tf, double value, Class<T> type) {
+    return tf.dtypes.cast(tf.constant(value), type);
+  }
+
+  /** The class of a variable's value, ref or resource (a resource handle's output has none). */
+  static Class<TType> valueType(Output<?> variable) {
+    return TensorTypeRegistry.<TType>find(DataGradients.dtypeOf(variable)).type();
+  }
+
+  /** TensorFlow's {@code l1} in {@code type}, built in {@code scope}. */
+  <T extends TType> Operand<T> l1(Scope scope, Class<T> type) {
+    return Cast.create(scope, Constant.scalarOf(scope, regularizer.weight() * regularizer.l1()),
+        type);
+  }
+
+  /** TensorFlow's {@code l2} in {@code type}, built in {@code scope}. */
+  <T extends TType> Operand<T> l2(Scope scope, Class<T> type) {
+    return Cast.create(scope,
+        Constant.scalarOf(scope, 2.0 * regularizer.weight() * regularizer.l2()), type);
+  }
+
+  /**
+   * Whether TensorFlow's {@code l1}, rounded to {@code type}, is {@code > 0}: the test by which the
+   * proximal kernels choose between soft thresholding and plain scaling.
+   */
+  boolean l1IsPositive(Class<? extends TType> type) {
+    double l1 = regularizer.weight() * regularizer.l1();
+    return type == TFloat32.class ? (float) l1 > 0f : l1 > 0.0;
+  }
+
+  /** TensorFlow's {@code l1} for a selected resource variable (see {@link #l1(Ops, Output)}). */
+  <T extends TType> Operand<T> l1(Ops tf, Class<T> type) {
+    return scalar(tf, regularizer.weight() * regularizer.l1(), type);
+  }
+
+  /** TensorFlow's {@code l2} for a selected resource variable (see {@link #l2(Ops, Output)}). */
+  <T extends TType> Operand<T> l2(Ops tf, Class<T> type) {
+    return scalar(tf, 2.0 * regularizer.weight() * regularizer.l2(), type);
   }
 }
