@@ -39,11 +39,12 @@ class TrainableSavedModelDocsExampleTest {
 
   static void example(Path dir, Path out, TFloat32 images, TInt32 classes) {
     // DOCS:BEGIN
-    try (TrainableSavedModel model = TrainableSavedModel.open(dir)) {   // tag serve, serving_default
+    try (TrainableSavedModel model = TrainableSavedModel.open(dir)) {  // serve, serving_default
       Ops tf = Ops.create(model.graph());
       Placeholder<TInt32> labels = tf.placeholder(TInt32.class);
       Operand<TFloat32> probabilities = model.output("dense_1", TFloat32.class);
-      Operand<TFloat32> target = tf.oneHot(labels, tf.constant(10), tf.constant(1f), tf.constant(0f));
+      Operand<TFloat32> target =
+          tf.oneHot(labels, tf.constant(10), tf.constant(1f), tf.constant(0f));
       Operand<TFloat32> loss = tf.math.mean(tf.math.squaredDifference(probabilities, target),
           tf.constant(new int[] {0, 1}));
 

@@ -185,7 +185,8 @@ class TrainableSavedModelRefusalTest {
         }
       }
     }
-    SavedModel savedModel = SavedModel.parseFrom(Files.readAllBytes(copy.resolve("saved_model.pb")));
+    SavedModel savedModel =
+        SavedModel.parseFrom(Files.readAllBytes(copy.resolve("saved_model.pb")));
     MetaGraphDef metaGraph = savedModel.getMetaGraphs(0);
     GraphDef.Builder graph = metaGraph.getGraphDef().toBuilder();
     int edited = 0;
