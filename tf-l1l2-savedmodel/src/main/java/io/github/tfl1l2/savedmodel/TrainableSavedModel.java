@@ -3,6 +3,7 @@ package io.github.tfl1l2.savedmodel;
 import io.github.tfl1l2.L1L2;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,7 +12,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Session;
@@ -170,8 +170,8 @@ public final class TrainableSavedModel implements AutoCloseable {
       }
     }
     GradientCoverage.check(source, body, handleOutputs, List.copyOf(outputs.values()));
-    return new TrainableSavedModel(loaded, signatureKey, Map.copyOf(inputs), outputs,
-        List.copyOf(trainable), List.copyOf(handles));
+    return new TrainableSavedModel(loaded, signatureKey, Map.copyOf(inputs),
+        Collections.unmodifiableMap(outputs), List.copyOf(trainable), List.copyOf(handles));
   }
 
   /** The graph tensors that {@code call}'s data inputs name, in order. */
