@@ -184,15 +184,7 @@ public final class LoadedSavedModel implements AutoCloseable {
   public PenaltyReport exportRegularized(L1L2 config, List<ModelVariable> selected, Path out) {
     Objects.requireNonNull(config, "config must not be null");
     Objects.requireNonNull(out, "out must not be null");
-    if (savedModel.getMetaGraphsCount() != 1) {
-      throw new SavedModelException(
-          directory
-              + " holds "
-              + savedModel.getMetaGraphsCount()
-              + " MetaGraphDefs (tag sets "
-              + SavedModelProto.tagSets(savedModel)
-              + "); only SavedModels with one can be re-exported without losing the others");
-    }
+    checkOneMetaGraph();
     // Checked before any op is added, so that a refused export leaves the graph as it was.
     ExportDirectory.checkAvailable(out, OUT);
     RegularizationOutputs outputs = RegularizationOutputs.emit(Ops.create(bundle.graph()),
@@ -202,6 +194,45 @@ public final class LoadedSavedModel implements AutoCloseable {
       RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle, written, temporary);
       return PenaltyMeasurement.run(directory, bundle.session(), config, outputs, selected);
     });
+  }
+
+  /**
+   * Writes a copy of this SavedModel to {@code out} with the session's current variable values
+   * and the MetaGraphDef exactly as it was read: no op added to the loaded graph since is written.
+   * The rules are those of {@link #exportRegularized} (atomic, other files copied, fingerprint
+   * dropped).
+   *
+   * @throws SavedModelException as for {@link #exportRegularized}
+   */
+  void exportCopy(Path out) {
+    Objects.requireNonNull(out, "out must not be null");
+    checkOneMetaGraph();
+    AtomicDirectory.create(out, OUT, temporary -> {
+      RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle,
+          savedModel.getMetaGraphs(metaGraphIndex), temporary);
+      return null;
+    });
+  }
+
+  /** The MetaGraphDef that was loaded, as it was read from {@code saved_model.pb}. */
+  MetaGraphDef metaGraph() {
+    return savedModel.getMetaGraphs(metaGraphIndex);
+  }
+
+  /**
+   * Refuses to re-export a SavedModel with several MetaGraphDefs: only the loaded one's variables
+   * can be saved, so the others would lose theirs.
+   */
+  private void checkOneMetaGraph() {
+    if (savedModel.getMetaGraphsCount() != 1) {
+      throw new SavedModelException(
+          directory
+              + " holds "
+              + savedModel.getMetaGraphsCount()
+              + " MetaGraphDefs (tag sets "
+              + SavedModelProto.tagSets(savedModel)
+              + "); only SavedModels with one can be re-exported without losing the others");
+    }
   }
 
   /**

@@ -11,8 +11,9 @@ import org.tensorflow.proto.SavedModel;
 
 /**
  * Writes a loaded SavedModel, its MetaGraphDef replaced by one with a {@value
- * RegularizationSignature#KEY} signature, into a new directory: the SavedModel protocol buffer,
- * the variable values through the model's own saver, and the directory's other files.
+ * RegularizationSignature#KEY} signature (or by itself, for a plain copy), into a new directory:
+ * the SavedModel protocol buffer, the session's current variable values through the model's own
+ * saver, and the directory's other files.
  */
 final class RegularizedCopy {
   private RegularizedCopy() {}
