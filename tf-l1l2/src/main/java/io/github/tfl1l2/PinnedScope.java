@@ -1,8 +1,7 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.internal.ForwardingScope;
 import org.tensorflow.DeviceSpec;
-import org.tensorflow.ExecutionEnvironment;
-import org.tensorflow.Operation;
 import org.tensorflow.OperationBuilder;
 import org.tensorflow.op.Scope;
 
@@ -11,13 +10,17 @@ import org.tensorflow.op.Scope;
  * 1.1.0's {@code NativeScope}, the scope a registered gradient function builds with, accepts {@code
  * withDevice} but never sets the device on an op: the penalty's gradient would run on the default
  * device and pull each weight there.
+ *
+ * <p>The rule for which to use: {@link Devices#on} ({@code withDevice}) where the library made the
+ * scope itself from {@code Ops}, whose scopes honour it; {@code PinnedScope.on} where the scope
+ * comes from TensorFlow's gradient machinery or may (see {@code docs/design.md}, "Device
+ * placement").
  */
-final class PinnedScope implements Scope {
-  private final Scope delegate;
+final class PinnedScope extends ForwardingScope<PinnedScope> {
   private final DeviceSpec device;
 
   private PinnedScope(Scope delegate, DeviceSpec device) {
-    this.delegate = delegate;
+    super(delegate);
     this.device = device;
   }
 
@@ -26,72 +29,24 @@ final class PinnedScope implements Scope {
     return device == null ? scope : new PinnedScope(scope.withDevice(device), device);
   }
 
-  private PinnedScope rewrap(Scope scope) {
+  @Override
+  protected PinnedScope rewrap(Scope scope) {
     return new PinnedScope(scope, device);
   }
 
+  /** Re-pins: the scope derived for another device sets that device on its ops. */
   @Override
-  public ExecutionEnvironment env() {
-    return delegate.env();
-  }
-
-  @Override
-  public Scope withSubScope(String childScopeName) {
-    return rewrap(delegate.withSubScope(childScopeName));
-  }
-
-  @Override
-  public Scope withName(String opName) {
-    return rewrap(delegate.withName(opName));
-  }
-
-  @Override
-  public Scope withNameAsSubScope(String defaultName) {
-    return rewrap(delegate.withNameAsSubScope(defaultName));
-  }
-
-  @Override
-  public Scope withDevice(DeviceSpec newDevice) {
-    return new PinnedScope(delegate.withDevice(newDevice), newDevice);
-  }
-
-  @Override
-  public Scope withInitScope() {
-    return rewrap(delegate.withInitScope());
-  }
-
-  @Override
-  public String makeOpName(String defaultName) {
-    return delegate.makeOpName(defaultName);
-  }
-
-  @Override
-  public String makeUnique(String id) {
-    return delegate.makeUnique(id);
-  }
-
-  @Override
-  public void refreshNames() {
-    delegate.refreshNames();
-  }
-
-  @Override
-  public Scope withControlDependencyOps(Iterable<Operation> controls) {
-    return rewrap(delegate.withControlDependencyOps(controls));
+  public PinnedScope withDevice(DeviceSpec newDevice) {
+    return new PinnedScope(delegate().withDevice(newDevice), newDevice);
   }
 
   @Override
   public OperationBuilder apply(OperationBuilder builder) {
-    return delegate.apply(builder).setDevice(device.toString());
+    return delegate().apply(builder).setDevice(device.toString());
   }
 
   @Override
   public String getDeviceString() {
     return device.toString();
-  }
-
-  @Override
-  public boolean isInit() {
-    return delegate.isInit();
   }
 }

@@ -1,9 +1,7 @@
 package io.github.tfl1l2.xla;
 
+import io.github.tfl1l2.internal.ForwardingScope;
 import java.util.Objects;
-import org.tensorflow.DeviceSpec;
-import org.tensorflow.ExecutionEnvironment;
-import org.tensorflow.Operation;
 import org.tensorflow.OperationBuilder;
 import org.tensorflow.op.Scope;
 
@@ -22,17 +20,16 @@ import org.tensorflow.op.Scope;
  *
  * <p>Instances are immutable.
  */
-public final class XlaScope implements Scope {
+public final class XlaScope extends ForwardingScope<XlaScope> {
   /** The node attribute that asks TensorFlow to compile a node with XLA. */
   public static final String XLA_COMPILE_ATTR = "_XlaCompile";
   /** The node attribute whose value groups marked nodes into one cluster. */
   public static final String XLA_SCOPE_ATTR = "_XlaScope";
 
-  private final Scope delegate;
   private final String clusterScope;
 
   private XlaScope(Scope delegate, String clusterScope) {
-    this.delegate = delegate;
+    super(delegate);
     this.clusterScope = clusterScope;
   }
 
@@ -61,79 +58,20 @@ public final class XlaScope implements Scope {
 
   /** Returns the wrapped scope, which builds operations without the XLA marks. */
   public Scope unmarked() {
-    return delegate;
+    return delegate();
   }
 
-  private XlaScope rewrap(Scope scope) {
+  @Override
+  protected XlaScope rewrap(Scope scope) {
     return new XlaScope(scope, clusterScope);
   }
 
   @Override
-  public ExecutionEnvironment env() {
-    return delegate.env();
-  }
-
-  @Override
-  public XlaScope withSubScope(String childScopeName) {
-    return rewrap(delegate.withSubScope(childScopeName));
-  }
-
-  @Override
-  public XlaScope withName(String opName) {
-    return rewrap(delegate.withName(opName));
-  }
-
-  @Override
-  public XlaScope withNameAsSubScope(String defaultName) {
-    return rewrap(delegate.withNameAsSubScope(defaultName));
-  }
-
-  @Override
-  public XlaScope withDevice(DeviceSpec newDevice) {
-    return rewrap(delegate.withDevice(newDevice));
-  }
-
-  @Override
-  public XlaScope withInitScope() {
-    return rewrap(delegate.withInitScope());
-  }
-
-  @Override
-  public String makeOpName(String defaultName) {
-    return delegate.makeOpName(defaultName);
-  }
-
-  @Override
-  public String makeUnique(String id) {
-    return delegate.makeUnique(id);
-  }
-
-  @Override
-  public void refreshNames() {
-    delegate.refreshNames();
-  }
-
-  @Override
-  public XlaScope withControlDependencyOps(Iterable<Operation> controls) {
-    return rewrap(delegate.withControlDependencyOps(controls));
-  }
-
-  @Override
   public OperationBuilder apply(OperationBuilder builder) {
-    OperationBuilder applied = delegate.apply(builder);
-    if (delegate.env().isGraph()) {
+    OperationBuilder applied = delegate().apply(builder);
+    if (env().isGraph()) {
       applied.setAttr(XLA_COMPILE_ATTR, true).setAttr(XLA_SCOPE_ATTR, clusterScope);
     }
     return applied;
-  }
-
-  @Override
-  public String getDeviceString() {
-    return delegate.getDeviceString();
-  }
-
-  @Override
-  public boolean isInit() {
-    return delegate.isInit();
   }
 }
