@@ -260,7 +260,8 @@ final class PenaltyGradient {
     return gradients;
   }
 
-  private static Operand<?> fused(Scope scope, Term term) {
+  /** One term's gradient, built in {@code scope} as it is (no cluster or device of its own). */
+  static Operand<?> fused(Scope scope, Term term) {
     DataType dtype = FloatingTypes.baseOf(term.weight().asOutput().dataType());
     Class<? extends TFloating> type = FloatingTypes.classOf(dtype);
     Class<? extends TFloating> accumulator = FloatingTypes.accumulatorOf(dtype);
