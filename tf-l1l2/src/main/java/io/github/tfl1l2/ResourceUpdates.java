@@ -142,7 +142,8 @@ final class ResourceUpdates {
       // After every update has read this step's power: Adam's ApplyAdam reads it unordered
       // against its own power update, which makes its trajectory vary from run to run.
       Scope after = scope.withControlDependencyOps(updates);
-      Operand<TFloat32> beta = Constant.scalarOf(after, rule.number(p == 0 ? "betaOne" : "betaTwo"));
+      Operand<TFloat32> beta =
+          Constant.scalarOf(after, rule.number(p == 0 ? "betaOne" : "betaTwo"));
       done.add(
           AssignVariableOp.create(
                   after, powerHandles.get(p), Mul.create(after, powers.get(p), beta))
@@ -293,7 +294,8 @@ final class ResourceUpdates {
             .asOutput();
     Operand<TFloat32> value = Constant.scalarOf(init, slot.initialValue());
     Operand<?> typed = type == TFloat32.class ? value : Cast.create(init, value, (Class) type);
-    Operand<?> filled = Fill.create(init, Constant.vectorOf(init, shape.asArray()), (Operand) typed);
+    Operand<?> filled =
+        Fill.create(init, Constant.vectorOf(init, shape.asArray()), (Operand) typed);
     AssignVariableOp.create(init, handle, filled);
     return handle;
   }

@@ -13,10 +13,10 @@ import org.tensorflow.op.core.VarHandleOp;
 import org.tensorflow.types.TFloat32;
 
 /**
- * Runs one {@link L1L2#minimize} {@code GradientDescent} step on resource variables, so that a parent
- * process, which set {@code XLA_FLAGS=--xla_dump_to=DIR} for this JVM, can inspect the optimized
- * HLO of the fused updates. Three penalty-only variables at the XLA threshold share one cluster; a
- * fourth, which the data loss reaches, has a cluster of its own.
+ * Runs one {@link L1L2#minimize} {@code GradientDescent} step on resource variables, so that a
+ * parent process, which set {@code XLA_FLAGS=--xla_dump_to=DIR} for this JVM, can inspect the
+ * optimized HLO of the fused updates. Three penalty-only variables at the XLA threshold share one
+ * cluster; a fourth, which the data loss reaches, has a cluster of its own.
  */
 public final class ResourceUpdateHloDumpMain {
   private ResourceUpdateHloDumpMain() {}

@@ -25,7 +25,8 @@ class ResourceUpdateHloTest {
   private static final Pattern ASSIGNED =
       Pattern.compile("^\\s*(ROOT\\s+)?(\\S+) = (\\S+?)(\\{[0-9,]*\\})? ([a-z-]+)\\(([^)]*)\\)");
 
-  private static final Pattern TUPLE = Pattern.compile("^\\s*ROOT \\S+ = \\(.*\\) tuple\\(([^)]*)\\)");
+  private static final Pattern TUPLE =
+      Pattern.compile("^\\s*ROOT \\S+ = \\(.*\\) tuple\\(([^)]*)\\)");
 
   @Test
   void eachWeightIsReadOnceAndWrittenOnceByOneFusedLoop(@TempDir Path dump) throws Exception {
@@ -62,7 +63,8 @@ class ResourceUpdateHloTest {
               outputs = m.group(2); // one output: the loop is the root
             }
           }
-          default -> throw new AssertionError("computed outside a fused loop: " + line + "\n" + hlo);
+          default ->
+              throw new AssertionError("computed outside a fused loop: " + line + "\n" + hlo);
         }
       }
       for (String parameter : parameters) {
