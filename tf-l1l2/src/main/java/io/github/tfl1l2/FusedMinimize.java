@@ -2,14 +2,15 @@ package io.github.tfl1l2;
 
 import io.github.tfl1l2.PenaltyGradient.Term;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.tensorflow.ExecutionEnvironment;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
+import org.tensorflow.Operation;
 import org.tensorflow.Output;
 import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
@@ -17,6 +18,7 @@ import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Identity;
+import org.tensorflow.op.core.NoOp;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.family.TType;
 
@@ -26,8 +28,6 @@ import org.tensorflow.types.family.TType;
  */
 final class FusedMinimize {
   private FusedMinimize() {}
-
-  private static final String VARIABLE = "VariableV2";
 
   static Op minimize(
       L1L2 config,
@@ -59,42 +59,101 @@ final class FusedMinimize {
               + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
     }
     // How many times each variable is a selected weight: addTo counts a repeated one each time.
-    Map<GraphOperation, Integer> penalized = new LinkedHashMap<>();
+    Map<Output<?>, Integer> penalized = new LinkedHashMap<>();
+    Set<Output<?>> listed = new LinkedHashSet<>();
     int index = 0;
     for (Operand<?> weight : weights) {
-      Parameter parameter = Parameter.of("weights", null, weight, index, graph);
-      GraphOperation variable = variableOf(weight, index);
-      if (config.selects(parameter.name()) && !config.isZero()) {
+      String name = nameOf(weight, index, graph);
+      Output<?> variable = DataGradients.variableOf("weights", index, weight, graph);
+      listed.add(variable);
+      if (config.selects(name) && !config.isZero()) {
         penalized.merge(variable, 1, Integer::sum);
       }
       index++;
     }
-
-    List<GraphOperation> variables = new ArrayList<>();
-    Iterator<GraphOperation> operations = graph.operations();
-    while (operations.hasNext()) {
-      GraphOperation op = operations.next();
-      if (op.type().equals(VARIABLE)) {
-        variables.add(op);
-      }
+    if (index == 0) {
+      throw new IllegalArgumentException(
+          "weights must name at least one variable to regularize, but is empty");
     }
-    Map<Output<?>, Output<?>> dataGradients = dataGradients(optimizer, dataLoss, variables);
 
+    List<Output<?>> all = DataGradients.variablesOf(graph);
+    List<Output<?>> refs = all.stream().filter(v -> !DataGradients.isResource(v)).toList();
+    List<Output<?>> resources = all.stream().filter(DataGradients::isResource).toList();
     Scope plain = Ops.create(graph).scope().withSubScope(config.name() + "_minimize");
-    List<GraphOperation> fusedVariables = new ArrayList<>();
+    // A graph without resource variables takes the framework's own gradient call, as it always
+    // has; with them, one addGradients call covers ref variables and resource reads alike.
+    Map<Output<?>, Output<?>> dataGradients =
+        resources.isEmpty()
+            ? dataGradients(optimizer, dataLoss, refs)
+            : DataGradients.reached(plain, dataLoss, all);
+    if (penalized.isEmpty() && listed.stream().noneMatch(dataGradients::containsKey)) {
+      throw new IllegalArgumentException(
+          "dataLoss (op \""
+              + dataLoss.op().name()
+              + "\") reaches none of the "
+              + listed.size()
+              + " weights "
+              + listed.stream().map(v -> v.op().name()).toList()
+              + ", and the penalty selects none of them ("
+              + (config.isZero() ? "it is zero" : "on=" + config.on().orElse(""))
+              + "): the step would train none of them");
+    }
+
+    List<ResourceUpdates.Variable> trained = new ArrayList<>();
+    for (Output<?> variable : resources) {
+      Integer times = penalized.get(variable);
+      Output<?> gradient = dataGradients.get(variable);
+      if (times == null && gradient == null) {
+        continue;
+      }
+      double scale = times == null ? 0.0 : times * config.weight();
+      trained.add(
+          new ResourceUpdates.Variable(
+              variable, gradient, scale * config.l1(), scale * config.l2()));
+    }
+    Op refStep = refStep(config, optimizer, plain, refs, dataGradients, penalized, trained);
+    if (trained.isEmpty()) {
+      return refStep;
+    }
+    OptimizerRule rule = OptimizerRule.of(optimizer);
+    List<Operation> updates = new ArrayList<>();
+    if (refStep != null) {
+      updates.add(refStep.op());
+    }
+    updates.addAll(ResourceUpdates.build(plain, graph, rule, trained, config.xla()));
+    String name = optimizer.getOptimizerName() + "-minimize";
+    for (int k = 1; graph.operation(name) != null; k++) {
+      name = optimizer.getOptimizerName() + "-minimize_" + k;
+    }
+    return NoOp.create(Ops.create(graph).scope().withName(name).withControlDependencyOps(updates));
+  }
+
+  /**
+   * The ref variables' step, built as it always was: each selected weight's fused gradient, then
+   * the optimizer's own {@code applyGradients} (named {@code <optimizer>-minimize}); null when
+   * there are resource variables to train and no ref variable has a gradient
+   */
+  private static Op refStep(
+      L1L2 config,
+      Optimizer optimizer,
+      Scope plain,
+      List<Output<?>> variables,
+      Map<Output<?>, Output<?>> dataGradients,
+      Map<Output<?>, Integer> penalized,
+      List<ResourceUpdates.Variable> resourceUpdates) {
+    List<Output<?>> fusedVariables = new ArrayList<>();
     List<Term> terms = new ArrayList<>();
-    for (GraphOperation variable : variables) {
+    for (Output<?> variable : variables) {
       Integer times = penalized.get(variable);
       if (times == null) {
         continue;
       }
-      Output<?> value = variable.output(0);
-      Operand<?> read = Identity.create(Devices.on(plain, Devices.deviceOf(value)), value);
+      Operand<?> read = Identity.create(Devices.on(plain, Devices.deviceOf(variable)), variable);
       terms.add(
           new Term(
               read,
               null,
-              dataGradients.get(variable.output(0)),
+              dataGradients.get(variable),
               times * config.weight() * config.l1(),
               times * config.weight() * config.l2()));
       fusedVariables.add(variable);
@@ -102,15 +161,19 @@ final class FusedMinimize {
     List<Operand<?>> fused = PenaltyGradient.build(plain, terms, config.xla());
 
     List<GradAndVar<? extends TType>> gradsAndVars = new ArrayList<>();
-    for (GraphOperation variable : variables) {
+    for (Output<?> variable : variables) {
       int fusedIndex = fusedVariables.indexOf(variable);
       Output<?> gradient =
-          fusedIndex >= 0
-              ? fused.get(fusedIndex).asOutput()
-              : dataGradients.get(variable.output(0));
+          fusedIndex >= 0 ? fused.get(fusedIndex).asOutput() : dataGradients.get(variable);
       if (gradient != null) {
-        gradsAndVars.add(pair(gradient, variable.output(0)));
+        gradsAndVars.add(pair(gradient, variable));
       }
+    }
+    if (!resourceUpdates.isEmpty()) {
+      // Both kinds: the step's NoOp takes the framework's name, and this part a name of its own.
+      return gradsAndVars.isEmpty()
+          ? null
+          : optimizer.applyGradients(gradsAndVars, optimizer.getOptimizerName() + "-minimize-ref");
     }
     return optimizer.applyGradients(gradsAndVars, optimizer.getOptimizerName() + "-minimize");
   }
@@ -121,8 +184,7 @@ final class FusedMinimize {
    * unreached variable) {@link DataGradients#reached}.
    */
   private static Map<Output<?>, Output<?>> dataGradients(
-      Optimizer optimizer, Operand<?> dataLoss, List<GraphOperation> variables) {
-    List<Output<?>> outputs = variables.stream().<Output<?>>map(v -> v.output(0)).toList();
+      Optimizer optimizer, Operand<?> dataLoss, List<Output<?>> outputs) {
     if (!DataGradients.reachesAll(dataLoss, outputs)) {
       return DataGradients.reached(dataLoss, outputs);
     }
@@ -137,21 +199,27 @@ final class FusedMinimize {
     return gradients;
   }
 
-  /** The {@code VariableV2} that {@code weight} is or reads. */
-  private static GraphOperation variableOf(Operand<?> weight, int index) {
-    Output<?> source = Parameter.readSource(weight);
-    if (source.op() instanceof GraphOperation op && op.type().equals(VARIABLE)) {
-      return op;
+  /**
+   * The name {@code on(regex)} matches for the weight at {@code index}, validated as a parameter:
+   * a resource handle by its {@code VarHandleOp}'s name and {@code dtype} attribute, anything else
+   * as {@link Parameter} names it.
+   */
+  private static String nameOf(Operand<?> weight, int index, Graph graph) {
+    if (weight != null && weight.env() == graph && DataGradients.isResource(weight.asOutput())) {
+      DataType dtype = DataGradients.dtypeOf(weight.asOutput());
+      if (!FloatingTypes.isFloating(dtype)) {
+        throw new IllegalArgumentException(
+            "weights["
+                + index
+                + "] (op \""
+                + weight.op().name()
+                + "\") is a resource variable of dtype "
+                + dtype
+                + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
+      }
+      return weight.op().name();
     }
-    throw new IllegalArgumentException(
-        "weights["
-            + index
-            + "] (op \""
-            + weight.op().name()
-            + "\") reads a "
-            + source.op().type()
-            + ", not a VariableV2; the framework's optimizers train only VariableV2 variables"
-            + " (tf.variable), given directly or through Identity reads");
+    return Parameter.of("weights", null, weight, index, graph).name();
   }
 
   @SuppressWarnings("unchecked")

@@ -304,31 +304,53 @@ public final class L1L2 implements Regularizer {
    * the same updates as {@code optimizer.minimize(addTo(tf, dataLoss, weights))} but cheaper: the
    * penalty is never evaluated, and each selected weight's gradient, {@code dData/dw + weight ·
    * (l1 · sign(w) + 2 · l2 · w)}, is computed in one fused pass that reads {@code w} and the data
-   * gradient once and writes the sum once (XLA clusters of up to 64 weights, one fused loop per
-   * weight; unmarked with {@code xla(false)}), instead of a penalty gradient and an {@code
-   * AddN}.
+   * gradient once, instead of a penalty gradient and an {@code AddN}.
    *
-   * <p>The data gradients come from {@code optimizer.computeGradients(dataLoss)}; when {@code
-   * dataLoss} does not reach every {@code VariableV2} of the graph (where {@code computeGradients}
-   * would fail), from {@code Graph.addGradients} over those it reaches, the rule the proximal
-   * optimizers follow too ({@link DataGradients}); the
-   * result is applied by {@code optimizer.applyGradients}, so slots, learning
-   * rates and every framework optimizer behave as with {@code minimize}. A selected weight that
-   * {@code dataLoss} does not reach gets the penalty gradient alone; a weight that {@code on}
-   * does not select gets its data gradient alone; a variable that is neither reached nor a
-   * selected weight is not updated. A weight listed twice is penalized twice, as in {@code addTo}.
+   * <p>Which variables train: every variable that {@code dataLoss} reaches (with a gradient), and
+   * every weight that {@code on} selects; a weight that {@code dataLoss} does not reach gets the
+   * penalty gradient alone, a weight that {@code on} does not select its data gradient alone, and
+   * a variable that is neither reached nor a selected weight is not updated. A weight listed twice
+   * is penalized twice, as in {@code addTo}. The data gradients follow {@link DataGradients}: a
+   * resource variable's is the sum over the {@code ReadVariableOp}s of it that the loss reaches.
    *
-   * @param optimizer a framework optimizer of the graph ({@code GradientDescent}, {@code Momentum},
-   *     {@code RMSProp}, {@code AdaGrad}, {@code Adam}, …)
+   * <p><b>Ref variables</b> ({@code VariableV2}, {@code tf.variable}): the fused gradients (XLA
+   * clusters of up to 64 weights, one loop per weight; unmarked with {@code xla(false)}) go to the
+   * optimizer's own {@code applyGradients}, so slots, learning rates and every framework optimizer
+   * behave as with {@code minimize}.
+   *
+   * <p><b>Resource variables</b> ({@code VarHandleOp}, read through {@code ReadVariableOp}): the
+   * framework's optimizers skip them, so this method applies the optimizer's rule itself, for
+   * exactly {@code GradientDescent}, {@code Momentum}, {@code Adam}, {@code AdaGrad} and {@code
+   * RMSProp}: the {@code ResourceApply*} twin of the kernel the optimizer applies, with the
+   * hyperparameters it was built with (read from its {@code toString()}), and its slots kept in
+   * resource variables named as it names them ({@code <variable>-m}, {@code beta1_power}, …), each
+   * with its own name as {@code shared_name}, on the variable's device, initialised by init ops.
+   * Each variable's update waits only for its own gradient and for the reads of it that were in the
+   * graph before this call (so a metric's read sees the value before the step); there is no
+   * barrier across variables. A selected weight of at least 131 072 elements is updated by one XLA
+   * computation (with {@code xla(true)}) that reads it, its data gradient and each slot once; a
+   * smaller one by TensorFlow's kernels, which are faster there. Each trained resource variable
+   * needs a {@code VarHandleOp} with a {@code shared_name} of its own (TensorFlow gives handles
+   * with the same {@code container} and {@code shared_name}, an empty one included, one variable).
+   *
+   * @param optimizer a framework optimizer of the graph: for ref variables any ({@code
+   *     GradientDescent}, {@code Momentum}, {@code RMSProp}, {@code AdaGrad}, {@code Adam}, …), for
+   *     resource variables one of the five named above, not a subclass
    * @param dataLoss the floating data loss (DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE) in the
    *     optimizer's graph
-   * @param weights the weights to regularize: {@code VariableV2} variables ({@code tf.variable})
-   *     or {@code Identity} reads of them, of a floating dtype
+   * @param weights the weights to regularize, at least one, of a floating dtype: ref variables
+   *     ({@code VariableV2} outputs or {@code Identity} reads of them) and resource variables
+   *     ({@code VarHandleOp} outputs or {@code ReadVariableOp} reads of them, named after the
+   *     handle for {@code on}), mixed as needed
    * @return the op that runs one step
    * @throws NullPointerException if an argument or a weight is null
-   * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE}, {@code dataLoss}
-   *     is not floating or belongs to another graph, or a weight is not a (read of a) {@code
-   *     VariableV2} of that graph or not floating
+   * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE}; {@code dataLoss}
+   *     is not floating or belongs to another graph; a weight is not a variable (or a read of one)
+   *     of that graph or not floating; {@code weights} is empty; {@code dataLoss} reaches none of
+   *     the weights and the penalty selects none of them (the step would train none of them);
+   *     resource variables are to be trained by an optimizer type other than the five named above
+   *     (the message names the type); or two {@code VarHandleOp}s of the graph share the variable
+   *     of one to be trained
    */
   public Op minimize(
       Optimizer optimizer, Operand<?> dataLoss, Iterable<? extends Operand<?>> weights) {

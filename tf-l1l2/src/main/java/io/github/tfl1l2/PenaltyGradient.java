@@ -20,6 +20,7 @@ import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.Add;
 import org.tensorflow.op.math.Mul;
 import org.tensorflow.op.math.Sign;
+import org.tensorflow.op.math.Sub;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.family.TFloating;
 import org.tensorflow.types.family.TType;
@@ -232,18 +233,31 @@ final class PenaltyGradient {
     return gradients;
   }
 
-  private static Operand<?> fused(Scope scope, Term term) {
+  /** One term's gradient, built in {@code scope} as it is (no cluster or device of its own). */
+  static Operand<?> fused(Scope scope, Term term) {
+    return fused(scope, term, false);
+  }
+
+  /**
+   * One term's gradient; with {@code noAddChain}, {@code c1·sign(w) + 2·c2·w} is built as {@code
+   * 2·c2·w − (−c1)·sign(w)}, the same value to the last bit, so that the gradient holds no chain of
+   * two {@code Add}s. Grappler's arithmetic optimizer rewrites such a chain into a new {@code AddN}
+   * node without the XLA marks, which splits an XLA cluster in two (measured: the penalty terms in
+   * one cluster, the sum and the update outside, each weight read twice).
+   */
+  static Operand<?> fused(Scope scope, Term term, boolean noAddChain) {
     DataType dtype = FloatingTypes.baseOf(term.weight().asOutput().dataType());
     Class<? extends TFloating> type = FloatingTypes.classOf(dtype);
     Class<? extends TFloating> accumulator = FloatingTypes.accumulatorOf(dtype);
     Operand<? extends TFloating> x = PenaltyGraph.castIfNeeded(scope, term.weight(), accumulator);
     Operand<? extends TFloating> slope = null;
+    boolean subtract = noAddChain && term.c1() != 0.0 && term.c2() != 0.0;
     if (term.c1() != 0.0) {
-      slope = times(scope, Sign.create(scope, x), term.c1());
+      slope = times(scope, Sign.create(scope, x), subtract ? -term.c1() : term.c1());
     }
     if (term.c2() != 0.0) {
       Operand<? extends TFloating> l2 = times(scope, x, 2.0 * term.c2());
-      slope = slope == null ? l2 : add(scope, slope, l2);
+      slope = slope == null ? l2 : subtract ? subtract(scope, l2, slope) : add(scope, slope, l2);
     }
     Operand<? extends TFloating> gradient = slope;
     if (term.upstream() != null) {
@@ -268,6 +282,12 @@ final class PenaltyGradient {
   private static Operand<? extends TFloating> multiply(
       Scope scope, Operand<? extends TFloating> a, Operand<? extends TFloating> b) {
     return Mul.create(scope, (Operand) a, (Operand) b);
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Operand<? extends TFloating> subtract(
+      Scope scope, Operand<? extends TFloating> a, Operand<? extends TFloating> b) {
+    return Sub.create(scope, (Operand) a, (Operand) b);
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})

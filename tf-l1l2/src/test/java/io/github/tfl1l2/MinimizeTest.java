@@ -267,9 +267,8 @@ class MinimizeTest {
                       .minimize(gd, m.dataLoss(), m.weights())));
       Operand<TFloat32> constant = m.tf().withName("not_a_variable").constant(new float[] {1f});
       assertEquals(
-          "weights[1] (op \"not_a_variable\") reads a Const, not a VariableV2; the framework's"
-              + " optimizers train only VariableV2 variables (tf.variable), given directly or"
-              + " through Identity reads",
+          "weights[1] (op \"not_a_variable\", a Const) is not a variable; allowed are a"
+              + " VariableV2 or VarHandleOp output, or an Identity or ReadVariableOp read of one",
           iae.apply(() -> reg.minimize(gd, m.dataLoss(), List.of(m.kernel(), constant))));
       Operand<TInt32> integerLoss = m.tf().withName("count").constant(3);
       assertEquals(

@@ -19,6 +19,7 @@ import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.VarHandleOp;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
 
@@ -33,6 +34,10 @@ import org.tensorflow.types.TFloat32;
  *   <li>The 784-512-512-10 MLP step (batch 128, softmax cross-entropy, {@code GradientDescent}),
  *       against the same step without a penalty.
  * </ul>
+ *
+ * <p>The resource columns train the same shapes held in resource variables ({@code VarHandleOp}s
+ * with their own {@code shared_name}, read through {@code ReadVariableOp}), still against the ref
+ * variables' bare pass or penalty-free step.
  *
  * <p>Columns are timed round-robin, one {@code Session.run} each per round, after warm-up runs, so
  * that load from other processes hits them alike; times are medians.
@@ -50,7 +55,9 @@ final class TrainingSteps {
     ADD_TO_PLAIN("minimize(addTo), no XLA"),
     REG_MINIMIZE("reg.minimize, XLA"),
     PROXIMAL("ProximalGradientDescent"),
-    FRAMEWORK("framework L1L2");
+    FRAMEWORK("framework L1L2"),
+    RESOURCE_WITHOUT("resource, no penalty"),
+    RESOURCE_MINIMIZE("resource reg.minimize");
 
     final String title;
 
@@ -121,6 +128,13 @@ final class TrainingSteps {
       steps.put(
           Column.FRAMEWORK,
           new GradientDescent(graph, LEARNING_RATE).minimize(frameworkPenalty(tf, variables)));
+      List<Operand<?>> handles = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        handles.add(resourceVariable(tf, "r" + i, 1 << 20));
+      }
+      steps.put(
+          Column.RESOURCE_MINIMIZE,
+          regularizer(true).minimize(new GradientDescent(graph, LEARNING_RATE), noData, handles));
       session.initialize();
       Map<Column, Runnable> runs = new EnumMap<>(Column.class);
       steps.forEach(
@@ -138,7 +152,8 @@ final class TrainingSteps {
                   Column.ADD_TO_XLA,
                   Column.REG_MINIMIZE,
                   Column.PROXIMAL,
-                  Column.FRAMEWORK)));
+                  Column.FRAMEWORK,
+                  Column.RESOURCE_MINIMIZE)));
     }
   }
 
@@ -175,7 +190,9 @@ final class TrainingSteps {
                   Column.ADD_TO_PLAIN,
                   Column.REG_MINIMIZE,
                   Column.PROXIMAL,
-                  Column.FRAMEWORK)));
+                  Column.FRAMEWORK,
+                  Column.RESOURCE_WITHOUT,
+                  Column.RESOURCE_MINIMIZE)));
     } finally {
       sessions.forEach(Session::close);
       graphs.forEach(Graph::close);
@@ -198,6 +215,9 @@ final class TrainingSteps {
     Operand<TFloat32> x = tf.constant(Shape.of(batch, 784), DataBuffers.of(input, true, false));
     Operand<TFloat32> y = tf.constant(Shape.of(batch, 10), DataBuffers.of(labels, true, false));
     int[] widths = {784, 512, 512, 10};
+    if (column == Column.RESOURCE_WITHOUT || column == Column.RESOURCE_MINIMIZE) {
+      return resourceMlpStep(graph, tf, x, y, widths, column);
+    }
     List<Variable<TFloat32>> parameters = new ArrayList<>();
     Operand<TFloat32> h = x;
     for (int layer = 0; layer < 3; layer++) {
@@ -228,7 +248,55 @@ final class TrainingSteps {
           new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(loss);
       case FRAMEWORK -> gd.minimize(tf.math.add(loss, frameworkPenalty(tf, parameters)));
       case BARE -> throw new IllegalArgumentException("no bare pass in the MLP case");
+      case RESOURCE_WITHOUT, RESOURCE_MINIMIZE -> throw new AssertionError(column);
     };
+  }
+
+  /** The same MLP on resource variables, trained by {@link L1L2#minimize}. */
+  private static Op resourceMlpStep(
+      Graph graph,
+      Ops tf,
+      Operand<TFloat32> x,
+      Operand<TFloat32> y,
+      int[] widths,
+      Column column) {
+    List<Operand<?>> parameters = new ArrayList<>();
+    Operand<TFloat32> h = x;
+    for (int layer = 0; layer < 3; layer++) {
+      Operand<?> kernel =
+          resourceVariable(tf, "kernel" + layer, widths[layer], widths[layer + 1]);
+      Operand<?> bias = resourceVariable(tf, "bias" + layer, widths[layer + 1]);
+      parameters.add(kernel);
+      parameters.add(bias);
+      h =
+          tf.math.add(
+              tf.linalg.matMul(h, tf.readVariableOp(kernel, TFloat32.class)),
+              tf.readVariableOp(bias, TFloat32.class));
+      if (layer < 2) {
+        h = tf.nn.relu(h);
+      }
+    }
+    Operand<TFloat32> loss =
+        tf.math.mean(tf.nn.softmaxCrossEntropyWithLogits(h, y).loss(), tf.constant(0));
+    L1L2 reg = column == Column.RESOURCE_MINIMIZE ? regularizer(true) : L1L2.of(0, 0);
+    return reg.minimize(new GradientDescent(graph, LEARNING_RATE), loss, parameters);
+  }
+
+  /**
+   * A float32 resource variable as TF2 and Keras build one: a {@code VarHandleOp} whose {@code
+   * shared_name} is its name, initialised (to uniform values × 0.05) by an init op.
+   */
+  private static Operand<?> resourceVariable(Ops tf, String name, long... shape) {
+    Ops init = tf.withInitScope();
+    VarHandleOp handle =
+        init.withName(name)
+            .varHandleOp(TFloat32.class, Shape.of(shape), VarHandleOp.sharedName(name));
+    init.assignVariableOp(
+        handle,
+        init.math.mul(
+            init.random.randomUniform(init.constant(shape), TFloat32.class),
+            init.constant(0.05f)));
+    return handle;
   }
 
   /**

@@ -1,0 +1,340 @@
+package io.github.tfl1l2;
+
+import io.github.tfl1l2.PenaltyGradient.Term;
+import io.github.tfl1l2.xla.XlaScope;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import org.tensorflow.DeviceSpec;
+import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
+import org.tensorflow.Operand;
+import org.tensorflow.Operation;
+import org.tensorflow.Output;
+import org.tensorflow.internal.types.registry.TensorTypeRegistry;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.Scope;
+import org.tensorflow.op.core.AssignVariableOp;
+import org.tensorflow.op.core.Constant;
+import org.tensorflow.op.core.Fill;
+import org.tensorflow.op.core.ReadVariableOp;
+import org.tensorflow.op.core.VarHandleOp;
+import org.tensorflow.op.dtypes.Cast;
+import org.tensorflow.op.math.Mul;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TType;
+
+/**
+ * The updates of resource variables in {@link L1L2#minimize}: for each variable, its penalty
+ * gradient and data gradient summed and handed to the optimizer's rule ({@link OptimizerRule}), as
+ * one computation that reads the variable once and each slot once and writes each once.
+ *
+ * <ul>
+ *   <li>A penalized variable of at least {@link #XLA_MIN_ELEMENTS} elements (with {@code
+ *       xla(true)}) is updated inside an XLA cluster: {@code ReadVariableOp}, the fused gradient
+ *       and the {@code ResourceApply*} op, which XLA compiles into one loop per variable. A
+ *       variable with a data gradient has a cluster of its own, so that its update waits for its
+ *       gradient only; variables without one (penalty only) share clusters of up to {@link
+ *       #WEIGHTS_PER_CLUSTER}, which wait for nothing.
+ *   <li>Smaller or unpenalized variables, and those of a shape not fully known, are updated by
+ *       TensorFlow's kernels: the gradient as plain ops, then the {@code ResourceApply*} kernel,
+ *       which updates in place.
+ * </ul>
+ *
+ * <p>There is no barrier across variables: each update waits for its own gradient and for the
+ * reads of its variable that were in the graph before (a metric's, the penalty's), so that those
+ * see the value before the step. Slots are resource variables named as the framework names its
+ * slots of ref variables ({@code <variable>-<slot>}, Adam's {@code beta1_power}, {@code
+ * beta2_power}), each with its op name as {@code shared_name}, on the variable's device.
+ */
+final class ResourceUpdates {
+  private ResourceUpdates() {}
+
+  /**
+   * The fewest elements for which a variable's update runs in XLA; smaller ones run as kernels.
+   * Measured on a 2-core CPU (notes/resource-variables-minimize.md): penalty-only steps over 4M
+   * floats ran as fast as kernels at 64k elements per variable (1.04×), 1.8× faster at 128k and
+   * 2.3× at 512k; at 16k the kernels won by 10%.
+   */
+  static final long XLA_MIN_ELEMENTS = 1L << 17;
+
+  /** The most penalty-only variables one XLA cluster updates. */
+  static final int WEIGHTS_PER_CLUSTER = 8;
+
+  /** Marks the reads this class builds, so that a later step does not wait for them. */
+  static final String OWN_READ_ATTR = "_tfl1l2_update_read";
+
+  /**
+   * One variable to update.
+   *
+   * @param handle output 0 of the variable's {@code VarHandleOp}
+   * @param dataGradient its data gradient in its dtype, or null when the loss does not reach it
+   * @param c1 the coefficient of {@code sign(w)} in its penalty gradient
+   * @param c2 half the coefficient of {@code w} in its penalty gradient
+   */
+  record Variable(Output<?> handle, Output<?> dataGradient, double c1, double c2) {
+    boolean penalized() {
+      return c1 != 0.0 || c2 != 0.0;
+    }
+  }
+
+  /**
+   * Builds the updates of {@code variables} and returns the ops that complete them (Adam's power
+   * updates included).
+   */
+  static List<Operation> build(
+      Scope scope, Graph graph, OptimizerRule rule, List<Variable> variables, boolean xla) {
+    // Slots are named at the root, as the framework names them, not under the update's scope.
+    Scope root = Ops.create(graph).scope();
+    for (Variable v : variables) {
+      requireOwnVariable(v.handle(), graph);
+    }
+    Names names = new Names(graph);
+    // Captured before anything is built here: the reads the updates must follow.
+    List<List<Operation>> waits = new ArrayList<>();
+    for (Variable v : variables) {
+      waits.add(readsToWaitFor(v.handle()));
+    }
+    List<Output<TFloat32>> powers = null;
+    List<Output<?>> powerHandles = List.of();
+    if (rule.usesPowers()) {
+      powerHandles =
+          List.of(
+              scalarVariable(root, names, "beta1_power", rule.number("betaOne")),
+              scalarVariable(root, names, "beta2_power", rule.number("betaTwo")));
+      powers = new ArrayList<>();
+      for (Output<?> power : powerHandles) {
+        powers.add(ReadVariableOp.create(scope, power, TFloat32.class).value().asOutput());
+      }
+    }
+    List<Operation> updates = new ArrayList<>();
+    String cluster = null;
+    int inCluster = 0;
+    for (int i = 0; i < variables.size(); i++) {
+      Variable v = variables.get(i);
+      DeviceSpec device = Devices.deviceOf(v.handle());
+      Scope local = PinnedScope.on(scope, device);
+      List<Output<?>> slots = new ArrayList<>();
+      for (OptimizerRule.Slot slot : rule.slots()) {
+        slots.add(slotVariable(PinnedScope.on(root, device), names, v.handle(), slot));
+      }
+      Scope compute = local;
+      if (xla && v.penalized() && fusable(v.handle())) {
+        boolean alone = v.dataGradient() != null;
+        if (alone || cluster == null || inCluster == WEIGHTS_PER_CLUSTER) {
+          // makeOpName, not makeUnique: the cluster name must be unique in the whole graph.
+          cluster = scope.makeOpName("update_xla");
+          inCluster = 0;
+        }
+        inCluster++;
+        compute = XlaScope.wrap(local, cluster);
+        if (alone) {
+          cluster = null;
+        }
+      }
+      updates.add(update(compute, rule, v, slots, powers, waits.get(i)));
+    }
+    List<Operation> done = new ArrayList<>(updates);
+    for (int p = 0; p < powerHandles.size(); p++) {
+      // After every update has read this step's power: Adam's ApplyAdam reads it unordered
+      // against its own power update, which makes its trajectory vary from run to run.
+      Scope after = scope.withControlDependencyOps(updates);
+      Operand<TFloat32> beta =
+          Constant.scalarOf(after, rule.number(p == 0 ? "betaOne" : "betaTwo"));
+      done.add(
+          AssignVariableOp.create(
+                  after, powerHandles.get(p), Mul.create(after, powers.get(p), beta))
+              .op());
+    }
+    return done;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Operation update(
+      Scope scope,
+      OptimizerRule rule,
+      Variable v,
+      List<Output<?>> slots,
+      List<Output<TFloat32>> powers,
+      List<Operation> waitFor) {
+    Operand<?> gradient = v.dataGradient();
+    if (v.penalized()) {
+      Operand<?> read =
+          scope
+              .opBuilder(ReadVariableOp.OP_NAME, "read")
+              .addInput(v.handle())
+              .setAttr("dtype", DataGradients.dtypeOf(v.handle()))
+              .setAttr(OWN_READ_ATTR, true)
+              .build()
+              .output(0);
+      gradient =
+          PenaltyGradient.fused(
+              scope, new Term(read, null, v.dataGradient(), v.c1(), v.c2()), true);
+    }
+    return rule.apply(
+        scope.withControlDependencyOps(waitFor), v.handle(), slots, (Operand) gradient, powers);
+  }
+
+  /**
+   * Whether XLA can take the variable: a fully known shape of at least {@link #XLA_MIN_ELEMENTS}
+   * elements.
+   */
+  static boolean fusable(Output<?> handle) {
+    Shape shape = DataGradients.shapeOf(handle);
+    return !shape.isUnknown() && !shape.hasUnknownDimension() && shape.size() >= XLA_MIN_ELEMENTS;
+  }
+
+  /**
+   * Refuses a handle that another {@code VarHandleOp} of the graph shares its variable with.
+   * TensorFlow names a resource variable by its handle's {@code container} and {@code
+   * shared_name}, so two handles with the same pair, an empty {@code shared_name} included, are
+   * one variable: training both would apply two updates to it, and XLA refuses such a pair in one
+   * cluster ("Duplicate variable passed to XLA cluster").
+   */
+  private static void requireOwnVariable(Output<?> handle, Graph graph) {
+    GraphOperation op = (GraphOperation) handle.op();
+    String shared = sharedName(op);
+    String container = containerOf(op);
+    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
+      GraphOperation other = it.next();
+      if (other.type().equals("VarHandleOp")
+          && !other.equals(op)
+          && sharedName(other).equals(shared)
+          && containerOf(other).equals(container)) {
+        throw new IllegalArgumentException(
+            "VarHandleOp \""
+                + op.name()
+                + "\" and VarHandleOp \""
+                + other.name()
+                + "\" have the same shared_name \""
+                + shared
+                + "\" (container \""
+                + container
+                + "\"), so TensorFlow gives them one variable; give each VarHandleOp a"
+                + " shared_name of its own (Keras uses the variable's name) to train it");
+      }
+    }
+  }
+
+  /**
+   * The reads of the variable an update must follow: every {@code ReadVariableOp} of its handle
+   * already in the graph, except those XLA-marked (waiting for one would run its whole cluster),
+   * those built by an earlier step here, and those with control inputs of their own (waiting would
+   * run what they wait for).
+   */
+  private static List<Operation> readsToWaitFor(Output<?> handle) {
+    List<Operation> reads = new ArrayList<>();
+    for (GraphOperation read : DataGradients.readsOf(handle)) {
+      if (read.numControlInputs() == 0
+          && !hasAttr(read, OWN_READ_ATTR)
+          && !hasAttr(read, XlaScope.XLA_COMPILE_ATTR)) {
+        reads.add(read);
+      }
+    }
+    return reads;
+  }
+
+  private static boolean hasAttr(GraphOperation op, String name) {
+    try {
+      op.attributes().getAttrMetadata(name);
+      return true;
+    } catch (RuntimeException absent) {
+      return false;
+    }
+  }
+
+  private static String sharedName(Operation op) {
+    return stringAttr((GraphOperation) op, "shared_name");
+  }
+
+  private static String containerOf(GraphOperation op) {
+    return stringAttr(op, "container");
+  }
+
+  /**
+   * A string attribute, read from its proto: TF-Java 1.1.0's {@code getAttrString} returns
+   * garbage for an empty string.
+   */
+  private static String stringAttr(GraphOperation op, String name) {
+    return op.attributes().getAttrValueProto(name).getS().toStringUtf8();
+  }
+
+  private static Class<? extends TType> typeOf(Output<?> handle) {
+    return TensorTypeRegistry.find(DataGradients.dtypeOf(handle)).type();
+  }
+
+  /**
+   * The slot {@code slot} of {@code variable}: a resource variable of its shape and dtype, named
+   * {@code <variable>-<slot>} as the framework names a ref variable's slot, initialised to the
+   * framework's value by an init op.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static Output<?> slotVariable(
+      Scope scope, Names names, Output<?> variable, OptimizerRule.Slot slot) {
+    Shape shape = DataGradients.shapeOf(variable);
+    if (shape.isUnknown() || shape.hasUnknownDimension()) {
+      throw new IllegalArgumentException(
+          "variable \""
+              + variable.op().name()
+              + "\" has shape "
+              + shape
+              + "; its "
+              + slot.name()
+              + " slot needs a fully known shape");
+    }
+    Class<? extends TType> type = typeOf(variable);
+    String name = names.unique(variable.op().name() + "-" + slot.name());
+    Scope init = scope.withInitScope();
+    Output<?> handle =
+        VarHandleOp.create(init.withName(name), type, shape, VarHandleOp.sharedName(name))
+            .resource()
+            .asOutput();
+    Operand<TFloat32> value = Constant.scalarOf(init, slot.initialValue());
+    Operand<?> typed = type == TFloat32.class ? value : Cast.create(init, value, (Class) type);
+    Operand<?> filled =
+        Fill.create(init, Constant.vectorOf(init, shape.asArray()), (Operand) typed);
+    AssignVariableOp.create(init, handle, filled);
+    return handle;
+  }
+
+  /** A float32 scalar resource variable (Adam's powers), initialised to {@code value}. */
+  private static Output<?> scalarVariable(Scope scope, Names names, String base, float value) {
+    String name = names.unique(base);
+    Scope init = scope.withInitScope();
+    Output<?> handle =
+        VarHandleOp.create(
+                init.withName(name), TFloat32.class, Shape.scalar(), VarHandleOp.sharedName(name))
+            .resource()
+            .asOutput();
+    AssignVariableOp.create(init, handle, Constant.scalarOf(init, value));
+    return handle;
+  }
+
+  /** Op names and {@code shared_name}s not yet used in the graph. */
+  private static final class Names {
+    private final Graph graph;
+    private final Set<String> shared = new HashSet<>();
+
+    Names(Graph graph) {
+      this.graph = graph;
+      for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
+        GraphOperation op = it.next();
+        if (op.type().equals("VarHandleOp")) {
+          shared.add(sharedName(op));
+        }
+      }
+    }
+
+    String unique(String base) {
+      String name = base;
+      for (int k = 1; graph.operation(name) != null || shared.contains(name); k++) {
+        name = base + "_" + k;
+      }
+      shared.add(name);
+      return name;
+    }
+  }
+}
