@@ -288,10 +288,7 @@ final class ResourceUpdates {
     Class<? extends TType> type = typeOf(variable);
     String name = names.unique(variable.op().name() + "-" + slot.name());
     Scope init = scope.withInitScope();
-    Output<?> handle =
-        VarHandleOp.create(init.withName(name), type, shape, VarHandleOp.sharedName(name))
-            .resource()
-            .asOutput();
+    Output<?> handle = varHandle(init, name, type, shape);
     Operand<TFloat32> value = Constant.scalarOf(init, slot.initialValue());
     Operand<?> typed = type == TFloat32.class ? value : Cast.create(init, value, (Class) type);
     Operand<?> filled =
@@ -304,13 +301,27 @@ final class ResourceUpdates {
   private static Output<?> scalarVariable(Scope scope, Names names, String base, float value) {
     String name = names.unique(base);
     Scope init = scope.withInitScope();
-    Output<?> handle =
-        VarHandleOp.create(
-                init.withName(name), TFloat32.class, Shape.scalar(), VarHandleOp.sharedName(name))
-            .resource()
-            .asOutput();
+    Output<?> handle = varHandle(init, name, TFloat32.class, Shape.scalar());
     AssignVariableOp.create(init, handle, Constant.scalarOf(init, value));
     return handle;
+  }
+
+  /**
+   * A {@code VarHandleOp} named exactly {@code name}, which is also its {@code shared_name}. It is
+   * built by name, not through {@code Scope.withName}, because the slot of a variable in a name
+   * scope has a '/' in its name ({@code dense/kernel-m}, as in every Keras model), which {@code
+   * withName} refuses; {@code scope} still places it and registers it as an init op.
+   */
+  private static Output<?> varHandle(
+      Scope scope, String name, Class<? extends TType> type, Shape shape) {
+    return scope
+        .env()
+        .opBuilder(VarHandleOp.OP_NAME, name, scope)
+        .setAttr("dtype", TensorTypeRegistry.find(type).dataType())
+        .setAttr("shape", shape)
+        .setAttr("shared_name", name)
+        .build()
+        .output(0);
   }
 
   /** Op names and {@code shared_name}s not yet used in the graph. */

@@ -28,6 +28,7 @@ import org.tensorflow.framework.optimizers.Momentum;
 import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.RMSProp;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.VarHandleOp;
@@ -235,6 +236,39 @@ class ResourceMinimizeTest {
         }
       }
       return added;
+    }
+  }
+
+  @Test
+  void aVariableInANameScopeGetsItsSlotsNamedAfterItsFullNameAndTrains() {
+    // Keras names its variables "dense/kernel": the slot's name has a '/' that Scope.withName
+    // refuses, so it must still be built, under the same name the framework gives a slot.
+    try (Graph g = new Graph();
+        Session s = new Session(g)) {
+      Ops tf = Ops.create(g);
+      Ops init = tf.withInitScope().withSubScope("dense");
+      VarHandleOp handle =
+          init.withName("kernel")
+              .varHandleOp(TFloat32.class, Shape.of(12), VarHandleOp.sharedName("dense/kernel"));
+      init.assignVariableOp(handle, init.constant(Fixtures.tensor(KERNEL, new long[] {12})));
+      Operand<TFloat32> w = tf.readVariableOp(handle, TFloat32.class);
+      Operand<TFloat32> loss = tf.math.mean(tf.math.square(w), tf.constant(0));
+      Op step = L1L2.of(L1, L2).minimize(new Adam(g, LR), loss, List.of(handle));
+      for (String slot : new String[] {"dense/kernel-m", "dense/kernel-v"}) {
+        GraphOperation op = g.operation(slot);
+        assertTrue(op != null, slot + " exists");
+        assertEquals("VarHandleOp", op.type(), slot);
+        assertEquals(slot, op.attributes().getAttrString("shared_name"), slot);
+      }
+      s.runner().addTarget(step).run().close();
+      try (Result r = s.runner().fetch(w).run()) {
+        float[] after = new float[12];
+        ((TFloat32) r.get(0)).copyTo(DataBuffers.of(after));
+        for (int i = 0; i < 12; i++) {
+          // Adam's first step moves every weight with a nonzero gradient by about lr.
+          assertEquals(KERNEL[i] - LR * Math.signum(KERNEL[i]), after[i], 1e-3 * LR, "w" + i);
+        }
+      }
     }
   }
 
