@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.optimizers.ProximalGradientDescent;
 import java.nio.file.Path;
@@ -185,8 +186,8 @@ class TrainableSavedModelTrainingTest {
         double[] exported =
             TestModels.values(reloaded.session(), kernels.get(k) + "/Read/ReadVariableOp");
         assertArrayEquals(trainedKernels.get(k), exported, 0.0, kernels.get(k));
-        l1Sum += TestModels.l1(exported);
-        l2Sum += TestModels.l2(exported);
+        l1Sum += References.l1Sum(exported);
+        l2Sum += References.l2Sum(exported);
       }
       float[] pixels = KerasCnn.images(BATCH, 7);
       for (int i = 0; i < pixels.length; i++) {
