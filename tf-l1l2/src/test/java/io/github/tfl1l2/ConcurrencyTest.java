@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -77,8 +78,8 @@ class ConcurrencyTest {
               Operand<TFloat32> penalty = shared.penalty(tf, List.of(wa, tf.identity(wb)));
               try (Session s = new Session(g)) {
                 double actual = Fixtures.fetchScalar(s, penalty);
-                double expected = Reference.penalty(L1, L2, 1.0, a, b);
-                double error = Reference.relativeError(actual, expected);
+                double expected = References.penalty(L1, L2, 1.0, a, b);
+                double error = References.relativeError(actual, expected);
                 return error <= 1e-6 ? null : "thread " + i + ": " + actual + " vs " + expected;
               }
             }
@@ -93,7 +94,7 @@ class ConcurrencyTest {
   void oneSessionRunsThePenaltyFromEightThreadsAtOnce(boolean xla) throws Exception {
     float[] a = weightsOf(0);
     float[] b = weightsOf(1);
-    double expected = Reference.penalty(L1, L2, 1.0, a, b);
+    double expected = References.penalty(L1, L2, 1.0, a, b);
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       Operand<TFloat32> penalty =
@@ -107,7 +108,7 @@ class ConcurrencyTest {
               double max = 0;
               for (int run = 0; run < 200; run++) {
                 max = Math.max(max,
-                    Reference.relativeError(Fixtures.fetchScalar(s, penalty), expected));
+                    References.relativeError(Fixtures.fetchScalar(s, penalty), expected));
               }
               return max;
             });
@@ -129,12 +130,12 @@ class ConcurrencyTest {
         List<String> failures =
             onEightThreads(i -> {
               float[] mine = weightsOf(i);
-              double expected = Reference.penalty(L1, L2, 1.0, mine);
+              double expected = References.penalty(L1, L2, 1.0, mine);
               for (int run = 0; run < 100; run++) {
                 try (TFloat32 fed = Fixtures.tensor(mine, mine.length);
                     Result r = s.runner().feed(w, fed).fetch(penalty).run()) {
                   double actual = Fixtures.scalar(r.get(0));
-                  if (Reference.relativeError(actual, expected) > 1e-6) {
+                  if (References.relativeError(actual, expected) > 1e-6) {
                     return "thread " + i + " run " + run + ": " + actual + " vs " + expected;
                   }
                 }

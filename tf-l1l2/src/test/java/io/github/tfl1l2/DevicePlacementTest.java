@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -188,7 +189,7 @@ class DevicePlacementTest {
             },
             new double[1]);
     assertTrue(
-        Reference.relativeError(trace.value(), expected[0]) <= 1e-3,
+        References.relativeError(trace.value(), expected[0]) <= 1e-3,
         trace.value() + " vs " + expected[0]);
     trace.crossDeviceShapes().forEach((producer, shape) ->
         assertTrue(shape.getDimCount() == 0 && !shape.getUnknownRank(),
@@ -207,7 +208,7 @@ class DevicePlacementTest {
   private static double gradientSum(double[] values) {
     double sum = 0;
     for (double w : values) {
-      sum += 0.25 * Math.signum(w) + 4.0 * w;
+      sum += References.penaltyGradient(w, 0.25, 2.0);
     }
     return sum;
   }
@@ -234,7 +235,7 @@ class DevicePlacementTest {
   void penaltyOverFourDevicesMatchesTheReference(boolean xla) {
     double[] reference = new double[1];
     double value = tracedL1L2(xla, reference).value();
-    assertTrue(Reference.relativeError(value, reference[0]) <= 1e-6,
+    assertTrue(References.relativeError(value, reference[0]) <= 1e-6,
         value + " vs " + reference[0]);
   }
 

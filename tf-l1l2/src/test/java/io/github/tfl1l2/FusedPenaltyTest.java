@@ -2,6 +2,7 @@ package io.github.tfl1l2;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -264,7 +265,7 @@ class FusedPenaltyTest {
         float[] after = fetchFloats(session, variables.get(i), tf);
         float[] w = before.get(i);
         for (int j = 0; j < w.length; j++) {
-          double expected = w[j] - lr * (c1 * Math.signum(w[j]) + 2 * c2 * w[j]);
+          double expected = w[j] - lr * References.penaltyGradient(w[j], c1, c2);
           assertEquals(expected, after[j], 1e-6, "variable " + i + " element " + j);
         }
       }

@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,7 +62,7 @@ class GpuPlacementTest {
           }
         }
         assertTrue(xlaOnGpu, "no XLA launch op placed on the GPU");
-        double expected = Reference.penalty(0.01, 0.02, 1.0, values);
+        double expected = References.penalty(0.01, 0.02, 1.0, values);
         assertEquals(expected, Fixtures.scalar(r.get(0)), expected * 1e-5);
       }
     }

@@ -2,6 +2,7 @@ package io.github.tfl1l2;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.tfl1l2.testing.References;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -53,7 +54,7 @@ class GradientTest {
         float[] biasAfter = Fixtures.fetchFloats(s, bias);
         for (int i = 0; i < kernelInit.length; i++) {
           double w = kernelInit[i];
-          double grad = dataGradient[i] + WEIGHT * (L1 * Math.signum(w) + 2 * L2 * w);
+          double grad = dataGradient[i] + WEIGHT * References.penaltyGradient(w, L1, L2);
           double expected = w - LR * grad;
           assertEquals(expected, kernelAfter[i], 4 * Math.ulp((float) expected), "kernel[" + i + "]");
         }
@@ -87,7 +88,7 @@ class GradientTest {
           float[] after = Fixtures.fetchFloats(s, variables.get(v));
           for (int i = 0; i < after.length; i++) {
             double w = inits[v][i];
-            double expected = w - LR * WEIGHT * (L1 * Math.signum(w) + 2 * L2 * w);
+            double expected = w - LR * WEIGHT * References.penaltyGradient(w, L1, L2);
             assertEquals(expected, after[i], 4 * Math.ulp((float) expected), "v" + v + "[" + i + "]");
           }
         }

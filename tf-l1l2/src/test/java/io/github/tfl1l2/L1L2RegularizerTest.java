@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -35,7 +36,7 @@ class L1L2RegularizerTest {
   @ParameterizedTest
   @ValueSource(strings = {"graph", "eager"})
   void callEqualsTheFrameworksL1L2ForWeightOneAndNoSelection(String mode) {
-    double reference = Reference.penalty(L1, L2, 1.0, VALUES);
+    double reference = References.penalty(L1, L2, 1.0, VALUES);
     try (GraphOrEager env = GraphOrEager.of(mode)) {
       Ops tf = env.tf;
       Regularizer framework =
@@ -71,7 +72,7 @@ class L1L2RegularizerTest {
           case "float32" -> 1e-6;
           default -> 1e-12;
         };
-    double reference = Reference.penalty(L1, L2, 1.0, VALUES);
+    double reference = References.penalty(L1, L2, 1.0, VALUES);
     try (Graph graph = new Graph();
         Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
@@ -87,7 +88,7 @@ class L1L2RegularizerTest {
 
   @Test
   void callMultipliesByTheWeight() {
-    double reference = Reference.penalty(L1, L2, 2.5, VALUES);
+    double reference = References.penalty(L1, L2, 2.5, VALUES);
     try (Graph graph = new Graph();
         Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
@@ -118,7 +119,7 @@ class L1L2RegularizerTest {
       Operand<TFloat32> ofKernelRead = kernelsOnly.call(tf, tf.identity(kernel));
 
       assertEquals(0.0, Fixtures.fetchScalar(session, ofBias));
-      double reference = Reference.penalty(L1, L2, 1.0, VALUES);
+      double reference = References.penalty(L1, L2, 1.0, VALUES);
       assertEquals(reference, Fixtures.fetchScalar(session, ofKernelRead), 1e-6 * reference);
     }
   }
@@ -175,7 +176,7 @@ class L1L2RegularizerTest {
         session.runner().addTarget(step).run();
         float[] expected = new float[start.length];
         for (int i = 0; i < start.length; i++) {
-          expected[i] = (float) (start[i] - 0.1 * (1e-4 * Math.signum(start[i]) + 2e-3 * start[i]));
+          expected[i] = (float) (start[i] - 0.1 * References.penaltyGradient(start[i], 1e-4, 1e-3));
         }
         assertArrayEquals(expected, Fixtures.fetchFloats(session, kernel), 1e-7f);
       }

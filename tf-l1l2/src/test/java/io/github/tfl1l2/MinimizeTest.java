@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -147,7 +148,7 @@ class MinimizeTest {
     for (int i = 0; i < EXTRA.length; i++) {
       double w = EXTRA[i];
       for (int step = 0; step < STEPS; step++) {
-        w = (float) (w - LR * WEIGHT * (L1 * Math.signum(w) + 2 * L2 * w));
+        w = (float) (w - LR * WEIGHT * References.penaltyGradient(w, L1, L2));
       }
       // Each step rounds w − lr·(c1·sign(w) + 2·c2·w) to float: a few ulp of its largest term.
       double allowed = STEPS * 4 * Math.ulp((float) (Math.abs(EXTRA[i]) + LR * WEIGHT * L1));

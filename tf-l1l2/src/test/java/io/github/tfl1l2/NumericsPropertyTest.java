@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -184,7 +185,7 @@ class NumericsPropertyTest {
         c.reduction() == Reduction.NONE ? perParam : new double[] {Arrays.stream(perParam).sum()};
     assertEquals(expected.length, actual.length, "number of values");
     for (int i = 0; i < expected.length; i++) {
-      double error = Reference.relativeError(actual[i], expected[i]);
+      double error = References.relativeError(actual[i], expected[i]);
       assertTrue(
           error <= c.bound(),
           "value " + i + ": " + actual[i] + " vs reference " + expected[i]
@@ -299,8 +300,8 @@ class NumericsPropertyTest {
     L1L2 l2 = mode.apply(L1L2.of(0, 1));
     double absSum = mode.evaluate(tf -> l1.penalty(tf, List.of(weights(tf, w))))[0];
     double squareSum = mode.evaluate(tf -> l2.penalty(tf, List.of(weights(tf, w))))[0];
-    double e1 = Reference.relativeError(absSum, Reference.l1Sum(w));
-    double e2 = Reference.relativeError(squareSum, Reference.l2Sum(w));
+    double e1 = References.relativeError(absSum, References.l1Sum(w));
+    double e2 = References.relativeError(squareSum, References.l2Sum(w));
     System.out.printf("1M float32 %s %s: relative error L1 %.3g, L2 %.3g%n",
         mode, distribution, e1, e2);
     assertTrue(e1 <= FLOAT32_BOUND, "L1 relative error " + e1);
@@ -319,7 +320,7 @@ class NumericsPropertyTest {
     double expected = 0.5 * Arrays.stream(w).map(v -> v * v).sum(); // ~2e12, far past 65504
     double actual = penaltyOf(mode, L1L2.of(0, 0.5), p, TFloat32.class);
     assertTrue(Double.isFinite(actual), "penalty overflowed: " + actual);
-    assertTrue(Reference.relativeError(actual, expected) <= FLOAT32_BOUND,
+    assertTrue(References.relativeError(actual, expected) <= FLOAT32_BOUND,
         actual + " vs " + expected);
   }
 
@@ -344,8 +345,8 @@ class NumericsPropertyTest {
     Param p = new Param("ones", dtype, new long[] {ones.length}, ones);
     double l1 = penaltyOf(mode, L1L2.of(1, 0), p, TFloat32.class);
     double l2 = penaltyOf(mode, L1L2.of(0, 1), p, TFloat32.class);
-    assertTrue(Reference.relativeError(l1, 100_000) <= FLOAT32_BOUND, "L1 " + l1);
-    assertTrue(Reference.relativeError(l2, 100_000) <= FLOAT32_BOUND, "L2 " + l2);
+    assertTrue(References.relativeError(l1, 100_000) <= FLOAT32_BOUND, "L1 " + l1);
+    assertTrue(References.relativeError(l2, 100_000) <= FLOAT32_BOUND, "L2 " + l2);
   }
 
   static Stream<Arguments> extremeMagnitudes() {
@@ -368,7 +369,7 @@ class NumericsPropertyTest {
     Param p = new Param("w", dtype, new long[] {64, 64}, w);
     double expected = 0.5 * Arrays.stream(w).map(Math::abs).sum();
     double actual = penaltyOf(m, L1L2.of(0.5, 0), p, TFloat32.class);
-    assertTrue(Reference.relativeError(actual, expected) <= FLOAT32_BOUND,
+    assertTrue(References.relativeError(actual, expected) <= FLOAT32_BOUND,
         actual + " vs " + expected);
   }
 
@@ -379,7 +380,7 @@ class NumericsPropertyTest {
     Param p = new Param("w", DType.FLOAT64, new long[] {2, 2}, w);
     double actual = penaltyOf(m, L1L2.of(0, 1), p, TFloat64.class);
     double expected = 1e60 + 9e60 + 1e-60 + 4e-60;
-    assertTrue(Reference.relativeError(actual, expected) <= FLOAT64_BOUND,
+    assertTrue(References.relativeError(actual, expected) <= FLOAT64_BOUND,
         actual + " vs " + expected);
   }
 

@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -51,7 +52,7 @@ class ParameterSumsTest {
     double[] actual =
         mode.evaluate(tf -> mode.apply(CONFIG).sums(tf, constants(tf, weights)).absSums());
     for (int i = 0; i < weights.length; i++) {
-      double expected = Reference.l1Sum(weights[i]);
+      double expected = References.l1Sum(weights[i]);
       assertEquals(expected, actual[i], 1e-6 * expected, mode + " Σ|w| of w" + i);
     }
   }
@@ -63,7 +64,7 @@ class ParameterSumsTest {
     double[] actual =
         mode.evaluate(tf -> mode.apply(CONFIG).sums(tf, constants(tf, weights)).squareSums());
     for (int i = 0; i < weights.length; i++) {
-      double expected = Reference.l2Sum(weights[i]);
+      double expected = References.l2Sum(weights[i]);
       assertEquals(expected, actual[i], 1e-6 * expected, mode + " Σw² of w" + i);
     }
   }
@@ -78,7 +79,7 @@ class ParameterSumsTest {
         mode.evaluate(tf -> mode.apply(CONFIG).sums(tf, constants(tf, weights)).penalty());
     double total = 0;
     for (int i = 0; i < weights.length; i++) {
-      double expected = Reference.penalty(0.25, 3.0, 0.5, weights[i]);
+      double expected = References.penalty(0.25, 3.0, 0.5, weights[i]);
       assertEquals(expected, perParameter[i], 1e-6 * expected, mode + " w" + i);
       total += expected;
     }

@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,9 +53,9 @@ class PenaltyValueTest {
     try (GraphOrEager rt = GraphOrEager.of(mode)) {
       Operand<?> w = parameter(rt, Fixtures.randomWeights(1, 3 * 4 * 5, 2.0), type, 3, 4, 5);
       float[] stored = rt.floats(w);
-      double expected = Reference.penalty(L1, L2, 1.0, stored);
+      double expected = References.penalty(L1, L2, 1.0, stored);
       double actual = rt.scalar(L1L2.of(L1, L2).penalty(rt.tf, List.of(w)));
-      assertTrue(Reference.relativeError(actual, expected) < 1e-6, actual + " vs " + expected);
+      assertTrue(References.relativeError(actual, expected) < 1e-6, actual + " vs " + expected);
     }
   }
 
@@ -71,10 +72,10 @@ class PenaltyValueTest {
         params.add(w);
         stored.add(rt.floats(w));
       }
-      double expected = Reference.penalty(L1, L2, 2.5, stored.toArray(float[][]::new));
+      double expected = References.penalty(L1, L2, 2.5, stored.toArray(float[][]::new));
       L1L2 reg = L1L2.builder().l1(L1).l2(L2).weight(2.5).build();
       double actual = rt.scalar(reg.penalty(rt.tf, params));
-      assertTrue(Reference.relativeError(actual, expected) < 1e-6, actual + " vs " + expected);
+      assertTrue(References.relativeError(actual, expected) < 1e-6, actual + " vs " + expected);
     }
   }
 
@@ -88,11 +89,11 @@ class PenaltyValueTest {
       Operand<? extends TFloating> p =
           L1L2.of(L1, L2).penalty(rt.tf, List.of(w), (Class<? extends TFloating>) resultType);
       assertEquals(resultType, p.type());
-      double expected = Reference.penalty(L1, L2, 1.0, rt.floats(w));
+      double expected = References.penalty(L1, L2, 1.0, rt.floats(w));
       double tolerance = resultType == TFloat64.class ? 1e-12
           : resultType == TFloat32.class ? 1e-6 : resultType == TFloat16.class ? 1e-3 : 8e-3;
       double actual = rt.scalar(p);
-      assertTrue(Reference.relativeError(actual, expected) < tolerance, actual + " vs " + expected);
+      assertTrue(References.relativeError(actual, expected) < tolerance, actual + " vs " + expected);
     }
   }
 
@@ -114,10 +115,10 @@ class PenaltyValueTest {
       float[] values = new float[64];
       java.util.Arrays.fill(values, 60000f); // 60000^2 is far beyond float16's 65504
       Operand<?> w = parameter(rt, values, TFloat16.class, 64);
-      double expected = Reference.l2Sum(rt.floats(w));
+      double expected = References.l2Sum(rt.floats(w));
       double actual = rt.scalar(L1L2.of(0, 1).penalty(rt.tf, List.of(w)));
       assertTrue(Double.isFinite(actual));
-      assertTrue(Reference.relativeError(actual, expected) < 1e-6, actual + " vs " + expected);
+      assertTrue(References.relativeError(actual, expected) < 1e-6, actual + " vs " + expected);
     }
   }
 
@@ -158,12 +159,12 @@ class PenaltyValueTest {
       assertEquals(weights.length, perParameter.length);
       double total = 0;
       for (int i = 0; i < weights.length; i++) {
-        double expected = Reference.penalty(L1, L2, 3, weights[i]);
-        assertTrue(Reference.relativeError(perParameter[i], expected) < 1e-6, "parameter " + i);
+        double expected = References.penalty(L1, L2, 3, weights[i]);
+        assertTrue(References.relativeError(perParameter[i], expected) < 1e-6, "parameter " + i);
         total += perParameter[i];
       }
       double sum = rt.scalar(none.toBuilder().reduction(Reduction.SUM).build().penalty(rt.tf, named));
-      assertTrue(Reference.relativeError(sum, total) < 1e-6, sum + " vs " + total);
+      assertTrue(References.relativeError(sum, total) < 1e-6, sum + " vs " + total);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -115,11 +116,10 @@ class ProximalPlacementTest {
     Stepped stepped = twoSteps(kind);
     double eta = LEARNING_RATE * kind.stepScale;
     // TensorFlow's l2 is 2·weight·l2 (its term is (l2/2)·w²); weight is 1 here.
-    double shrink = 1 + eta * 2 * L2;
     for (int i = 0; i < stepped.initial().length; i++) {
       double w = stepped.initial()[i];
       for (int k = 0; k < 2; k++) {
-        w = Math.signum(w) * Math.max(Math.abs(w) - eta * L1, 0) / shrink;
+        w = References.proximalStep(w, eta, L1, L2);
       }
       assertEquals(w, stepped.kernel()[i], 1e-6 * Math.max(1, Math.abs(w)), "kernel[" + i + "]");
       if (w == 0) {

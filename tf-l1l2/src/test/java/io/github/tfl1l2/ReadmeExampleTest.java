@@ -3,6 +3,7 @@ package io.github.tfl1l2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -62,7 +63,7 @@ class ReadmeExampleTest {
     assertEquals(2, kernel.length);
     for (int i = 0; i < start.length; i++) {
       double w = start[i];
-      assertEquals(w - 0.1 * (1e-4 * Math.signum(w) + 2e-3 * w), kernel[i], 1e-7, "kernel " + i);
+      assertEquals(w - 0.1 * References.penaltyGradient(w, 1e-4, 1e-3), kernel[i], 1e-7, "kernel " + i);
     }
     assertEquals(1, bias.length);
     assertEquals(0.1 - 0.1 * 0.2, bias[0], 1e-7);

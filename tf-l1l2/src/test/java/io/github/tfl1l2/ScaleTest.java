@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.Cases.DType;
@@ -82,8 +83,8 @@ class ScaleTest {
           runs[i] = System.nanoTime() - r0;
         }
         Arrays.sort(runs);
-        double error = Math.max(Reference.relativeError(first, expected),
-            Reference.relativeError(last, expected));
+        double error = Math.max(References.relativeError(first, expected),
+            References.relativeError(last, expected));
         Memory.figure("10k variables xla=%s: %d elements, %d graph ops; penalty built in %.2f s;"
                 + " first run %.1f s, median run %.1f ms; relative error %.2e; peak RSS %s",
             xla, elements, countOps(g), (built - t0) / 1e9, (firstRun - filled) / 1e9,
@@ -149,8 +150,8 @@ class ScaleTest {
           seconds[run] = (System.nanoTime() - t0) / 1e9;
           extra[run] = Memory.peakBytes() - before;
         }
-        double error = Math.max(Reference.relativeError(value[0], expected),
-            Reference.relativeError(value[1], expected));
+        double error = Math.max(References.relativeError(value[0], expected),
+            References.relativeError(value[1], expected));
         Memory.figure("1 GiB variable xla=%s TF_ENABLE_ONEDNN_OPTS=%s: relative error %.2e; RSS"
                 + " at start %s, with the weights %s (%.2f x weights added); run 1 %.2f s peaks %s"
                 + " above that (%.2f x weights), run 2 %.2f s peaks %s above (%.2f x weights);"

@@ -1,5 +1,6 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -46,7 +47,7 @@ class SoakTest {
     for (int i = 0; i < weights.length; i++) {
       weights[i] = Fixtures.randomWeights(i, 1000, 0.5);
     }
-    double expected = Reference.penalty(L1, L2, 1.0, weights);
+    double expected = References.penalty(L1, L2, 1.0, weights);
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       List<Operand<?>> parameters = new ArrayList<>();
@@ -67,7 +68,7 @@ class SoakTest {
           try (Result r = runner.run()) {
             if (i % 100_000 == 0) {
               worst = Math.max(worst,
-                  Reference.relativeError(Fixtures.scalar(r.get(0)), expected));
+                  References.relativeError(Fixtures.scalar(r.get(0)), expected));
               samples.add(Memory.mib(sample()[1]));
             }
           }
@@ -89,7 +90,7 @@ class SoakTest {
   void oneHundredThousandGraphBuildsAndClosesDoNotLeak() {
     float[] a = Fixtures.randomWeights(1, 64, 1.0);
     float[] b = Fixtures.randomWeights(2, 32, 1.0);
-    double expected = Reference.penalty(L1, L2, 1.0, a, b);
+    double expected = References.penalty(L1, L2, 1.0, a, b);
     L1L2 reg = L1L2.of(L1, L2);
     List<String> samples = new ArrayList<>();
     List<Long> natives = new ArrayList<>();
@@ -109,7 +110,7 @@ class SoakTest {
         if (i > 0 && i % 10_000 == 0) {
           try (Session s = new Session(g)) {
             worst = Math.max(worst,
-                Reference.relativeError(Fixtures.fetchScalar(s, penalty), expected));
+                References.relativeError(Fixtures.fetchScalar(s, penalty), expected));
           }
           long nativeNow = sample()[1];
           natives.add(nativeNow);

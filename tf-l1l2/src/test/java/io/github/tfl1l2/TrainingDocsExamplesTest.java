@@ -3,6 +3,7 @@ package io.github.tfl1l2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.optimizers.ProximalGradientDescent;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -43,7 +44,7 @@ class TrainingDocsExamplesTest {
       float[] expected = new float[START.length];
       for (int i = 0; i < START.length; i++) {
         double w = START[i];
-        double gradient = 2 * (w - TARGET[i]) + l1 * Math.signum(w) + 2 * l2 * w;
+        double gradient = 2 * (w - TARGET[i]) + References.penaltyGradient(w, l1, l2);
         expected[i] = (float) (w - LEARNING_RATE * gradient);
       }
       assertArrayEquals(expected, oneStep(graph, viaLoss, kernel), 1e-6f, "minimize(addTo)");
@@ -64,10 +65,7 @@ class TrainingDocsExamplesTest {
       float[] trained = oneStep(graph, step, kernel);
       for (int i = 0; i < START.length; i++) {
         double v = START[i] - LEARNING_RATE * 2 * (START[i] - TARGET[i]);
-        double prox =
-            Math.signum(v)
-                * Math.max(Math.abs(v) - LEARNING_RATE * 1e-3, 0)
-                / (1 + LEARNING_RATE * 2 * 1e-4);
+        double prox = References.proximalStep(v, LEARNING_RATE, 1e-3, 1e-4);
         assertEquals(prox, trained[i], 1e-6, "weight " + i);
       }
       assertEquals(0f, trained[2], "a weight within α·l1 of zero becomes exactly 0");

@@ -2,8 +2,8 @@ package io.github.tfl1l2.cli;
 
 import static io.github.tfl1l2.savedmodel.TestModels.EXAMPLE;
 import static io.github.tfl1l2.savedmodel.TestModels.assertClose;
-import static io.github.tfl1l2.savedmodel.TestModels.l1;
-import static io.github.tfl1l2.savedmodel.TestModels.l2;
+import static io.github.tfl1l2.testing.References.l1Sum;
+import static io.github.tfl1l2.testing.References.l2Sum;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,13 +62,13 @@ class PenaltyCommandTest {
       for (JsonElement element : report.getAsJsonArray("variables")) {
         JsonObject v = element.getAsJsonObject();
         double[] w = TestModels.values(bundle.session(), v.get("name").getAsString());
-        assertClose(l1(w), v.get("l1_sum").getAsDouble(), "l1_sum");
-        assertClose(l2(w), v.get("l2_sum").getAsDouble(), "l2_sum");
-        assertClose(2 * (0.5 * l1(w) + 0.25 * l2(w)), v.get("penalty").getAsDouble(), "penalty");
+        assertClose(l1Sum(w), v.get("l1_sum").getAsDouble(), "l1_sum");
+        assertClose(l2Sum(w), v.get("l2_sum").getAsDouble(), "l2_sum");
+        assertClose(2 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w)), v.get("penalty").getAsDouble(), "penalty");
         assertEquals("float32", v.get("dtype").getAsString());
-        total += 2 * (0.5 * l1(w) + 0.25 * l2(w));
-        l1Total += l1(w);
-        l2Total += l2(w);
+        total += 2 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w));
+        l1Total += l1Sum(w);
+        l2Total += l2Sum(w);
       }
     }
     assertClose(total, report.get("penalty").getAsDouble(), "penalty");
@@ -118,7 +118,7 @@ class PenaltyCommandTest {
     double l2Sum = 0;
     try (SavedModelBundle bundle = SavedModelBundle.load(keras.toString(), "serve")) {
       for (String name : names) {
-        l2Sum += l2(TestModels.values(bundle.session(), name));
+        l2Sum += l2Sum(TestModels.values(bundle.session(), name));
       }
     }
     // Defaults: l1 = 0, l2 = 0.01.

@@ -2,8 +2,8 @@ package io.github.tfl1l2.cli;
 
 import static io.github.tfl1l2.savedmodel.TestModels.EXAMPLE;
 import static io.github.tfl1l2.savedmodel.TestModels.assertClose;
-import static io.github.tfl1l2.savedmodel.TestModels.l1;
-import static io.github.tfl1l2.savedmodel.TestModels.l2;
+import static io.github.tfl1l2.testing.References.l1Sum;
+import static io.github.tfl1l2.testing.References.l2Sum;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,10 +59,10 @@ class RegularizeCommandTest {
       double l2Sum = 0;
       for (int i = 0; i < 2; i++) {
         double[] w = TestModels.values(bundle.session(), List.of("dense/bias", "dense_1/bias").get(i));
-        assertClose(3 * (0.5 * l1(w) + 0.25 * l2(w)), perVariable[i], "per_variable " + i);
-        penalty += 3 * (0.5 * l1(w) + 0.25 * l2(w));
-        l1Sum += l1(w);
-        l2Sum += l2(w);
+        assertClose(3 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w)), perVariable[i], "per_variable " + i);
+        penalty += 3 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w));
+        l1Sum += l1Sum(w);
+        l2Sum += l2Sum(w);
       }
       assertClose(penalty, ((double[]) outputs.get("penalty"))[0], "penalty");
       assertClose(l1Sum, ((double[]) outputs.get("l1_sum"))[0], "l1_sum");
@@ -124,7 +124,7 @@ class RegularizeCommandTest {
       assertEquals(kernels, outputs.get("variable_names"));
       double l2Sum = 0;
       for (String kernel : kernels) {
-        l2Sum += l2(TestModels.values(after.session(), kernel));
+        l2Sum += l2Sum(TestModels.values(after.session(), kernel));
       }
       assertClose(0.01 * l2Sum, ((double[]) outputs.get("penalty"))[0], "penalty");
       assertTrue(after.metaGraphDef().containsSignatureDef("serving_default"));

@@ -1,5 +1,6 @@
 package io.github.tfl1l2.cluster;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.optimizers.ProximalGradientDescent;
 import java.util.List;
@@ -137,17 +138,8 @@ final class ClusterModel implements AutoCloseable {
 
   /** The penalty of given kernel values, in double: the independent reference. */
   static double referencePenalty(float[] a, double[] b) {
-    double l1 = 0;
-    double l2 = 0;
-    for (float w : a) {
-      l1 += Math.abs((double) w);
-      l2 += (double) w * w;
-    }
-    for (double w : b) {
-      l1 += Math.abs(w);
-      l2 += w * w;
-    }
-    return L1 * l1 + L2 * l2;
+    return L1 * (References.l1Sum(a) + References.l1Sum(b))
+        + L2 * (References.l2Sum(a) + References.l2Sum(b));
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.github.tfl1l2.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.cluster.ClusterSession;
 import java.io.ByteArrayOutputStream;
@@ -138,7 +139,7 @@ class ClusterReadmeExampleTest {
     double l2 = 1e-3;
     for (int s = 0; s < steps; s++) {
       for (int i = 0; i < w.length; i++) {
-        w[i] -= 0.1 * (l1 * Math.signum(w[i]) + 2 * l2 * w[i]);
+        w[i] -= 0.1 * References.penaltyGradient(w[i], l1, l2);
       }
     }
     return l1 * Arrays.stream(w).map(Math::abs).sum() + l2 * Arrays.stream(w).map(x -> x * x).sum();

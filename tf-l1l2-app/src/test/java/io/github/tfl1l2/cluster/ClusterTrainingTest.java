@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.cluster.ClusterModel.Step;
 import java.nio.file.Path;
 import java.util.List;
@@ -195,13 +196,11 @@ class ClusterTrainingTest {
   }
 
   private static double proximalStep(double w) {
-    double lr = LEARNING_RATE;
-    return Math.signum(w) * Math.max(Math.abs(w) - lr * ClusterModel.L1, 0)
-        / (1 + lr * 2 * ClusterModel.L2);
+    return References.proximalStep(w, LEARNING_RATE, ClusterModel.L1, ClusterModel.L2);
   }
 
   private static double gradientStep(double w) {
-    return w - LEARNING_RATE * (ClusterModel.L1 * Math.signum(w) + 2 * ClusterModel.L2 * w);
+    return w - LEARNING_RATE * References.penaltyGradient(w, ClusterModel.L1, ClusterModel.L2);
   }
 
   @Test

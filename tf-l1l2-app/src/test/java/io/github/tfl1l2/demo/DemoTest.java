@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -245,7 +246,8 @@ class DemoTest {
     SparseRegressionProblem p = report.problem();
     Setting setting = report.setting(label).setting();
     double[] optimum =
-        LassoReference.solve(p.trainFeatures(), p.trainTargets(), setting.l1(), setting.l2());
+        References.elasticNet(p.trainFeatures(), p.trainTargets(), setting.l1(), setting.l2(), true)
+            .weights();
     double[] trained = weights(label);
     for (int j = 0; j < trained.length; j++) {
       assertEquals(optimum[j], trained[j], 1e-3, label + " weight " + j);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -134,8 +135,10 @@ class DiabetesDemoTest {
   void everyPathPointIsTheCoordinateDescentOptimumWithTheSameExactZeros() {
     DiabetesData data = DiabetesData.load().standardized();
     for (Solution point : report.path().points()) {
-      // LassoReference fits an intercept too; with centered X and y it is zero.
-      double[] optimum = LassoReference.solve(data.features(), data.target(), point.l1(), 0.0);
+      // The reference fits an intercept too; with centered X and y it is zero.
+      double[] optimum =
+          References.elasticNet(data.features(), data.target(), point.l1(), 0.0, true)
+              .weightsThenIntercept();
       assertEquals(0.0, optimum[10], 1e-9, "intercept");
       for (int j = 0; j < 10; j++) {
         assertEquals(optimum[j], point.weights()[j], 1e-4, "l1 " + point.l1() + " weight " + j);
@@ -149,7 +152,8 @@ class DiabetesDemoTest {
   @Test
   void theLeastSquaresWeightsAreTheUnpenalizedOptimum() {
     DiabetesData data = DiabetesData.load().standardized();
-    double[] optimum = LassoReference.solve(data.features(), data.target(), 0.0, 0.0);
+    double[] optimum =
+        References.elasticNet(data.features(), data.target(), 0.0, 0.0, true).weights();
     for (int j = 0; j < 10; j++) {
       assertEquals(optimum[j], report.path().leastSquares()[j], 1e-6, "weight " + j);
     }

@@ -2,8 +2,8 @@ package io.github.tfl1l2.savedmodel;
 
 import static io.github.tfl1l2.savedmodel.TestModels.EXAMPLE;
 import static io.github.tfl1l2.savedmodel.TestModels.assertClose;
-import static io.github.tfl1l2.savedmodel.TestModels.l1;
-import static io.github.tfl1l2.savedmodel.TestModels.l2;
+import static io.github.tfl1l2.testing.References.l1Sum;
+import static io.github.tfl1l2.testing.References.l2Sum;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -78,13 +78,13 @@ class ExampleSavedModelTest {
 
   @Test
   void l1SumIsTheSumOfAbsoluteKernelValues() {
-    double expected = KERNELS.stream().mapToDouble(k -> l1(variable(k))).sum();
+    double expected = KERNELS.stream().mapToDouble(k -> l1Sum(variable(k))).sum();
     assertClose(expected, ((double[]) outputs.get("l1_sum"))[0], "l1_sum");
   }
 
   @Test
   void l2SumIsTheSumOfSquaredKernelValues() {
-    double expected = KERNELS.stream().mapToDouble(k -> l2(variable(k))).sum();
+    double expected = KERNELS.stream().mapToDouble(k -> l2Sum(variable(k))).sum();
     assertClose(expected, ((double[]) outputs.get("l2_sum"))[0], "l2_sum");
   }
 
@@ -94,14 +94,14 @@ class ExampleSavedModelTest {
     assertEquals(KERNELS.size(), perVariable.length);
     for (int i = 0; i < KERNELS.size(); i++) {
       double[] w = variable(KERNELS.get(i));
-      assertClose(L1 * l1(w) + L2 * l2(w), perVariable[i], KERNELS.get(i));
+      assertClose(L1 * l1Sum(w) + L2 * l2Sum(w), perVariable[i], KERNELS.get(i));
     }
   }
 
   @Test
   void penaltyIsTheWeightedSumOverTheKernels() {
     double expected = KERNELS.stream()
-        .mapToDouble(k -> L1 * l1(variable(k)) + L2 * l2(variable(k))).sum();
+        .mapToDouble(k -> L1 * l1Sum(variable(k)) + L2 * l2Sum(variable(k))).sum();
     assertClose(expected, ((double[]) outputs.get("penalty"))[0], "penalty");
   }
 

@@ -2,8 +2,8 @@ package io.github.tfl1l2.savedmodel;
 
 import static io.github.tfl1l2.savedmodel.TestModels.EXAMPLE;
 import static io.github.tfl1l2.savedmodel.TestModels.assertClose;
-import static io.github.tfl1l2.savedmodel.TestModels.l1;
-import static io.github.tfl1l2.savedmodel.TestModels.l2;
+import static io.github.tfl1l2.testing.References.l1Sum;
+import static io.github.tfl1l2.testing.References.l2Sum;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -206,7 +206,7 @@ class LoadedSavedModelTest {
       double l2Sum = 0;
       for (String kernel : List.of("conv2d/kernel", "conv2d_1/kernel", "conv2d_2/kernel",
           "dense/kernel", "dense_1/kernel")) {
-        l2Sum += l2(TestModels.values(before.session(), kernel));
+        l2Sum += l2Sum(TestModels.values(before.session(), kernel));
       }
       Map<String, Object> regularization = TestModels.callRegularization(after);
       assertClose(l2Sum, ((double[]) regularization.get("l2_sum"))[0], "l2_sum");
@@ -282,7 +282,7 @@ class LoadedSavedModelTest {
       report = model.exportRegularized(config, model.select(config, false), out);
       for (String kernel : List.of("dense/kernel", "dense_1/kernel")) {
         double[] w = TestModels.values(model.bundle().session(), kernel);
-        expected += 2.0 * (0.2 * l1(w) + 0.3 * l2(w));
+        expected += 2.0 * (0.2 * l1Sum(w) + 0.3 * l2Sum(w));
       }
     }
     assertEquals(List.of("dense/kernel", "dense_1/kernel"),
@@ -305,10 +305,10 @@ class LoadedSavedModelTest {
       double total = 0;
       for (PenaltyReport.VariablePenalty row : report.variables()) {
         double[] w = TestModels.values(model.bundle().session(), row.variable().name());
-        assertClose(l1(w), row.l1Sum(), row.variable().name() + " l1");
-        assertClose(l2(w), row.l2Sum(), row.variable().name() + " l2");
-        assertClose(2.0 * (0.2 * l1(w) + 0.3 * l2(w)), row.penalty(), row.variable().name());
-        total += 2.0 * (0.2 * l1(w) + 0.3 * l2(w));
+        assertClose(l1Sum(w), row.l1Sum(), row.variable().name() + " l1");
+        assertClose(l2Sum(w), row.l2Sum(), row.variable().name() + " l2");
+        assertClose(2.0 * (0.2 * l1Sum(w) + 0.3 * l2Sum(w)), row.penalty(), row.variable().name());
+        total += 2.0 * (0.2 * l1Sum(w) + 0.3 * l2Sum(w));
       }
       assertClose(total, report.penalty(), "penalty");
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -126,8 +127,8 @@ class ObjectGraphSignatureTest {
       assertEquals(variables.size(), perVariable.length);
       for (int i = 0; i < variables.size(); i++) {
         double[] w = TestModels.values(bundle.session(), variables.get(i));
-        double l1w = TestModels.l1(w);
-        double l2w = TestModels.l2(w);
+        double l1w = References.l1Sum(w);
+        double l2w = References.l2Sum(w);
         l1 += l1w;
         l2 += l2w;
         assertClose(config.weight() * (config.l1() * l1w + config.l2() * l2w), perVariable[i],

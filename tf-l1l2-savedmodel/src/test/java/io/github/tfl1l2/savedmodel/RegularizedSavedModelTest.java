@@ -1,8 +1,8 @@
 package io.github.tfl1l2.savedmodel;
 
 import static io.github.tfl1l2.savedmodel.TestModels.assertClose;
-import static io.github.tfl1l2.savedmodel.TestModels.l1;
-import static io.github.tfl1l2.savedmodel.TestModels.l2;
+import static io.github.tfl1l2.testing.References.l1Sum;
+import static io.github.tfl1l2.testing.References.l2Sum;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -133,9 +133,9 @@ class RegularizedSavedModelTest {
       double[] perVariable = (double[]) out.get("per_variable");
       int i = 0;
       for (double[] value : values.values()) {
-        assertClose(weight * (l1 * l1(value) + l2 * l2(value)), perVariable[i++], "per_variable");
-        l1Sum += l1(value);
-        l2Sum += l2(value);
+        assertClose(weight * (l1 * l1Sum(value) + l2 * l2Sum(value)), perVariable[i++], "per_variable");
+        l1Sum += l1Sum(value);
+        l2Sum += l2Sum(value);
       }
       assertEquals(values.size(), perVariable.length);
       assertClose(l1Sum, ((double[]) out.get("l1_sum"))[0], "l1_sum");
@@ -193,7 +193,7 @@ class RegularizedSavedModelTest {
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
       Map<String, Object> out = TestModels.callRegularization(bundle);
       assertEquals(List.of("layer/kernel", "head/kernel"), out.get("variable_names"));
-      assertClose(l2(values.get("layer/kernel")) + l2(values.get("head/kernel")),
+      assertClose(l2Sum(values.get("layer/kernel")) + l2Sum(values.get("head/kernel")),
           ((double[]) out.get("penalty"))[0], "penalty over the kernels only");
     }
   }

@@ -89,24 +89,6 @@ public final class TestModels {
     return values;
   }
 
-  /** Σ|w| in double precision. */
-  public static double l1(double[] values) {
-    double sum = 0.0;
-    for (double v : values) {
-      sum += Math.abs(v);
-    }
-    return sum;
-  }
-
-  /** Σw² in double precision. */
-  public static double l2(double[] values) {
-    double sum = 0.0;
-    for (double v : values) {
-      sum += v * v;
-    }
-    return sum;
-  }
-
   /** Calls the {@code regularization} signature of {@code bundle} and widens its outputs. */
   public static Map<String, Object> callRegularization(SavedModelBundle bundle) {
     Map<String, Object> outputs = new TreeMap<>();

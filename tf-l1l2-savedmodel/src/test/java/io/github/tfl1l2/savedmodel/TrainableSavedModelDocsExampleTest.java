@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.testing.References;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,7 +92,8 @@ class TrainableSavedModelDocsExampleTest {
       double l2Sum = 0;
       for (String name : KerasCnn.TRAINABLE) {
         if (name.endsWith("kernel")) {
-          l2Sum += TestModels.l2(TestModels.values(tuned.session(), name + "/Read/ReadVariableOp"));
+          l2Sum +=
+              References.l2Sum(TestModels.values(tuned.session(), name + "/Read/ReadVariableOp"));
         }
       }
       Map<String, Object> regularization = TestModels.callRegularization(tuned);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -156,8 +157,8 @@ class TrainableSavedModelExportTest {
       double l2Sum = 0;
       for (String kernel : kernels) {
         double[] w = TestModels.values(reloaded.session(), kernel + "/Read/ReadVariableOp");
-        l1Sum += TestModels.l1(w);
-        l2Sum += TestModels.l2(w);
+        l1Sum += References.l1Sum(w);
+        l2Sum += References.l2Sum(w);
       }
       Map<String, Object> outputs = TestModels.callRegularization(reloaded);
       assertEquals(kernels, outputs.get("variable_names"));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.optimizers.ProximalGradientDescent;
+import io.github.tfl1l2.testing.References;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -148,7 +149,7 @@ class TrainableSavedModelTrainingTest {
           double w = before.get(v)[i];
           double a = withAfter.get(v)[i];
           double b = withoutAfter.get(v)[i];
-          double penaltyStep = LEARNING_RATE * (L1 * Math.signum(w) + 2 * L2 * w);
+          double penaltyStep = LEARNING_RATE * References.penaltyGradient(w, L1, L2);
           double expected = kernel ? -penaltyStep : 0.0;
           // Each float32 result is one rounding of w − lr·(g + p), after lr·(g + p) itself was
           // rounded in float32: within one ulp of the largest magnitude involved. The difference
@@ -208,7 +209,7 @@ class TrainableSavedModelTrainingTest {
     double penalty = 0;
     for (int v = 0; v < tensors.size() - 1; v++) {
       if (f.model.trainableVariables().get(v).op().name().endsWith("kernel")) {
-        penalty += l1 * TestModels.l1(values.get(v)) + l2 * TestModels.l2(values.get(v));
+        penalty += l1 * References.l1Sum(values.get(v)) + l2 * References.l2Sum(values.get(v));
       }
     }
     return values.get(values.size() - 1)[0] + penalty;
@@ -307,8 +308,8 @@ class TrainableSavedModelTrainingTest {
         double[] exported =
             TestModels.values(reloaded.session(), kernels.get(k) + "/Read/ReadVariableOp");
         assertArrayEquals(trainedKernels.get(k), exported, 0.0, kernels.get(k));
-        l1Sum += TestModels.l1(exported);
-        l2Sum += TestModels.l2(exported);
+        l1Sum += References.l1Sum(exported);
+        l2Sum += References.l2Sum(exported);
       }
       float[] pixels = KerasCnn.images(BATCH, 7);
       for (int i = 0; i < pixels.length; i++) {

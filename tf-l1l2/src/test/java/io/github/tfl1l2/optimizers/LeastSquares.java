@@ -4,8 +4,7 @@ import java.util.Random;
 
 /**
  * A small least-squares problem {@code f(w) = (1/n)·|y − X·w|²} in double precision, seeded, with
- * a reference solver for {@code f(w) + l1·Σ|w| + l2·Σw²}: cyclic coordinate descent with exact
- * soft-thresholding, sharing nothing with the TensorFlow kernels.
+ * its gradient; {@code References.elasticNet} solves it with the penalty.
  */
 final class LeastSquares {
   final double[][] x;
@@ -87,46 +86,6 @@ final class LeastSquares {
       max = Math.max(max, Math.abs(g));
     }
     return max;
-  }
-
-  /**
-   * The minimizer of {@code (1/n)·|y − X·w|² + l1·Σ|w| + l2·Σw²}. In coordinate {@code j}, with
-   * {@code r} the residual without {@code w_j}'s share, the objective is {@code a·w_j² − 2·ρ·w_j +
-   * l1·|w_j| + l2·w_j² + const} where {@code a = Σx_ij²/n} and {@code ρ = Σx_ij·r_i/n}; setting
-   * its subgradient {@code 2(a + l2)·w_j − 2ρ + l1·sign(w_j)} to zero gives {@code w_j = S(ρ,
-   * l1/2) / (a + l2)} with {@code S} the soft threshold.
-   */
-  double[] coordinateDescent(double l1, double l2) {
-    double[] w = new double[p];
-    double[] residual = y.clone(); // y − X·w
-    double[] a = new double[p];
-    for (int j = 0; j < p; j++) {
-      for (int i = 0; i < n; i++) {
-        a[j] += x[i][j] * x[i][j] / n;
-      }
-    }
-    for (int sweep = 0; sweep < 1_000_000; sweep++) {
-      double largestChange = 0.0;
-      for (int j = 0; j < p; j++) {
-        double rho = 0.0;
-        for (int i = 0; i < n; i++) {
-          rho += x[i][j] * (residual[i] + x[i][j] * w[j]) / n;
-        }
-        double updated = Math.signum(rho) * Math.max(Math.abs(rho) - l1 / 2.0, 0.0) / (a[j] + l2);
-        double change = updated - w[j];
-        if (change != 0.0) {
-          for (int i = 0; i < n; i++) {
-            residual[i] -= x[i][j] * change;
-          }
-          w[j] = updated;
-          largestChange = Math.max(largestChange, Math.abs(change));
-        }
-      }
-      if (largestChange < 1e-15) {
-        return w;
-      }
-    }
-    throw new AssertionError("coordinate descent did not converge");
   }
 
   /** X as float32 rows, for a TensorFlow constant. */

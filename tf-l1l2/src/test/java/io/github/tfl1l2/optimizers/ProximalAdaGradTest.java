@@ -1,5 +1,6 @@
 package io.github.tfl1l2.optimizers;
 
+import io.github.tfl1l2.testing.References;
 import static io.github.tfl1l2.optimizers.ProximalGradientDescentTest.assertClose;
 import static io.github.tfl1l2.optimizers.ProximalGradientDescentTest.assertStrictOptimality;
 import static io.github.tfl1l2.optimizers.ProximalGradientDescentTest.zeroSet;
@@ -29,8 +30,7 @@ class ProximalAdaGradTest {
     for (int j = 0; j < w0.length; j++) {
       double eta = lr / Math.sqrt(ProximalAdaGrad.INITIAL_ACCUMULATOR_DEFAULT + g[j] * g[j]);
       double v = w0[j] - eta * g[j];
-      expected[j] = Math.signum(v) * Math.max(Math.abs(v) - eta * 1.5 * 0.4, 0.0)
-          / (1.0 + eta * 2.0 * 1.5 * 0.3);
+      expected[j] = References.proximalStep(v, eta, 1.5 * 0.4, 1.5 * 0.3);
     }
     try (LinearModel model = new LinearModel(PROBLEM, w0)) {
       ProximalAdaGrad optimizer = new ProximalAdaGrad(model.graph, lr, reg);
@@ -48,7 +48,7 @@ class ProximalAdaGradTest {
   @Test
   void lassoIteratesReachTheCoordinateDescentOptimumWithItsExactZeros() {
     double l1 = 0.3 * PROBLEM.l1Max();
-    double[] optimum = PROBLEM.coordinateDescent(l1, 0.0);
+    double[] optimum = References.elasticNet(PROBLEM.x, PROBLEM.y, l1, 0.0, false).weights();
     assertStrictOptimality(optimum, l1, 0.0);
     try (LinearModel model = new LinearModel(PROBLEM, new float[PROBLEM.p])) {
       model.run(new ProximalAdaGrad(model.graph, 0.5f, L1L2.l1(l1)).minimize(model.dataLoss), 3000);

@@ -1,5 +1,6 @@
 package io.github.tfl1l2.optimizers;
 
+import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,8 +57,8 @@ class ProximalGradientDescentTest {
     for (int j = 0; j < w0.length; j++) {
       double v = w0d[j] - lr * g[j];
       assertTrue(Math.abs(Math.abs(v) - shrink) > 1e-3, "fixture: v[" + j + "] clear of the threshold");
-      expected[j] = Math.signum(v) * Math.max(Math.abs(v) - shrink, 0.0)
-          / (1.0 + lr * 2.0 * reg.weight() * reg.l2());
+      expected[j] =
+          References.proximalStep(v, lr, reg.weight() * reg.l1(), reg.weight() * reg.l2());
       zeros += expected[j] == 0.0 ? 1 : 0;
     }
     assertTrue(zeros > 0 && zeros < w0.length, "fixture: some but not all weights land on zero");
@@ -123,7 +124,7 @@ class ProximalGradientDescentTest {
         double alpha = (float) lr; // the learning rate is a float
         for (int j = 0; j < 3; j++) {
           double v = w0[j] - alpha * c[j];
-          double expected = Math.signum(v) * Math.max(Math.abs(v) - alpha * 0.7, 0.0) / (1 + alpha * 0.4);
+          double expected = References.proximalStep(v, alpha, 0.7, 0.2);
           assertEquals(expected, after[j], 1e-15, "w[" + j + "]");
         }
       }
@@ -189,7 +190,7 @@ class ProximalGradientDescentTest {
   }
 
   private static void assertReachesOptimum(L1L2 reg, double l1, double l2) {
-    double[] optimum = PROBLEM.coordinateDescent(l1, l2);
+    double[] optimum = References.elasticNet(PROBLEM.x, PROBLEM.y, l1, l2, false).weights();
     assertStrictOptimality(optimum, l1, l2);
     float lr = (float) (1.0 / (PROBLEM.lipschitzBound() + 2.0 * l2));
     try (LinearModel model = new LinearModel(PROBLEM, new float[PROBLEM.p])) {
@@ -212,7 +213,7 @@ class ProximalGradientDescentTest {
         zeros++;
         assertTrue(Math.abs(g[j]) < 0.95 * l1, "fixture: zero " + j + " strictly inside");
       } else {
-        assertEquals(0.0, g[j] + l1 * Math.signum(optimum[j]) + 2.0 * l2 * optimum[j], 1e-9);
+        assertEquals(0.0, g[j] + References.penaltyGradient(optimum[j], l1, l2), 1e-9);
       }
     }
     assertTrue(zeros > 0 && zeros < optimum.length, "fixture: optimum has zeros and non-zeros");
