@@ -91,6 +91,35 @@ final class PartialSums {
       Operand<T> sum = Sum.create(scope, elementwise(scope, x, c), Constant.scalarOf(scope, lastOfX));
       return Mul.create(scope, sum, constant(scope, c.scale(), x.type()));
     }
+    Parts<T> parts = parts(scope, x, k, n, rows, c);
+    Operand<T> scaled = Mul.create(scope, parts.rowSums(), constant(scope, c.scale(), x.type()));
+    Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
+    return parts.tail() == null ? total : Add.create(scope, total, parts.tail());
+  }
+
+  /**
+   * The fused penalty of a tensor in two parts: {@code rowSums}, the unscaled sums of {@code
+   * a*|x| + b*x^2} over its rows of 32 ({@code [(k,) n/32]}), and {@code tail}, the scaled penalty
+   * of the last {@code n % 32} elements ({@code [(k)]}), or null when {@code n} is a multiple of 32.
+   * The penalty is {@code sum(scale * rowSums) + tail}; the caller multiplies by the scale, between
+   * the two reductions (see the class comment).
+   *
+   * <p>Keeping the row sums apart lets {@link PenaltyGraph} reduce those of several weights with
+   * one {@code Sum} over their concatenation: XLA then emits one loop over all of those weights,
+   * split once across the CPU cores, instead of one loop per weight that all write the same
+   * temporary buffer and so run strictly one after another, each split across the cores. The
+   * scale must then be applied to the concatenation, not to each part: XLA rewrites a reduction
+   * of a concatenation into one reduction per operand.
+   */
+  record Parts<T extends TFloating>(Operand<T> rowSums, Operand<T> tail) {}
+
+  /**
+   * Returns the {@link Parts} of the fused penalty of {@code x}; arguments as for {@link #fused},
+   * with {@code n > 32}.
+   */
+  static <T extends TFloating> Parts<T> parts(
+      Scope scope, Operand<T> x, long k, long n, boolean rows, Coefficients c) {
+    int lastOfX = rows ? 1 : 0;
     long chunks = n / ROW;
     long aligned = chunks * ROW;
     long rest = n - aligned;
@@ -103,16 +132,13 @@ final class PartialSums {
     }
     Operand<T> inner =
         Sum.create(scope, elementwise(scope, body, c), Constant.scalarOf(scope, lastOfX + 1));
-    Operand<T> scaled = Mul.create(scope, inner, constant(scope, c.scale(), x.type()));
-    Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
     if (rest == 0) {
-      return total;
+      return new Parts<>(inner, null);
     }
     Operand<T> tail = slice(scope, x, k, rows, aligned, rest);
     Operand<T> tailSum =
         Sum.create(scope, elementwise(scope, tail, c), Constant.scalarOf(scope, lastOfX));
-    return Add.create(
-        scope, total, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
+    return new Parts<>(inner, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
   }
 
   /**

@@ -16,11 +16,13 @@ import org.tensorflow.op.core.Constant;
 import org.tensorflow.op.core.Identity;
 import org.tensorflow.op.core.Reshape;
 import org.tensorflow.op.core.Stack;
+import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Unstack;
 import org.tensorflow.op.core.Zeros;
 import org.tensorflow.op.debugging.CheckNumerics;
 import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.AddN;
+import org.tensorflow.op.math.Mul;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TFloating;
@@ -89,12 +91,25 @@ final class PenaltyGraph {
     for (int first = 0; first < entries.size(); first += ENTRIES_PER_CLUSTER) {
       compute = fused ? XlaScope.wrap(scope, scope.makeOpName("xla_cluster")) : scope;
       List<Operand<TType>> results = new ArrayList<>();
+      // The row sums of the cluster's large weights, per device, reduced by one Sum each below.
+      Map<String, List<Operand<TType>>> rowSums = new LinkedHashMap<>();
+      Map<String, Scope> rowSumScopes = new LinkedHashMap<>();
       for (Entry entry : entries.subList(first, Math.min(entries.size(), first + ENTRIES_PER_CLUSTER))) {
         DeviceSpec device = parameters.get(entry.members().get(0)).device();
         Scope local = Devices.on(compute, device);
-        Operand<TType> value =
-            reduce(Devices.on(scope, device), local, entry, parameters, reads, fused, c);
-        value = erase(castIfNeeded(local, value, total));
+        Reduced reduced =
+            reduce(Devices.on(scope, device), local, entry, parameters, reads, fused, !vector, c);
+        if (reduced.rowSums() != null) {
+          String key = String.valueOf(device);
+          rowSums
+              .computeIfAbsent(key, k -> new ArrayList<>())
+              .add(erase(castIfNeeded(local, reduced.rowSums(), total)));
+          rowSumScopes.putIfAbsent(key, local);
+          if (reduced.value() == null) {
+            continue;
+          }
+        }
+        Operand<TType> value = erase(castIfNeeded(local, reduced.value(), total));
         if (!vector) {
           results.add(value);
         } else if (entry.stacked()) {
@@ -106,6 +121,24 @@ final class PenaltyGraph {
         } else {
           perParameter.set(entry.members().get(0), value);
         }
+      }
+      for (Map.Entry<String, List<Operand<TType>>> group : rowSums.entrySet()) {
+        // One Sum over the concatenated row sums: XLA fuses the concatenation with every
+        // weight's row reduction into one loop that reads the weights in turn and is split once
+        // across the cores. Reduced one by one, each weight's loop would write the same
+        // temporary buffer as the next, so XLA would run them strictly in sequence, each split
+        // across the cores: one wait for the slower core per weight. The scale is applied to
+        // the concatenation: XLA splits a Sum of a Concat into one Sum per operand, which a
+        // Mul in between prevents (and keeps the two reductions apart, see PartialSums).
+        Scope local = rowSumScopes.get(group.getKey());
+        List<Operand<TType>> vectors = group.getValue();
+        Operand<TType> joined =
+            vectors.size() == 1
+                ? vectors.get(0)
+                : Concat.create(local, vectors, Constant.scalarOf(local, 0));
+        Operand<TType> scaled =
+            Mul.create(local, joined, erase(PartialSums.constant(local, c.scale(), total)));
+        results.add(Sum.create(local, scaled, Constant.scalarOf(local, 0)));
       }
       if (!vector) {
         sums.add(results.size() == 1 ? results.get(0) : AddN.create(compute, results));
@@ -165,14 +198,25 @@ final class PenaltyGraph {
     return entries;
   }
 
-  /** Emits one entry's penalty: a scalar, or for a stacked entry one value per member. */
-  private static Operand<TType> reduce(
+  /**
+   * One entry's penalty: the sum of {@code rowSums} (scaled row sums of its rows of 32, or null)
+   * and {@code value} (a scalar, or for a stacked entry one value per member; null when the row
+   * sums are the whole penalty).
+   */
+  private record Reduced(Operand<TType> rowSums, Operand<TType> value) {}
+
+  /**
+   * Emits one entry's penalty; with {@code split}, a fused entry of known size over 32 elements
+   * that is not stacked leaves its row sums unreduced ({@link PartialSums#parts}).
+   */
+  private static Reduced reduce(
       Scope plain,
       Scope compute,
       Entry entry,
       List<Parameter> parameters,
       List<Operand<TType>> reads,
       boolean fused,
+      boolean split,
       Coefficients c) {
     List<Integer> members = entry.members();
     Operand<TType> input;
@@ -208,19 +252,27 @@ final class PenaltyGraph {
     Operand<? extends TFloating> x =
         castIfNeeded(compute, input, FloatingTypes.accumulatorOf(dtype));
     if (entry.stacked()) {
-      return erase(
-          fused
-              ? PartialSums.fused(compute, x, members.size(), entry.size(), true, c)
-              : PartialSums.plain(compute, x, true, c));
+      return new Reduced(
+          null,
+          erase(
+              fused
+                  ? PartialSums.fused(compute, x, members.size(), entry.size(), true, c)
+                  : PartialSums.plain(compute, x, true, c)));
     }
     if (!fused) {
-      return erase(PartialSums.plain(compute, x, false, c));
+      return new Reduced(null, erase(PartialSums.plain(compute, x, false, c)));
     }
     if (entry.size() < 0) {
       // Unknown size: the per-element layout trick needs static dimensions.
-      return erase(PartialSums.plain(compute, x, false, c));
+      return new Reduced(null, erase(PartialSums.plain(compute, x, false, c)));
     }
-    return erase(PartialSums.fused(compute, x, 1, entry.size(), false, c));
+    if (split && entry.size() > PartialSums.ROW) {
+      PartialSums.Parts<? extends TFloating> parts =
+          PartialSums.parts(compute, x, 1, entry.size(), false, c);
+      return new Reduced(
+          erase(parts.rowSums()), parts.tail() == null ? null : erase(parts.tail()));
+    }
+    return new Reduced(null, erase(PartialSums.fused(compute, x, 1, entry.size(), false, c)));
   }
 
   private static Operand<TType> flatten(Scope scope, Operand<TType> value) {
