@@ -102,8 +102,9 @@ final class PartialSums {
 
   /**
    * The fused penalty of a tensor in two parts: {@code rowSums}, the unscaled sums of {@code
-   * a*|x| + b*x^2} over its rows of 32 ({@code [(k,) n/32]}), and {@code tail}, the scaled penalty
-   * of the last {@code n % 32} elements ({@code [(k)]}), or null when {@code n} is a multiple of 32.
+   * a*|x| + b*x^2} over its rows of 32 ({@code [(k,) n/32]}), and {@code tail}, the scaled
+   * penalty of the last {@code n % 32} elements ({@code [(k)]}), or null when {@code n} is a
+   * multiple of 32.
    * The penalty is {@code sum(scale * rowSums) + tail}; the caller multiplies by the scale, between
    * the two reductions (see the class comment).
    *
@@ -153,7 +154,8 @@ final class PartialSums {
    * shares the buffer, so this view, built in an unmarked scope, costs nothing.
    */
   static Operand<TInt32> bfloat16Words(Scope plain, Operand<TType> x, long n) {
-    Operand<TType> pairs = Reshape.create(plain, x, Constant.vectorOf(plain, new long[] {n / 2, 2}));
+    Operand<TType> pairs =
+        Reshape.create(plain, x, Constant.vectorOf(plain, new long[] {n / 2, 2}));
     Operand<TInt32> words = Bitcast.create(plain, pairs, TInt32.class);
     return Reshape.create(
         plain, words, Constant.vectorOf(plain, new long[] {n / WORD_ROW_ELEMENTS, ROW}));

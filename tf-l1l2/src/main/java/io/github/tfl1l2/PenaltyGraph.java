@@ -41,7 +41,9 @@ import org.tensorflow.types.family.TType;
  *       for {@link Reduction#NONE} those of one dtype and one size are stacked into a matrix whose
  *       rows are reduced separately, so each keeps its own value. Thousands of small variables then
  *       cost a handful of ops and one small XLA kernel instead of thousands of each.
- *   <li>Larger parameters each get their own reduction: joining them would copy them.
+ *   <li>Larger parameters each get their own row reduction (joining them would copy them); under
+ *       XLA the row sums of a cluster's 32- and 64-bit ones are then joined and summed once, so
+ *       that XLA emits one loop over all of them.
  *   <li>With XLA, at most {@link #ENTRIES_PER_CLUSTER} reductions share one cluster, so compile
  *       time stays linear in the number of reductions.
  *   <li>Each parameter is read, joined and reduced on the device it is pinned to, so only scalar
@@ -103,7 +105,15 @@ final class PenaltyGraph {
         Scope local = Devices.on(compute, device);
         Reduced reduced =
             reduce(
-                Devices.on(scope, device), local, entry, parameters, reads, fused, words, !vector, c);
+                Devices.on(scope, device),
+                local,
+                entry,
+                parameters,
+                reads,
+                fused,
+                words,
+                !vector,
+                c);
         if (reduced.rowSums() != null && !reduced.alone()) {
           String key = String.valueOf(device);
           rowSums
@@ -229,9 +239,9 @@ final class PenaltyGraph {
    * that is not stacked leaves its row sums unreduced ({@link PartialSums#parts}).
    *
    * <p>Row sums of 16-bit weights are marked {@code alone}: reduced per weight, not joined with
-   * others. Measured on this project's 2-core CPU, joining slowed 16 x 4M bfloat16 down by 15-30
-   * % while it sped 64 x 1M float32 up by 0-16 %: XLA's loop over a concatenation picks its
-   * operand once per row, and a row of 16-bit weights carries half the bytes of a float32 row.
+   * others. Joining them measured slower (notes/read-floor.md): XLA's loop over a concatenation
+   * picks its operand once per row, and XLA's loop over 16-bit weights is bound by arithmetic
+   * rather than by memory.
    * With {@code words}, a bfloat16 entry whose size is a multiple of 64 is read as 32-bit words
    * ({@link PartialSums#bfloat16Words}).
    */

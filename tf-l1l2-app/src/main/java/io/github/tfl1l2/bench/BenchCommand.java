@@ -170,7 +170,8 @@ public final class BenchCommand implements Callable<Integer> {
       }
       // The read floor's own variable: the case's bytes in one contiguous buffer of its dtype.
       Operand<TFloat32> flatValues =
-          init.random.randomUniform(init.constant(new long[] {(long) count * size}), TFloat32.class);
+          init.random.randomUniform(
+              init.constant(new long[] {(long) count * size}), TFloat32.class);
       Operand<? extends TNumber> contiguous =
           bf16
               ? tf.variable(init.dtypes.cast(flatValues, TBfloat16.class))
@@ -386,8 +387,9 @@ public final class BenchCommand implements Callable<Integer> {
     table.append(
         String.format(
             Locale.ROOT,
-            "%nmedian ms (%d runs); (N×) = multiple of the read floor: TensorFlow's Sum over one"
-                + " contiguous variable of the case's bytes and dtype, timed in the same rounds%n%n",
+            "%nmedian ms (%d runs); (N×) = multiple of the read floor: TensorFlow's Sum over"
+                + " one contiguous variable of the case's bytes and dtype, timed in the same"
+                + " rounds%n%n",
             reps));
     table.append("| case |");
     for (Column column : Column.values()) {
