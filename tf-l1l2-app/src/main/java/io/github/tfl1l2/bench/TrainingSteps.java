@@ -61,7 +61,8 @@ final class TrainingSteps {
     PROXIMAL("ProximalGradientDescent"),
     FRAMEWORK("framework L1L2"),
     RESOURCE_WITHOUT("resource, no penalty"),
-    RESOURCE_MINIMIZE("resource reg.minimize");
+    RESOURCE_MINIMIZE("resource reg.minimize"),
+    RESOURCE_PROXIMAL("resource ProximalGradientDescent");
 
     final String title;
 
@@ -140,6 +141,20 @@ final class TrainingSteps {
       steps.put(
           Column.RESOURCE_MINIMIZE,
           regularizer(true).minimize(new GradientDescent(graph, LEARNING_RATE), noData, handles));
+      // The same cheapest data loss as the ref proximal column, over the handles' reads.
+      Operand<TFloat32> linearOnHandles = tf.constant(0f);
+      for (Operand<?> handle : handles) {
+        linearOnHandles =
+            tf.math.add(
+                linearOnHandles,
+                tf.math.mul(
+                    tf.constant(1e-3f),
+                    tf.reduceSum(tf.readVariableOp(handle, TFloat32.class), tf.constant(0))));
+      }
+      steps.put(
+          Column.RESOURCE_PROXIMAL,
+          new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true))
+              .minimize(linearOnHandles, handles));
       session.initialize();
       Map<Column, Runnable> runs = new EnumMap<>(Column.class);
       steps.forEach(
@@ -203,7 +218,9 @@ final class TrainingSteps {
     Operand<TFloat32> x = tf.constant(Shape.of(batch, 784), DataBuffers.of(input, true, false));
     Operand<TFloat32> y = tf.constant(Shape.of(batch, 10), DataBuffers.of(labels, true, false));
     int[] widths = {784, 512, 512, 10};
-    if (column == Column.RESOURCE_WITHOUT || column == Column.RESOURCE_MINIMIZE) {
+    if (column == Column.RESOURCE_WITHOUT
+        || column == Column.RESOURCE_MINIMIZE
+        || column == Column.RESOURCE_PROXIMAL) {
       return resourceMlpStep(graph, tf, x, y, widths, column);
     }
     List<Variable<TFloat32>> parameters = new ArrayList<>();
@@ -236,11 +253,15 @@ final class TrainingSteps {
           new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true)).minimize(loss);
       case FRAMEWORK -> gd.minimize(tf.math.add(loss, frameworkPenalty(tf, parameters)));
       case BARE -> throw new IllegalArgumentException("no bare pass in the MLP case");
-      case RESOURCE_WITHOUT, RESOURCE_MINIMIZE -> throw new AssertionError(column);
+      case RESOURCE_WITHOUT, RESOURCE_MINIMIZE, RESOURCE_PROXIMAL ->
+          throw new AssertionError(column);
     };
   }
 
-  /** The same MLP on resource variables, trained by {@link L1L2#minimize}. */
+  /**
+   * The same MLP on resource variables, trained by {@link L1L2#minimize} or by {@code
+   * ProximalGradientDescent.minimize(loss, variables)}.
+   */
   private static Op resourceMlpStep(
       Graph graph,
       Ops tf,
@@ -266,6 +287,10 @@ final class TrainingSteps {
     }
     Operand<TFloat32> loss =
         tf.math.mean(tf.nn.softmaxCrossEntropyWithLogits(h, y).loss(), tf.constant(0));
+    if (column == Column.RESOURCE_PROXIMAL) {
+      return new ProximalGradientDescent(graph, LEARNING_RATE, regularizer(true))
+          .minimize(loss, parameters);
+    }
     L1L2 reg = column == Column.RESOURCE_MINIMIZE ? regularizer(true) : L1L2.of(0, 0);
     return reg.minimize(new GradientDescent(graph, LEARNING_RATE), loss, parameters);
   }
