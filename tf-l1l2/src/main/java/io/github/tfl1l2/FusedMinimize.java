@@ -1,6 +1,10 @@
 package io.github.tfl1l2;
 
 import io.github.tfl1l2.PenaltyGradient.Term;
+import io.github.tfl1l2.internal.Checks;
+import io.github.tfl1l2.internal.DataGradients;
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.internal.FloatingTypes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -12,8 +16,8 @@ import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
-import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
+import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.Scope;
@@ -49,15 +53,9 @@ final class FusedMinimize {
               + dataLoss.op().name()
               + "\") belongs to another execution environment than the optimizer's graph");
     }
-    DataType lossType = dataLoss.asOutput().dataType();
-    if (!FloatingTypes.isFloating(FloatingTypes.baseOf(lossType))) {
-      throw new IllegalArgumentException(
-          "dataLoss (op \""
-              + dataLoss.op().name()
-              + "\") has dtype "
-              + lossType
-              + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
-    }
+    FloatingTypes.requireFloating(
+        "dataLoss (op \"" + dataLoss.op().name() + "\")",
+        FloatingTypes.baseOf(dataLoss.asOutput().dataType()));
     // How many times each variable is a selected weight: addTo counts a repeated one each time.
     Map<Output<?>, Integer> penalized = new LinkedHashMap<>();
     Set<Output<?>> listed = new LinkedHashSet<>();
@@ -191,8 +189,7 @@ final class FusedMinimize {
     Map<Output<?>, Output<?>> gradients = new LinkedHashMap<>();
     for (GradAndVar<?> pair : optimizer.computeGradients(dataLoss)) {
       Output<?> gradient = pair.getGradient();
-      // A NoGradient result (the loss reaches the variable only through StopGradient) is closed.
-      if (gradient != null && !gradient.isClosed()) {
+      if (DataGradients.hasGradient(gradient)) {
         gradients.put(pair.getVariable(), gradient);
       }
     }
@@ -206,17 +203,9 @@ final class FusedMinimize {
    */
   private static String nameOf(Operand<?> weight, int index, Graph graph) {
     if (weight != null && weight.env() == graph && DataGradients.isResource(weight.asOutput())) {
-      DataType dtype = DataGradients.dtypeOf(weight.asOutput());
-      if (!FloatingTypes.isFloating(dtype)) {
-        throw new IllegalArgumentException(
-            "weights["
-                + index
-                + "] (op \""
-                + weight.op().name()
-                + "\") is a resource variable of dtype "
-                + dtype
-                + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
-      }
+      FloatingTypes.requireFloating(
+          "weights[" + index + "] (op \"" + weight.op().name() + "\", a resource variable)",
+          DataGradients.dtypeOf(weight.asOutput()));
       return weight.op().name();
     }
     return Parameter.of("weights", null, weight, index, graph).name();

@@ -1,5 +1,7 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.internal.Checks;
+import io.github.tfl1l2.internal.FloatingTypes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,8 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.internal.PinnedScope;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,9 +1,10 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.HashSet;
