@@ -2,6 +2,9 @@ package io.github.tfl1l2;
 
 import org.tensorflow.Operand;
 import org.tensorflow.op.Scope;
+import org.tensorflow.op.bitwise.BitwiseAnd;
+import org.tensorflow.op.bitwise.LeftShift;
+import org.tensorflow.op.core.Bitcast;
 import org.tensorflow.op.core.Constant;
 import org.tensorflow.op.core.Reshape;
 import org.tensorflow.op.core.Slice;
@@ -91,6 +94,36 @@ final class PartialSums {
       Operand<T> sum = Sum.create(scope, elementwise(scope, x, c), Constant.scalarOf(scope, lastOfX));
       return Mul.create(scope, sum, constant(scope, c.scale(), x.type()));
     }
+    Parts<T> parts = parts(scope, x, k, n, rows, c);
+    Operand<T> scaled = Mul.create(scope, parts.rowSums(), constant(scope, c.scale(), x.type()));
+    Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
+    return parts.tail() == null ? total : Add.create(scope, total, parts.tail());
+  }
+
+  /**
+   * The fused penalty of a tensor in two parts: {@code rowSums}, the unscaled sums of {@code
+   * a*|x| + b*x^2} over its rows of 32 ({@code [(k,) n/32]}), and {@code tail}, the scaled
+   * penalty of the last {@code n % 32} elements ({@code [(k)]}), or null when {@code n} is a
+   * multiple of 32.
+   * The penalty is {@code sum(scale * rowSums) + tail}; the caller multiplies by the scale, between
+   * the two reductions (see the class comment).
+   *
+   * <p>Keeping the row sums apart lets {@link PenaltyGraph} reduce those of several weights with
+   * one {@code Sum} over their concatenation: XLA then emits one loop over all of those weights,
+   * split once across the CPU cores, instead of one loop per weight that all write the same
+   * temporary buffer and so run strictly one after another, each split across the cores. The
+   * scale must then be applied to the concatenation, not to each part: XLA rewrites a reduction
+   * of a concatenation into one reduction per operand.
+   */
+  record Parts<T extends TFloating>(Operand<T> rowSums, Operand<T> tail) {}
+
+  /**
+   * Returns the {@link Parts} of the fused penalty of {@code x}; arguments as for {@link #fused},
+   * with {@code n > 32}.
+   */
+  static <T extends TFloating> Parts<T> parts(
+      Scope scope, Operand<T> x, long k, long n, boolean rows, Coefficients c) {
+    int lastOfX = rows ? 1 : 0;
     long chunks = n / ROW;
     long aligned = chunks * ROW;
     long rest = n - aligned;
@@ -103,16 +136,52 @@ final class PartialSums {
     }
     Operand<T> inner =
         Sum.create(scope, elementwise(scope, body, c), Constant.scalarOf(scope, lastOfX + 1));
-    Operand<T> scaled = Mul.create(scope, inner, constant(scope, c.scale(), x.type()));
-    Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
     if (rest == 0) {
-      return total;
+      return new Parts<>(inner, null);
     }
     Operand<T> tail = slice(scope, x, k, rows, aligned, rest);
     Operand<T> tailSum =
         Sum.create(scope, elementwise(scope, tail, c), Constant.scalarOf(scope, lastOfX));
-    return Add.create(
-        scope, total, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
+    return new Parts<>(inner, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
+  }
+
+  /** Elements per row of 32-bit words in {@link #bfloat16Words}: two bfloat16 per word. */
+  static final int WORD_ROW_ELEMENTS = 2 * ROW;
+
+  /**
+   * Views a flat bfloat16 tensor of {@code n} elements, {@code n} a multiple of {@link
+   * #WORD_ROW_ELEMENTS}, as rows of 32 int32 words, each holding two weights. {@code Bitcast}
+   * shares the buffer, so this view, built in an unmarked scope, costs nothing.
+   */
+  static Operand<TInt32> bfloat16Words(Scope plain, Operand<TType> x, long n) {
+    Operand<TType> pairs =
+        Reshape.create(plain, x, Constant.vectorOf(plain, new long[] {n / 2, 2}));
+    Operand<TInt32> words = Bitcast.create(plain, pairs, TInt32.class);
+    return Reshape.create(
+        plain, words, Constant.vectorOf(plain, new long[] {n / WORD_ROW_ELEMENTS, ROW}));
+  }
+
+  /**
+   * The unscaled row sums ({@link Parts#rowSums}) of the bfloat16 weights packed in {@code words}
+   * ({@link #bfloat16Words}), in float32: a bfloat16 is the upper half of the float32 of the same
+   * value, so each word's two weights are {@code word & 0xFFFF0000} and {@code word << 16}, read
+   * as float32. That is the exact value a {@code Cast} gives, with two integer operations per two
+   * weights instead of a widening per weight, and a row of 32 words carries 64 weights, which
+   * halves the per-row work of XLA's loop. Which half holds which weight does not matter to a
+   * sum.
+   */
+  static Operand<TFloat32> bfloat16RowSums(Scope scope, Operand<TInt32> words, Coefficients c) {
+    Operand<TFloat32> high =
+        Bitcast.create(
+            scope,
+            BitwiseAnd.create(scope, words, Constant.scalarOf(scope, 0xFFFF0000)),
+            TFloat32.class);
+    Operand<TFloat32> low =
+        Bitcast.create(
+            scope, LeftShift.create(scope, words, Constant.scalarOf(scope, 16)), TFloat32.class);
+    Operand<TFloat32> both =
+        Add.create(scope, elementwise(scope, high, c), elementwise(scope, low, c));
+    return Sum.create(scope, both, Constant.scalarOf(scope, 1));
   }
 
   /**
@@ -140,9 +209,18 @@ final class PartialSums {
         scope, x, Constant.vectorOf(scope, begin), Constant.vectorOf(scope, size));
   }
 
-  /** {@code a*|x| + b*x^2}, leaving out a zero term and a factor of 1. */
+  /**
+   * {@code a*|x| + b*x^2}, leaving out a zero term and a factor of 1. With {@code b = 1} (so
+   * {@code c2 >= c1}) it is computed as {@code |x|*(a + |x|)}: one multiplication fewer per
+   * element, which counts where XLA's loop is bound by arithmetic rather than by memory (16-bit
+   * weights).
+   */
   private static <T extends TFloating> Operand<T> elementwise(
       Scope scope, Operand<T> x, Coefficients c) {
+    if (c.a() != 0.0 && c.b() == 1.0) {
+      Operand<T> abs = Abs.create(scope, x);
+      return Mul.create(scope, abs, Add.create(scope, abs, constant(scope, c.a(), x.type())));
+    }
     Operand<T> l1 = c.a() == 0.0 ? null : times(scope, Abs.create(scope, x), c.a());
     Operand<T> l2 = c.b() == 0.0 ? null : times(scope, Square.create(scope, x), c.b());
     if (l1 == null) {

@@ -18,13 +18,16 @@ import org.tensorflow.op.core.Constant;
 import org.tensorflow.op.core.Identity;
 import org.tensorflow.op.core.Reshape;
 import org.tensorflow.op.core.Stack;
+import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Unstack;
 import org.tensorflow.op.core.Zeros;
 import org.tensorflow.op.debugging.CheckNumerics;
 import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.AddN;
+import org.tensorflow.op.math.Mul;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat64;
+import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
 import org.tensorflow.types.family.TType;
 
@@ -40,7 +43,9 @@ import org.tensorflow.types.family.TType;
  *       for {@link Reduction#NONE} those of one dtype and one size are stacked into a matrix whose
  *       rows are reduced separately, so each keeps its own value. Thousands of small variables then
  *       cost a handful of ops and one small XLA kernel instead of thousands of each.
- *   <li>Larger parameters each get their own reduction: joining them would copy them.
+ *   <li>Larger parameters each get their own row reduction (joining them would copy them); under
+ *       XLA the row sums of a cluster's 32- and 64-bit ones are then joined and summed once, so
+ *       that XLA emits one loop over all of them.
  *   <li>With XLA, at most {@link #ENTRIES_PER_CLUSTER} reductions share one cluster, so compile
  *       time stays linear in the number of reductions.
  *   <li>Each parameter is read, joined and reduced on the device it is pinned to, so only scalar
@@ -72,6 +77,9 @@ final class PenaltyGraph {
       return Zeros.create(scope, Constant.vectorOf(scope, shape), type);
     }
     boolean fused = config.xla() && scope.env().isGraph();
+    // The bfloat16 word view goes through Bitcast and bitwise ops, which have no gradient: used
+    // only when the penalty's gradient comes from the surrogate, never from these ops.
+    boolean words = fused && PenaltyGradient.available();
     Class<? extends TFloating> total = totalAccumulator(parameters, type);
     Coefficients c = Coefficients.of(config.weight() * config.l1(), config.weight() * config.l2());
 
@@ -91,12 +99,44 @@ final class PenaltyGraph {
     for (int first = 0; first < entries.size(); first += ENTRIES_PER_CLUSTER) {
       compute = fused ? XlaScope.wrap(scope, scope.makeOpName("xla_cluster")) : scope;
       List<Operand<TType>> results = new ArrayList<>();
+      // The row sums of the cluster's large weights, per device, reduced by one Sum each below.
+      Map<String, List<Operand<TType>>> rowSums = new LinkedHashMap<>();
+      Map<String, Scope> rowSumScopes = new LinkedHashMap<>();
       for (Entry entry : entries.subList(first, Math.min(entries.size(), first + ENTRIES_PER_CLUSTER))) {
         DeviceSpec device = parameters.get(entry.members().get(0)).device();
         Scope local = Devices.on(compute, device);
-        Operand<TType> value =
-            reduce(Devices.on(scope, device), local, entry, parameters, reads, fused, c);
-        value = erase(castIfNeeded(local, value, total));
+        Reduced reduced =
+            reduce(
+                Devices.on(scope, device),
+                local,
+                entry,
+                parameters,
+                reads,
+                fused,
+                words,
+                !vector,
+                c);
+        if (reduced.rowSums() != null && !reduced.alone()) {
+          String key = String.valueOf(device);
+          rowSums
+              .computeIfAbsent(key, k -> new ArrayList<>())
+              .add(erase(castIfNeeded(local, reduced.rowSums(), total)));
+          rowSumScopes.putIfAbsent(key, local);
+          if (reduced.value() == null) {
+            continue;
+          }
+        }
+        if (reduced.rowSums() != null && reduced.alone()) {
+          // Reduced on its own (see Reduced#alone), then added like any other partial sum.
+          Operand<TType> rowsAlone = erase(castIfNeeded(local, reduced.rowSums(), total));
+          Operand<TType> scaledAlone =
+              Mul.create(local, rowsAlone, erase(PartialSums.constant(local, c.scale(), total)));
+          results.add(Sum.create(local, scaledAlone, Constant.scalarOf(local, 0)));
+          if (reduced.value() == null) {
+            continue;
+          }
+        }
+        Operand<TType> value = erase(castIfNeeded(local, reduced.value(), total));
         if (!vector) {
           results.add(value);
         } else if (entry.stacked()) {
@@ -108,6 +148,24 @@ final class PenaltyGraph {
         } else {
           perParameter.set(entry.members().get(0), value);
         }
+      }
+      for (Map.Entry<String, List<Operand<TType>>> group : rowSums.entrySet()) {
+        // One Sum over the concatenated row sums: XLA fuses the concatenation with every
+        // weight's row reduction into one loop that reads the weights in turn and is split once
+        // across the cores. Reduced one by one, each weight's loop would write the same
+        // temporary buffer as the next, so XLA would run them strictly in sequence, each split
+        // across the cores: one wait for the slower core per weight. The scale is applied to
+        // the concatenation: XLA splits a Sum of a Concat into one Sum per operand, which a
+        // Mul in between prevents (and keeps the two reductions apart, see PartialSums).
+        Scope local = rowSumScopes.get(group.getKey());
+        List<Operand<TType>> vectors = group.getValue();
+        Operand<TType> joined =
+            vectors.size() == 1
+                ? vectors.get(0)
+                : Concat.create(local, vectors, Constant.scalarOf(local, 0));
+        Operand<TType> scaled =
+            Mul.create(local, joined, erase(PartialSums.constant(local, c.scale(), total)));
+        results.add(Sum.create(local, scaled, Constant.scalarOf(local, 0)));
       }
       if (!vector) {
         sums.add(results.size() == 1 ? results.get(0) : AddN.create(compute, results));
@@ -167,14 +225,37 @@ final class PenaltyGraph {
     return entries;
   }
 
-  /** Emits one entry's penalty: a scalar, or for a stacked entry one value per member. */
-  private static Operand<TType> reduce(
+  /**
+   * One entry's penalty: the sum of {@code rowSums} (scaled row sums of its rows of 32, or null)
+   * and {@code value} (a scalar, or for a stacked entry one value per member; null when the row
+   * sums are the whole penalty).
+   */
+  private record Reduced(Operand<TType> rowSums, Operand<TType> value, boolean alone) {
+    Reduced(Operand<TType> rowSums, Operand<TType> value) {
+      this(rowSums, value, false);
+    }
+  }
+
+  /**
+   * Emits one entry's penalty; with {@code split}, a fused entry of known size over 32 elements
+   * that is not stacked leaves its row sums unreduced ({@link PartialSums#parts}).
+   *
+   * <p>Row sums of 16-bit weights are marked {@code alone}: reduced per weight, not joined with
+   * others. Joining them measured slower (notes/read-floor.md): XLA's loop over a concatenation
+   * picks its operand once per row, and XLA's loop over 16-bit weights is bound by arithmetic
+   * rather than by memory.
+   * With {@code words}, a bfloat16 entry whose size is a multiple of 64 is read as 32-bit words
+   * ({@link PartialSums#bfloat16Words}).
+   */
+  private static Reduced reduce(
       Scope plain,
       Scope compute,
       Entry entry,
       List<Parameter> parameters,
       List<Operand<TType>> reads,
       boolean fused,
+      boolean words,
+      boolean split,
       Coefficients c) {
     List<Integer> members = entry.members();
     Operand<TType> input;
@@ -201,6 +282,17 @@ final class PenaltyGraph {
               : Concat.create(plain, flats, Constant.scalarOf(plain, 0));
     }
     DataType dtype = parameters.get(members.get(0)).dtype();
+    boolean narrow = dtype == DataType.DT_BFLOAT16 || dtype == DataType.DT_HALF;
+    if (words
+        && split
+        && dtype == DataType.DT_BFLOAT16
+        && !entry.stacked()
+        && entry.size() > 0
+        && entry.size() % PartialSums.WORD_ROW_ELEMENTS == 0) {
+      Operand<TType> flat = input.shape().numDimensions() == 1 ? input : flatten(plain, input);
+      Operand<TInt32> packed = PartialSums.bfloat16Words(plain, flat, entry.size());
+      return new Reduced(erase(PartialSums.bfloat16RowSums(compute, packed, c)), null, true);
+    }
     if (fused && entry.size() >= 0) {
       if (!entry.stacked() && input.shape().numDimensions() != 1) {
         input = flatten(plain, input);
@@ -210,19 +302,27 @@ final class PenaltyGraph {
     Operand<? extends TFloating> x =
         castIfNeeded(compute, input, FloatingTypes.accumulatorOf(dtype));
     if (entry.stacked()) {
-      return erase(
-          fused
-              ? PartialSums.fused(compute, x, members.size(), entry.size(), true, c)
-              : PartialSums.plain(compute, x, true, c));
+      return new Reduced(
+          null,
+          erase(
+              fused
+                  ? PartialSums.fused(compute, x, members.size(), entry.size(), true, c)
+                  : PartialSums.plain(compute, x, true, c)));
     }
     if (!fused) {
-      return erase(PartialSums.plain(compute, x, false, c));
+      return new Reduced(null, erase(PartialSums.plain(compute, x, false, c)));
     }
     if (entry.size() < 0) {
       // Unknown size: the per-element layout trick needs static dimensions.
-      return erase(PartialSums.plain(compute, x, false, c));
+      return new Reduced(null, erase(PartialSums.plain(compute, x, false, c)));
     }
-    return erase(PartialSums.fused(compute, x, 1, entry.size(), false, c));
+    if (split && entry.size() > PartialSums.ROW) {
+      PartialSums.Parts<? extends TFloating> parts =
+          PartialSums.parts(compute, x, 1, entry.size(), false, c);
+      return new Reduced(
+          erase(parts.rowSums()), parts.tail() == null ? null : erase(parts.tail()), narrow);
+    }
+    return new Reduced(null, erase(PartialSums.fused(compute, x, 1, entry.size(), false, c)));
   }
 
   private static Operand<TType> flatten(Scope scope, Operand<TType> value) {

@@ -14,8 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
  * Proves from XLA's own optimized HLO that the penalty reads each weight once: every
  * instruction holding a full-size tensor (other than the parameter itself) lives in a fused
  * computation whose result is the 32-times smaller vector of row sums, and that fusion computes
- * both {@code |w|} and {@code w*w}. No full-size buffer is written, and no {@code reduce-window}
- * (which nothing fuses into on CPU) sees full-size data.
+ * both {@code |w|} and {@code w*w}. There is one such fusion for all parameters of the cluster.
+ * No full-size buffer is written, and no {@code reduce-window} (which nothing fuses into on CPU)
+ * sees full-size data.
  *
  * <p>The penalty runs in a child JVM ({@link HloDumpMain}, through {@link HloDump}).
  */
@@ -67,6 +68,8 @@ class FusedHloTest {
       assertFalse(FULL_SIZE.matcher(HloDump.shapeOf(root)).find(), "fusion writes full size: " + root);
       fusedFullSize++;
     }
-    assertEquals(2, fusedFullSize, "one fused |w|,w*w reduction per large parameter:\n" + hlo);
+    // Both large parameters (and the joined small ones) are reduced by one fusion, which XLA
+    // splits once across the cores; one fusion per parameter would run them one after another.
+    assertEquals(1, fusedFullSize, "one fused |w|,w*w reduction for all parameters:\n" + hlo);
   }
 }

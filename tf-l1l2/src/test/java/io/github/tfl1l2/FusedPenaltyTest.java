@@ -190,6 +190,35 @@ class FusedPenaltyTest {
     }
   }
 
+  @ParameterizedTest(name = "l1={0}")
+  @ValueSource(doubles = {1e-3, 1e-5})
+  void bfloat16WeightsSummedWithXlaMatchTheReference(double l1) {
+    // Sizes that are multiples of 64 (read as 32-bit words, two weights each), one that is not,
+    // and small ones joined into one group; l1 above and below l2 (both elementwise forms).
+    Random random = new Random(11);
+    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+      Ops tf = Ops.create(graph);
+      List<Operand<? extends TFloating>> parameters = new ArrayList<>();
+      for (long size : new long[] {70_016, 131_072, 70_001, 640, 128}) {
+        float[] v = randomValues(random, (int) size, 300f);
+        parameters.add(tf.dtypes.cast(constant(tf, new long[] {size}, v), TBfloat16.class));
+      }
+      L1L2 reg = L1L2.builder().l1(l1).l2(1e-4).reduction(Reduction.SUM).xla(true).build();
+      float[] total = fetchFloats(session, reg.penalty(tf, parameters), tf);
+      double expected = 0;
+      for (Operand<? extends TFloating> parameter : parameters) {
+        // The reference reads the values TensorFlow holds after rounding to bfloat16.
+        double[] held = fetchDoubles(session, parameter, tf);
+        float[] asFloat = new float[held.length];
+        for (int j = 0; j < held.length; j++) {
+          asFloat[j] = (float) held[j];
+        }
+        expected += reference(asFloat, l1, 1e-4);
+      }
+      assertClose(expected, total[0], "sum");
+    }
+  }
+
   @Test
   void float64ParametersSumInFloat64() {
     Random random = new Random(9);

@@ -28,9 +28,14 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code tf-l1l2 bench}: times this library's penalty against the framework's {@code L1L2}, a
- * plain {@code Abs/Square/Sum} graph and the executor's floor, next to the machine's memory-read
- * bandwidth, then one training step built each way ({@link TrainingSteps}), all in one process,
- * and prints two tables on the command line's standard output.
+ * plain {@code Abs/Square/Sum} graph, the executor's floor and TensorFlow's own read floor, then
+ * one training step built each way ({@link TrainingSteps}), all in one process, and prints two
+ * tables on the command line's standard output.
+ *
+ * <p>The read floor of a forward case is TensorFlow's {@code Sum} over one contiguous variable
+ * of the case's total size and dtype: what TensorFlow's own (Eigen) kernels need to read the same
+ * bytes once, measured in the same rounds as the penalty, so that both see the same load. Every
+ * forward cell reports its time and its multiple of that floor.
  *
  * <p>Every case builds one graph holding all columns over the same variables; after each
  * column's first run (which includes graph optimization and, for XLA, compilation) and a
@@ -41,8 +46,9 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description =
-        "Benchmark the penalty against the framework's L1L2 and a plain graph, next to the"
-            + " measured memory-read bandwidth; prints one table.")
+        "Benchmark the penalty against the framework's L1L2, a plain graph and TensorFlow's own"
+            + " read floor (Sum over the same bytes), then one training step built each way"
+            + " against the in-place update floor; prints two tables.")
 public final class BenchCommand implements Callable<Integer> {
   private static final float L1 = 1e-5f;
   private static final float L2 = 1e-4f;
@@ -58,6 +64,25 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", defaultValue = "3", description = "untimed runs per column")
   int warmup;
 
+  /** The parts of the benchmark, each runnable alone. */
+  enum Section {
+    /** The forward cases: the penalty's value, evaluated each way. */
+    FORWARD,
+    /** The graph-build case: constructing the penalty over 10 000 variables. */
+    BUILD,
+    /** The training-step cases of {@link TrainingSteps}. */
+    TRAINING
+  }
+
+  @Option(
+      names = "--section",
+      split = ",",
+      paramLabel = "SECTION",
+      description =
+          "parts to run, comma-separated: ${COMPLETION-CANDIDATES} (default: all)",
+      defaultValue = "FORWARD,BUILD,TRAINING")
+  List<Section> sections;
+
   /** The compared implementations. */
   enum Column {
     OURS_XLA("ours, XLA"),
@@ -68,7 +93,12 @@ public final class BenchCommand implements Callable<Integer> {
      * The executor's floor for a forward pass: one {@code ConcatV2} reading every variable, then
      * one {@code Sum}; each variable is read once by one op.
      */
-    FLOOR("executor floor");
+    FLOOR("executor floor"),
+    /**
+     * TensorFlow's read floor: one {@code Sum} over one contiguous variable of the case's total
+     * size and dtype, which reads every byte once with TensorFlow's own kernel on all cores.
+     */
+    READ_FLOOR("TF Sum, same bytes");
 
     final String title;
 
@@ -77,7 +107,11 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private record Row(String label, Map<Column, Double> millis, String notes) {}
+  /**
+   * One table row; {@code floor} is the time each cell is reported as a multiple of, or 0 for
+   * none.
+   */
+  private record Row(String label, Map<Column, Double> millis, double floor, String notes) {}
 
   private final List<Row> rows = new ArrayList<>();
 
@@ -94,23 +128,26 @@ public final class BenchCommand implements Callable<Integer> {
     out.printf("load average before: %s%n", loadAverage());
     warmUpXla();
 
-    double bw2 = Bandwidth.measure(256L << 20, 2, reps);
-    double bw1 = Bandwidth.measure(256L << 20, 1, reps);
-    out.printf(
-        "memory-read bandwidth (Java float[] sum, 256 MiB): 2 threads %.1f GB/s, 1 thread %.1f"
-            + " GB/s%n",
-        bw2 / 1e9, bw1 / 1e9);
-
-    penaltyCase("64 x 1M float32 (256 MiB)", 64, 1 << 20, false, bw2, "64 vars");
-    penaltyCase("2000 x 1k float32 (7.8 MiB)", 2000, 1 << 10, false, bw2, "2000 vars");
-    penaltyCase("16 x 4M bfloat16 (128 MiB)", 16, 4 << 20, true, bw2, null);
-    buildCase(10_000);
+    if (sections.contains(Section.FORWARD)) {
+      penaltyCase("64 x 1M float32 (256 MiB)", 64, 1 << 20, false, "64 vars");
+      penaltyCase("2000 x 1k float32 (7.8 MiB)", 2000, 1 << 10, false, "2000 vars");
+      penaltyCase("16 x 4M bfloat16 (128 MiB)", 16, 4 << 20, true, null);
+    }
+    if (sections.contains(Section.BUILD)) {
+      buildCase(10_000);
+    }
     TrainingSteps training = new TrainingSteps(warmup, reps);
-    training.penaltyOnly(out);
-    training.mlp(out);
+    if (sections.contains(Section.TRAINING)) {
+      training.penaltyOnly(out);
+      training.mlp(out);
+    }
 
-    printTable(bw2);
-    training.print(out);
+    if (!rows.isEmpty()) {
+      printTable();
+    }
+    if (sections.contains(Section.TRAINING)) {
+      training.print(out);
+    }
     out.printf("load average after: %s%n", loadAverage());
     out.flush();
     return 0;
@@ -119,7 +156,7 @@ public final class BenchCommand implements Callable<Integer> {
   // ---------------------------------------------------------------- cases
 
   private void penaltyCase(
-      String label, int count, int size, boolean bf16, double bandwidth, String firstRunLabel) {
+      String label, int count, int size, boolean bf16, String firstRunLabel) {
     out.printf("running %s ...%n", label);
     try (Graph graph = new Graph(); Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
@@ -131,29 +168,39 @@ public final class BenchCommand implements Callable<Integer> {
         variables.add(
             bf16 ? tf.variable(init.dtypes.cast(values, TBfloat16.class)) : tf.variable(values));
       }
+      // The read floor's own variable: the case's bytes in one contiguous buffer of its dtype.
+      Operand<TFloat32> flatValues =
+          init.random.randomUniform(
+              init.constant(new long[] {(long) count * size}), TFloat32.class);
+      Operand<? extends TNumber> contiguous =
+          bf16
+              ? tf.variable(init.dtypes.cast(flatValues, TBfloat16.class))
+              : tf.variable(flatValues);
       Map<Column, Operand<?>> fetches = new EnumMap<>(Column.class);
       for (Column column : Column.values()) {
-        fetches.put(column, penalty(tf, column, variables));
+        fetches.put(
+            column,
+            column == Column.READ_FLOOR
+                ? readFloor(tf, contiguous)
+                : penalty(tf, column, variables));
       }
       session.initialize();
       Timed timed = time(session, fetches);
-      long bytes = (long) count * size * (bf16 ? 2 : 4);
-      double limitMs = bytes / bandwidth * 1e3;
       double ours = timed.median.get(Column.OURS_XLA);
+      double readFloor = timed.median.get(Column.READ_FLOOR);
       String notes =
           String.format(
               Locale.ROOT,
-              "limit %.2f ms; ours÷limit %.2f (= %.2f of bandwidth); ours÷floor %.2f;"
-                  + " framework÷ours %.2f; no-XLA÷XLA %.2f",
-              limitMs,
-              ours / limitMs,
-              limitMs / ours,
+              "ours÷read floor %.2f; ours÷executor floor %.2f; framework÷ours %.2f;"
+                  + " no-XLA÷XLA %.2f",
+              ours / readFloor,
               ours / timed.median.get(Column.FLOOR),
               timed.median.get(Column.FRAMEWORK) / ours,
               timed.median.get(Column.OURS_PLAIN) / ours);
-      rows.add(new Row(label, timed.median, notes));
+      rows.add(new Row(label, timed.median, readFloor, notes));
       if (firstRunLabel != null) {
-        rows.add(new Row("first run, " + firstRunLabel + " (compile incl.)", timed.first, ""));
+        rows.add(
+            new Row("first run, " + firstRunLabel + " (compile incl.)", timed.first, 0, ""));
       }
       out.printf("  values: %s%n", timed.values);
     }
@@ -164,8 +211,8 @@ public final class BenchCommand implements Callable<Integer> {
     out.printf("running graph build, %d vars ...%n", count);
     Map<Column, Double> millis = new EnumMap<>(Column.class);
     for (Column column : Column.values()) {
-      if (column == Column.FLOOR) {
-        continue; // a floor for running, not for building
+      if (column == Column.FLOOR || column == Column.READ_FLOOR) {
+        continue; // floors for running, not for building
       }
       try (Graph graph = new Graph()) {
         Ops tf = Ops.create(graph);
@@ -181,7 +228,8 @@ public final class BenchCommand implements Callable<Integer> {
         millis.put(column, (System.nanoTime() - start) / 1e6);
       }
     }
-    rows.add(new Row("graph build, " + count + " vars 32x32", millis, "ops construction only"));
+    rows.add(
+        new Row("graph build, " + count + " vars 32x32", millis, 0, "ops construction only"));
   }
 
   // ---------------------------------------------------------------- the compared penalties
@@ -235,9 +283,21 @@ public final class BenchCommand implements Callable<Integer> {
           }
           return tf.sum(tf.concat(reads, tf.constant(0)), tf.constant(0));
         }
+      case READ_FLOOR:
+        throw new IllegalArgumentException(
+            "column must be a penalty or the executor floor, but was READ_FLOOR: the read floor"
+                + " reads one contiguous variable (readFloor)");
       default:
         throw new AssertionError(column);
     }
+  }
+
+  /**
+   * TensorFlow's read floor over {@code contiguous}: its {@code Sum} in its own dtype (Eigen,
+   * every core), widened to float32 afterwards only to report the value.
+   */
+  static Operand<TFloat32> readFloor(Ops tf, Operand<? extends TNumber> contiguous) {
+    return toFloat(tf, tf.sum(tf.identity(contiguous), tf.constant(0)));
   }
 
   @SuppressWarnings("unchecked")
@@ -322,14 +382,15 @@ public final class BenchCommand implements Callable<Integer> {
 
   // ---------------------------------------------------------------- output
 
-  private void printTable(double bandwidth) {
+  private void printTable() {
     StringBuilder table = new StringBuilder();
     table.append(
         String.format(
             Locale.ROOT,
-            "%nmedian ms (%d runs); bandwidth limit = bytes / %.1f GB/s (2-thread Java read)%n%n",
-            reps,
-            bandwidth / 1e9));
+            "%nmedian ms (%d runs); (N×) = multiple of the read floor: TensorFlow's Sum over"
+                + " one contiguous variable of the case's bytes and dtype, timed in the same"
+                + " rounds%n%n",
+            reps));
     table.append("| case |");
     for (Column column : Column.values()) {
       table.append(' ').append(column.title).append(" |");
@@ -343,7 +404,13 @@ public final class BenchCommand implements Callable<Integer> {
       table.append("| ").append(row.label).append(" |");
       for (Column column : Column.values()) {
         Double ms = row.millis.get(column);
-        table.append(ms == null ? " – |" : String.format(Locale.ROOT, " %.2f |", ms));
+        if (ms == null) {
+          table.append(" – |");
+        } else if (row.floor > 0) {
+          table.append(String.format(Locale.ROOT, " %.2f (%.2f×) |", ms, ms / row.floor));
+        } else {
+          table.append(String.format(Locale.ROOT, " %.2f |", ms));
+        }
       }
       table.append(' ').append(row.notes).append(" |\n");
     }
