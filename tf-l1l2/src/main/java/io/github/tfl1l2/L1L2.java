@@ -65,6 +65,7 @@ public final class L1L2 implements Regularizer {
   private final String name;
   private final boolean xla;
   private final boolean checkNumerics;
+  private final PenaltySpec spec;
 
   private L1L2(Builder builder) {
     this.l1 = Checks.nonNegativeFinite("l1", builder.l1);
@@ -75,6 +76,17 @@ public final class L1L2 implements Regularizer {
     this.name = validName(builder.name);
     this.xla = builder.xla;
     this.checkNumerics = builder.checkNumerics;
+    this.spec =
+        new PenaltySpec(
+            name,
+            weight * l1,
+            weight * l2,
+            isZero(),
+            xla,
+            checkNumerics,
+            reduction == Reduction.NONE,
+            this::selects,
+            on == null ? null : on.pattern());
   }
 
   /**
@@ -218,7 +230,7 @@ public final class L1L2 implements Regularizer {
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Iterable<? extends Operand<?>> parameters, Class<T> type) {
     FloatingTypes.dataTypeOf(type);
-    return PenaltyGraph.emit(this, tf.scope(), select(tf, parameters), type);
+    return PenaltyGraph.emit(spec, tf.scope(), select(tf, parameters), type);
   }
 
   /**
@@ -240,7 +252,7 @@ public final class L1L2 implements Regularizer {
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Map<String, ? extends Operand<?>> namedParameters, Class<T> type) {
     FloatingTypes.dataTypeOf(type);
-    return PenaltyGraph.emit(this, tf.scope(), select(tf, namedParameters), type);
+    return PenaltyGraph.emit(spec, tf.scope(), select(tf, namedParameters), type);
   }
 
   /**
@@ -278,7 +290,7 @@ public final class L1L2 implements Regularizer {
     // Parameter.of has checked that R is one of the four floating types.
     @SuppressWarnings({"unchecked", "rawtypes"})
     Operand<R> penalty =
-        (Operand<R>) PenaltyGraph.emit(this, tf.scope(), selected, (Class) input.type());
+        (Operand<R>) PenaltyGraph.emit(spec, tf.scope(), selected, (Class) input.type());
     return penalty;
   }
 
@@ -356,15 +368,12 @@ public final class L1L2 implements Regularizer {
    */
   public Op minimize(
       Optimizer optimizer, Operand<?> dataLoss, Iterable<? extends Operand<?>> weights) {
-    return FusedMinimize.minimize(this, optimizer, dataLoss, weights);
+    return FusedMinimize.minimize(spec, optimizer, dataLoss, weights);
   }
 
   /** Rejects {@link Reduction#NONE} where the penalty joins a scalar loss. */
-  void requireScalarReduction() {
-    if (reduction == Reduction.NONE) {
-      throw new IllegalArgumentException(
-          "reduction must be SUM or SUM_OVER_BATCH_SIZE to add the penalty to a loss, but was NONE");
-    }
+  private void requireScalarReduction() {
+    spec.requireScalarReduction();
   }
 
   /**
@@ -380,7 +389,7 @@ public final class L1L2 implements Regularizer {
    *     environment
    */
   public ParameterSums sums(Ops tf, Iterable<? extends Operand<?>> parameters) {
-    return ParameterSums.emit(this, tf.scope(), select(tf, parameters));
+    return ParameterSums.emit(spec, tf.scope(), select(tf, parameters));
   }
 
   /**
@@ -390,7 +399,7 @@ public final class L1L2 implements Regularizer {
    * @see #sums(Ops, Iterable)
    */
   public ParameterSums sums(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
-    return ParameterSums.emit(this, tf.scope(), select(tf, namedParameters));
+    return ParameterSums.emit(spec, tf.scope(), select(tf, namedParameters));
   }
 
   /** Validates {@code parameters} and keeps those {@link #selects} names, in order. */

@@ -1,7 +1,6 @@
 package io.github.tfl1l2;
 
 import io.github.tfl1l2.internal.Devices;
-import io.github.tfl1l2.internal.ReadChain;
 import io.github.tfl1l2.internal.FloatingTypes;
 import io.github.tfl1l2.internal.ReadChain;
 import org.tensorflow.DeviceSpec;
@@ -11,7 +10,7 @@ import org.tensorflow.Output;
 import org.tensorflow.proto.DataType;
 
 /**
- * One parameter handed to {@link L1L2}: the tensor to regularize, the name that {@code on(regex)}
+ * One parameter handed to {@code L1L2}: the tensor to regularize, the name that {@code on(regex)}
  * matches, its element type with any reference flag stripped, and the device it is pinned to
  * (null when none).
  */

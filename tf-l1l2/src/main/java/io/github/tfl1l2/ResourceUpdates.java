@@ -1,6 +1,6 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.PenaltyGradient.Term;
+import io.github.tfl1l2.FusedGradient.Term;
 import io.github.tfl1l2.internal.DataGradients;
 import io.github.tfl1l2.internal.Devices;
 import io.github.tfl1l2.internal.PinnedScope;
@@ -30,9 +30,10 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TType;
 
 /**
- * The updates of resource variables in {@link L1L2#minimize}: for each variable, its penalty
- * gradient and data gradient summed and handed to the optimizer's rule ({@link OptimizerRule}), as
- * one computation that reads the variable once and each slot once and writes each once.
+ * The updates of resource variables in {@code L1L2.minimize} ({@link FusedMinimize}): for each
+ * variable, its penalty gradient and data gradient summed and handed to the optimizer's rule
+ * ({@link OptimizerRule}), as one computation that reads the variable once and each slot once and
+ * writes each once.
  *
  * <ul>
  *   <li>A penalized variable of at least {@link #XLA_MIN_ELEMENTS} elements (with {@code
@@ -173,8 +174,7 @@ final class ResourceUpdates {
               .build()
               .output(0);
       gradient =
-          PenaltyGradient.fused(
-              scope, new Term(read, null, v.dataGradient(), v.c1(), v.c2()), true);
+          FusedGradient.of(scope, new Term(read, null, v.dataGradient(), v.c1(), v.c2()), true);
     }
     return rule.apply(
         scope.withControlDependencyOps(waitFor), v.handle(), slots, (Operand) gradient, powers);
