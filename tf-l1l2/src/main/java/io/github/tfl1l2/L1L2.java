@@ -324,8 +324,9 @@ public final class L1L2 implements Regularizer {
    * every weight that {@code on} selects; a weight that {@code dataLoss} does not reach gets the
    * penalty gradient alone, a weight that {@code on} does not select its data gradient alone, and
    * a variable that is neither reached nor a selected weight is not updated. A weight listed twice
-   * is penalized twice, as in {@code addTo}. The data gradients follow {@link DataGradients}: a
-   * resource variable's is the sum over the {@code ReadVariableOp}s of it that the loss reaches.
+   * is penalized twice, as in {@code addTo}. The data gradients follow the rule the proximal
+   * optimizers follow too: a resource variable's is the sum over the {@code ReadVariableOp}s of it
+   * that the loss reaches.
    *
    * <p><b>Ref variables</b> ({@code VariableV2}, {@code tf.variable}): the fused gradients (XLA
    * clusters of up to 64 weights, one loop per weight; unmarked with {@code xla(false)}) go to the
