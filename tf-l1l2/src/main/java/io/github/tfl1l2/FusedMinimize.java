@@ -1,6 +1,10 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.PenaltyGradient.Term;
+import io.github.tfl1l2.FusedGradient.Term;
+import io.github.tfl1l2.internal.Checks;
+import io.github.tfl1l2.internal.DataGradients;
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.internal.FloatingTypes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -12,32 +16,34 @@ import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
-import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
+import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Identity;
 import org.tensorflow.op.core.NoOp;
-import org.tensorflow.proto.DataType;
 import org.tensorflow.types.family.TType;
 
 /**
- * {@link L1L2#minimize}: the data loss's gradients, each selected weight's penalty gradient added
- * in the same fused computation, and the optimizer's own {@code applyGradients}.
+ * {@code L1L2.minimize}: the data loss's gradients, each selected weight's penalty gradient added
+ * in the same fused computation ({@link FusedGradient}), and the optimizer's own {@code
+ * applyGradients} (ref variables) or the optimizer's rule applied here ({@link ResourceUpdates},
+ * resource variables).
  */
 final class FusedMinimize {
   private FusedMinimize() {}
 
+  /** One training step of {@code optimizer} on {@code dataLoss + penalty(weights)}. */
   static Op minimize(
-      L1L2 config,
+      PenaltySpec spec,
       Optimizer optimizer,
       Operand<?> dataLoss,
       Iterable<? extends Operand<?>> weights) {
     Checks.notNull("optimizer", optimizer);
     Checks.notNull("dataLoss", dataLoss);
     Checks.notNull("weights", weights);
-    config.requireScalarReduction();
+    spec.requireScalarReduction();
     ExecutionEnvironment env = optimizer.getTF().scope().env();
     if (!(env instanceof Graph graph)) {
       throw new IllegalArgumentException(
@@ -49,15 +55,9 @@ final class FusedMinimize {
               + dataLoss.op().name()
               + "\") belongs to another execution environment than the optimizer's graph");
     }
-    DataType lossType = dataLoss.asOutput().dataType();
-    if (!FloatingTypes.isFloating(FloatingTypes.baseOf(lossType))) {
-      throw new IllegalArgumentException(
-          "dataLoss (op \""
-              + dataLoss.op().name()
-              + "\") has dtype "
-              + lossType
-              + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
-    }
+    FloatingTypes.requireFloating(
+        "dataLoss (op \"" + dataLoss.op().name() + "\")",
+        FloatingTypes.baseOf(dataLoss.asOutput().dataType()));
     // How many times each variable is a selected weight: addTo counts a repeated one each time.
     Map<Output<?>, Integer> penalized = new LinkedHashMap<>();
     Set<Output<?>> listed = new LinkedHashSet<>();
@@ -66,7 +66,7 @@ final class FusedMinimize {
       String name = nameOf(weight, index, graph);
       Output<?> variable = DataGradients.variableOf("weights", index, weight, graph);
       listed.add(variable);
-      if (config.selects(name) && !config.isZero()) {
+      if (spec.selects().test(name) && !spec.zero()) {
         penalized.merge(variable, 1, Integer::sum);
       }
       index++;
@@ -79,7 +79,7 @@ final class FusedMinimize {
     List<Output<?>> all = DataGradients.variablesOf(graph);
     List<Output<?>> refs = all.stream().filter(v -> !DataGradients.isResource(v)).toList();
     List<Output<?>> resources = all.stream().filter(DataGradients::isResource).toList();
-    Scope plain = Ops.create(graph).scope().withSubScope(config.name() + "_minimize");
+    Scope plain = Ops.create(graph).scope().withSubScope(spec.name() + "_minimize");
     // A graph without resource variables takes the framework's own gradient call, as it always
     // has; with them, one addGradients call covers ref variables and resource reads alike.
     Map<Output<?>, Output<?>> dataGradients =
@@ -95,7 +95,7 @@ final class FusedMinimize {
               + " weights "
               + listed.stream().map(v -> v.op().name()).toList()
               + ", and the penalty selects none of them ("
-              + (config.isZero() ? "it is zero" : "on=" + config.on().orElse(""))
+              + (spec.zero() ? "it is zero" : "on=" + (spec.on() == null ? "" : spec.on()))
               + "): the step would train none of them");
     }
 
@@ -106,12 +106,10 @@ final class FusedMinimize {
       if (times == null && gradient == null) {
         continue;
       }
-      double scale = times == null ? 0.0 : times * config.weight();
-      trained.add(
-          new ResourceUpdates.Variable(
-              variable, gradient, scale * config.l1(), scale * config.l2()));
+      int n = times == null ? 0 : times;
+      trained.add(new ResourceUpdates.Variable(variable, gradient, n * spec.c1(), n * spec.c2()));
     }
-    Op refStep = refStep(config, optimizer, plain, refs, dataGradients, penalized, trained);
+    Op refStep = refStep(spec, optimizer, plain, refs, dataGradients, penalized, trained);
     if (trained.isEmpty()) {
       return refStep;
     }
@@ -120,7 +118,7 @@ final class FusedMinimize {
     if (refStep != null) {
       updates.add(refStep.op());
     }
-    updates.addAll(ResourceUpdates.build(plain, graph, rule, trained, config.xla()));
+    updates.addAll(ResourceUpdates.build(plain, graph, rule, trained, spec.xla()));
     String name = optimizer.getOptimizerName() + "-minimize";
     for (int k = 1; graph.operation(name) != null; k++) {
       name = optimizer.getOptimizerName() + "-minimize_" + k;
@@ -134,7 +132,7 @@ final class FusedMinimize {
    * there are resource variables to train and no ref variable has a gradient
    */
   private static Op refStep(
-      L1L2 config,
+      PenaltySpec spec,
       Optimizer optimizer,
       Scope plain,
       List<Output<?>> variables,
@@ -150,15 +148,10 @@ final class FusedMinimize {
       }
       Operand<?> read = Identity.create(Devices.on(plain, Devices.deviceOf(variable)), variable);
       terms.add(
-          new Term(
-              read,
-              null,
-              dataGradients.get(variable),
-              times * config.weight() * config.l1(),
-              times * config.weight() * config.l2()));
+          new Term(read, null, dataGradients.get(variable), times * spec.c1(), times * spec.c2()));
       fusedVariables.add(variable);
     }
-    List<Operand<?>> fused = PenaltyGradient.build(plain, terms, config.xla());
+    List<Operand<?>> fused = FusedGradient.build(plain, terms, spec.xla());
 
     List<GradAndVar<? extends TType>> gradsAndVars = new ArrayList<>();
     for (Output<?> variable : variables) {
@@ -191,8 +184,7 @@ final class FusedMinimize {
     Map<Output<?>, Output<?>> gradients = new LinkedHashMap<>();
     for (GradAndVar<?> pair : optimizer.computeGradients(dataLoss)) {
       Output<?> gradient = pair.getGradient();
-      // A NoGradient result (the loss reaches the variable only through StopGradient) is closed.
-      if (gradient != null && !gradient.isClosed()) {
+      if (DataGradients.hasGradient(gradient)) {
         gradients.put(pair.getVariable(), gradient);
       }
     }
@@ -206,17 +198,9 @@ final class FusedMinimize {
    */
   private static String nameOf(Operand<?> weight, int index, Graph graph) {
     if (weight != null && weight.env() == graph && DataGradients.isResource(weight.asOutput())) {
-      DataType dtype = DataGradients.dtypeOf(weight.asOutput());
-      if (!FloatingTypes.isFloating(dtype)) {
-        throw new IllegalArgumentException(
-            "weights["
-                + index
-                + "] (op \""
-                + weight.op().name()
-                + "\") is a resource variable of dtype "
-                + dtype
-                + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
-      }
+      FloatingTypes.requireFloating(
+          "weights[" + index + "] (op \"" + weight.op().name() + "\", a resource variable)",
+          DataGradients.dtypeOf(weight.asOutput()));
       return weight.op().name();
     }
     return Parameter.of("weights", null, weight, index, graph).name();

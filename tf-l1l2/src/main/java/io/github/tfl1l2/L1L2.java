@@ -1,5 +1,7 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.internal.Checks;
+import io.github.tfl1l2.internal.FloatingTypes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +65,7 @@ public final class L1L2 implements Regularizer {
   private final String name;
   private final boolean xla;
   private final boolean checkNumerics;
+  private final PenaltySpec spec;
 
   private L1L2(Builder builder) {
     this.l1 = Checks.nonNegativeFinite("l1", builder.l1);
@@ -73,6 +76,17 @@ public final class L1L2 implements Regularizer {
     this.name = validName(builder.name);
     this.xla = builder.xla;
     this.checkNumerics = builder.checkNumerics;
+    this.spec =
+        new PenaltySpec(
+            name,
+            weight * l1,
+            weight * l2,
+            isZero(),
+            xla,
+            checkNumerics,
+            reduction == Reduction.NONE,
+            this::selects,
+            on == null ? null : on.pattern());
   }
 
   /**
@@ -216,7 +230,7 @@ public final class L1L2 implements Regularizer {
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Iterable<? extends Operand<?>> parameters, Class<T> type) {
     FloatingTypes.dataTypeOf(type);
-    return PenaltyGraph.emit(this, tf.scope(), select(tf, parameters), type);
+    return PenaltyGraph.emit(spec, tf.scope(), select(tf, parameters), type);
   }
 
   /**
@@ -238,7 +252,7 @@ public final class L1L2 implements Regularizer {
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Map<String, ? extends Operand<?>> namedParameters, Class<T> type) {
     FloatingTypes.dataTypeOf(type);
-    return PenaltyGraph.emit(this, tf.scope(), select(tf, namedParameters), type);
+    return PenaltyGraph.emit(spec, tf.scope(), select(tf, namedParameters), type);
   }
 
   /**
@@ -276,7 +290,7 @@ public final class L1L2 implements Regularizer {
     // Parameter.of has checked that R is one of the four floating types.
     @SuppressWarnings({"unchecked", "rawtypes"})
     Operand<R> penalty =
-        (Operand<R>) PenaltyGraph.emit(this, tf.scope(), selected, (Class) input.type());
+        (Operand<R>) PenaltyGraph.emit(spec, tf.scope(), selected, (Class) input.type());
     return penalty;
   }
 
@@ -310,8 +324,9 @@ public final class L1L2 implements Regularizer {
    * every weight that {@code on} selects; a weight that {@code dataLoss} does not reach gets the
    * penalty gradient alone, a weight that {@code on} does not select its data gradient alone, and
    * a variable that is neither reached nor a selected weight is not updated. A weight listed twice
-   * is penalized twice, as in {@code addTo}. The data gradients follow {@link DataGradients}: a
-   * resource variable's is the sum over the {@code ReadVariableOp}s of it that the loss reaches.
+   * is penalized twice, as in {@code addTo}. The data gradients follow the rule the proximal
+   * optimizers follow too: a resource variable's is the sum over the {@code ReadVariableOp}s of it
+   * that the loss reaches.
    *
    * <p><b>Ref variables</b> ({@code VariableV2}, {@code tf.variable}): the fused gradients (XLA
    * clusters of up to 64 weights, one loop per weight; unmarked with {@code xla(false)}) go to the
@@ -354,15 +369,12 @@ public final class L1L2 implements Regularizer {
    */
   public Op minimize(
       Optimizer optimizer, Operand<?> dataLoss, Iterable<? extends Operand<?>> weights) {
-    return FusedMinimize.minimize(this, optimizer, dataLoss, weights);
+    return FusedMinimize.minimize(spec, optimizer, dataLoss, weights);
   }
 
   /** Rejects {@link Reduction#NONE} where the penalty joins a scalar loss. */
-  void requireScalarReduction() {
-    if (reduction == Reduction.NONE) {
-      throw new IllegalArgumentException(
-          "reduction must be SUM or SUM_OVER_BATCH_SIZE to add the penalty to a loss, but was NONE");
-    }
+  private void requireScalarReduction() {
+    spec.requireScalarReduction();
   }
 
   /**
@@ -378,7 +390,7 @@ public final class L1L2 implements Regularizer {
    *     environment
    */
   public ParameterSums sums(Ops tf, Iterable<? extends Operand<?>> parameters) {
-    return ParameterSums.emit(this, tf.scope(), select(tf, parameters));
+    return ParameterSums.emit(spec, tf.scope(), select(tf, parameters));
   }
 
   /**
@@ -388,7 +400,7 @@ public final class L1L2 implements Regularizer {
    * @see #sums(Ops, Iterable)
    */
   public ParameterSums sums(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
-    return ParameterSums.emit(this, tf.scope(), select(tf, namedParameters));
+    return ParameterSums.emit(spec, tf.scope(), select(tf, namedParameters));
   }
 
   /** Validates {@code parameters} and keeps those {@link #selects} names, in order. */

@@ -7,16 +7,15 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.tensorflow.Operand;
+import org.tensorflow.Operation;
 import org.tensorflow.framework.optimizers.AdaGrad;
 import org.tensorflow.framework.optimizers.Adam;
 import org.tensorflow.framework.optimizers.GradientDescent;
 import org.tensorflow.framework.optimizers.Momentum;
 import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.RMSProp;
-import org.tensorflow.Operation;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Constant;
-import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.train.ResourceApplyAdam;
 import org.tensorflow.op.train.ResourceApplyCenteredRmsProp;
 import org.tensorflow.op.train.ResourceApplyGradientDescent;
@@ -187,8 +186,8 @@ record OptimizerRule(Kind kind, Map<String, String> settings) {
               handle,
               slots.get(0),
               slots.get(1),
-              castIfNeeded(scope, powers.get(0), type),
-              castIfNeeded(scope, powers.get(1), type),
+              Plumbing.castIfNeeded(scope, powers.get(0), type),
+              Plumbing.castIfNeeded(scope, powers.get(1), type),
               hyper(scope, "learningRate", type),
               hyper(scope, "betaOne", type),
               hyper(scope, "betaTwo", type),
@@ -239,19 +238,11 @@ record OptimizerRule(Kind kind, Map<String, String> settings) {
     };
   }
 
-  @SuppressWarnings("unchecked")
-  private static <T extends TType> Operand<T> castIfNeeded(
-      Scope scope, Operand<TFloat32> value, Class<T> type) {
-    return type == TFloat32.class ? (Operand<T>) value : Cast.create(scope, value, type);
-  }
-
   /**
    * A hyperparameter as the framework passes it: a float32 constant, cast to the variable's dtype
    * (no cast for float32, where it would be the identity).
    */
-  @SuppressWarnings("unchecked")
   private <T extends TType> Operand<T> hyper(Scope scope, String key, Class<T> type) {
-    Constant<TFloat32> value = Constant.scalarOf(scope, number(key));
-    return type == TFloat32.class ? (Operand<T>) value : Cast.create(scope, value, type);
+    return Plumbing.castIfNeeded(scope, Constant.scalarOf(scope, number(key)), type);
   }
 }

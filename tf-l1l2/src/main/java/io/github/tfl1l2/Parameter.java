@@ -1,5 +1,8 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.internal.ReadChain;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.ExecutionEnvironment;
 import org.tensorflow.Operand;
@@ -7,7 +10,7 @@ import org.tensorflow.Output;
 import org.tensorflow.proto.DataType;
 
 /**
- * One parameter handed to {@link L1L2}: the tensor to regularize, the name that {@code on(regex)}
+ * One parameter handed to {@code L1L2}: the tensor to regularize, the name that {@code on(regex)}
  * matches, its element type with any reference flag stripped, and the device it is pinned to
  * (null when none).
  */
@@ -45,14 +48,10 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
               + env.environmentType()
               + " environment are allowed");
     }
-    DataType dtype = FloatingTypes.baseOf(operand.asOutput().dataType());
-    if (!FloatingTypes.isFloating(dtype)) {
-      throw new IllegalArgumentException(
-          describe(argument, index, operand)
-              + " has dtype "
-              + dtype
-              + "; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE");
-    }
+    DataType dtype =
+        FloatingTypes.requireFloating(
+            describe(argument, index, operand),
+            FloatingTypes.baseOf(operand.asOutput().dataType()));
     return new Parameter(label, operand, dtype, Devices.deviceOf(operand));
   }
 
@@ -62,22 +61,9 @@ record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec dev
    * what it reads, so {@code tf.identity(kernel)} still matches {@code on("kernel")}.
    */
   private static String defaultName(Operand<?> operand) {
-    Output<?> output = readSource(operand);
+    Output<?> output = ReadChain.sourceOf(operand);
     int index = output.index();
     return index == 0 ? output.op().name() : output.op().name() + ":" + index;
-  }
-
-  /**
-   * What {@code operand} reads: the output at the end of its chain of {@code Identity} and {@code
-   * ReadVariableOp} reads (a variable, usually), or {@code operand} itself when it is no read.
-   */
-  static Output<?> readSource(Operand<?> operand) {
-    Output<?> output = operand.asOutput();
-    Output<?> read;
-    while ((read = ReadChain.readFrom(output)) != null) {
-      output = read;
-    }
-    return output;
   }
 
   /** How messages name the operand at {@code index}: {@code parameters[2] (op "dense/kernel")}. */

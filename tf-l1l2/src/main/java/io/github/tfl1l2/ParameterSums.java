@@ -1,13 +1,13 @@
 package io.github.tfl1l2;
 
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.internal.FloatingTypes;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Constant;
-import org.tensorflow.op.core.Reshape;
-import org.tensorflow.op.core.Slice;
 import org.tensorflow.op.core.Stack;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Unstack;
@@ -31,7 +31,7 @@ import org.tensorflow.types.family.TType;
  * report reduces a weight more than once.
  *
  * <p>With {@link L1L2#xla()} in a graph, each parameter's two sums are one XLA fusion: the weight
- * is viewed as rows of 32, {@code [|w|, w²]} is stacked per row and reduced over the row, so the
+ * is viewed as rows of 32 (the layout of the penalty itself), {@code [|w|, w²]} is stacked per row and reduced over the row, so the
  * loop reads every element once and writes a vector 16 times smaller than the weight (two sibling
  * reductions would be two loops: XLA's CPU backend does not fuse them). Without XLA, and in eager
  * mode, the sums are {@code Sum(Abs(w))} and {@code 2·L2Loss(w)}, two reads and no squared buffer.
@@ -87,10 +87,10 @@ public final class ParameterSums {
     return penalty;
   }
 
-  /** Emits the sums of {@code selected} under {@code config}'s name scope. */
-  static ParameterSums emit(L1L2 config, Scope outer, List<Parameter> selected) {
-    Scope scope = outer.withSubScope(config.name());
-    boolean fused = config.xla() && scope.env().isGraph();
+  /** Emits the sums of {@code selected} under {@code spec}'s name scope. */
+  static ParameterSums emit(PenaltySpec spec, Scope outer, List<Parameter> selected) {
+    Scope scope = outer.withSubScope(spec.name());
+    boolean fused = spec.xla() && scope.env().isGraph();
     List<String> names = new ArrayList<>(selected.size());
     List<Operand<TFloat64>> abs = new ArrayList<>(selected.size());
     List<Operand<TFloat64>> squares = new ArrayList<>(selected.size());
@@ -104,13 +104,13 @@ public final class ParameterSums {
           fused
               ? Devices.on(XlaScope.wrap(scope, scope.makeOpName("sums_cluster")), parameter.device())
               : plain;
-      Operand<TType> read = PenaltyGraph.read(plain, parameter, config.checkNumerics());
+      Operand<TType> read = Plumbing.read(plain, parameter, spec.checkNumerics());
       Operand<? extends TFloating> x =
           Cast.create(compute, read, FloatingTypes.accumulatorOf(parameter.dtype()));
       List<? extends Operand<TFloat64>> both =
           Unstack.create(
                   compute,
-                  PenaltyGraph.castIfNeeded(
+                  Plumbing.castIfNeeded(
                       compute, sums(plain, compute, x, fused), TFloat64.class),
                   2L)
               .output();
@@ -122,8 +122,8 @@ public final class ParameterSums {
     Operand<TFloat64> perParameter =
         Add.create(
             scope,
-            Mul.create(scope, absSums, Constant.scalarOf(scope, config.weight() * config.l1())),
-            Mul.create(scope, squareSums, Constant.scalarOf(scope, config.weight() * config.l2())));
+            Mul.create(scope, absSums, Constant.scalarOf(scope, spec.c1())),
+            Mul.create(scope, squareSums, Constant.scalarOf(scope, spec.c2())));
     Operand<TFloat64> penalty = Sum.create(scope, perParameter, Constant.scalarOf(scope, 0));
     return new ParameterSums(List.copyOf(names), absSums, squareSums, perParameter, penalty);
   }
@@ -132,40 +132,36 @@ public final class ParameterSums {
   private static <T extends TFloating> Operand<T> sums(
       Scope plain, Scope compute, Operand<T> x, boolean fused) {
     long n = x.shape().hasUnknownDimension() ? -1 : x.shape().size();
-    x = flatten(plain, x);
+    x = Plumbing.flatten(plain, x);
     if (!fused || n < 0) {
       Operand<T> absSum =
           Sum.create(compute, Abs.create(compute, x), Constant.scalarOf(compute, 0));
       // L2Loss = Σx²/2 without a squared buffer; doubling is exact.
       Operand<T> squareSum =
           Mul.create(
-              compute, L2Loss.create(compute, x), PartialSums.constant(compute, 2.0, x.type()));
+              compute, L2Loss.create(compute, x), Plumbing.constant(compute, 2.0, x.type()));
       return Stack.create(compute, List.of(absSum, squareSum));
     }
-    if (n <= PartialSums.ROW) {
+    if (n <= RowLayout.ROW) {
       return rowSums(compute, x, 1);
     }
-    long chunks = n / PartialSums.ROW;
-    long aligned = chunks * PartialSums.ROW;
-    Operand<T> body = aligned == n ? x : slice(compute, x, 0, aligned);
-    body =
-        Reshape.create(
-            compute, body, Constant.vectorOf(compute, new long[] {chunks, PartialSums.ROW}));
+    RowLayout.Split<T> split = RowLayout.split(compute, x, 1, n, false);
     // [chunks, 2, 32] reduced over the rows of 32: the stack is fused into that reduction. The
     // doubling in between keeps XLA's simplifier from merging the two reductions into one, which
     // its tree-reduction rewriter would split again after writing the stacked [chunks, 2, 32]
     // in full (seen in the dump); both scalings by powers of two are exact.
     Operand<T> perRow =
-        Mul.create(compute, rowSums(compute, body, 2), PartialSums.constant(compute, 2.0, x.type()));
+        Mul.create(
+            compute, rowSums(compute, split.rows(), 2), Plumbing.constant(compute, 2.0, x.type()));
     Operand<T> total =
         Mul.create(
             compute,
             Sum.create(compute, perRow, Constant.scalarOf(compute, 0)),
-            PartialSums.constant(compute, 0.5, x.type()));
-    if (aligned == n) {
+            Plumbing.constant(compute, 0.5, x.type()));
+    if (split.tail() == null) {
       return total;
     }
-    return Add.create(compute, total, rowSums(compute, slice(compute, x, aligned, n - aligned), 1));
+    return Add.create(compute, total, rowSums(compute, split.tail(), 1));
   }
 
   /**
@@ -178,24 +174,6 @@ public final class ParameterSums {
             scope, List.of(Abs.create(scope, x), Square.create(scope, x)), Stack.axis(rank - 1L));
     return Sum.create(scope, stacked, Constant.scalarOf(scope, rank));
   }
-
-  private static <T extends TType> Operand<T> flatten(Scope scope, Operand<T> x) {
-    if (x.shape().numDimensions() == 1) {
-      return x;
-    }
-    return Reshape.create(scope, x, Constant.vectorOf(scope, new int[] {-1}));
-  }
-
-  private static <T extends TType> Operand<T> slice(
-      Scope scope, Operand<T> x, long from, long length) {
-    return Slice.create(
-        scope,
-        x,
-        Constant.vectorOf(scope, new long[] {from}),
-        Constant.vectorOf(scope, new long[] {length}));
-  }
-
-
 
   private static Operand<TFloat64> vector(Scope scope, List<Operand<TFloat64>> values) {
     if (values.isEmpty()) {

@@ -7,7 +7,6 @@ import org.tensorflow.op.bitwise.LeftShift;
 import org.tensorflow.op.core.Bitcast;
 import org.tensorflow.op.core.Constant;
 import org.tensorflow.op.core.Reshape;
-import org.tensorflow.op.core.Slice;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.Abs;
@@ -16,10 +15,8 @@ import org.tensorflow.op.math.Mul;
 import org.tensorflow.op.math.Square;
 import org.tensorflow.op.nn.L2Loss;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.family.TFloating;
-import org.tensorflow.types.family.TType;
 
 /**
  * Emits the penalty {@code c1 * sum|x| + c2 * sum x^2} of flat tensors, in two formulations.
@@ -36,9 +33,10 @@ import org.tensorflow.types.family.TType;
  *       (contiguous) dimension.
  * </ul>
  *
- * <p>So a length-{@code n} vector is viewed as {@code [n/32, 32]} and reduced over its minor
- * dimension of 32 first (fused, vectorized, and split across CPU cores by XLA's parallel task
- * assignment); the {@code n/32} row sums, 1/32 of the data, are then scaled and summed. The
+ * <p>So a length-{@code n} vector is viewed as {@code [n/32, 32]} ({@link RowLayout}) and
+ * reduced over its minor dimension of 32 first (fused, vectorized, and split across CPU cores by
+ * XLA's parallel task assignment); the {@code n/32} row sums, 1/32 of the data, are then scaled
+ * and summed. The
  * scaling sits between the two reductions on purpose: XLA's algebraic simplifier merges a
  * reduction of a reduction into one reduction over both dimensions, which the tree rewriter would
  * split again. The scale is therefore never exactly 1 (see {@link Coefficients}).
@@ -55,12 +53,6 @@ final class PartialSums {
   private PartialSums() {}
 
   /**
-   * The width of the inner reduction: XLA's CPU tree-reduction rewriter leaves reduced dimensions
-   * of at most this size alone.
-   */
-  static final int ROW = 32;
-
-  /**
    * The two penalty coefficients, split as {@code c1 = scale*a, c2 = scale*b} for the fused form.
    *
    * <p>{@code scale = max(c1, c2)}, so that {@code a, b <= 1} and {@code b*x^2} cannot overflow
@@ -69,6 +61,10 @@ final class PartialSums {
    * {@code b} is exact in binary floating point).
    */
   record Coefficients(double c1, double c2, double a, double b, double scale) {
+    static Coefficients of(PenaltySpec spec) {
+      return of(spec.c1(), spec.c2());
+    }
+
     static Coefficients of(double c1, double c2) {
       double scale = Math.max(c1, c2);
       if (scale == 1.0) {
@@ -83,19 +79,19 @@ final class PartialSums {
    * {@code [k]}) or {@code [n]} (a scalar), whose last dimension {@code n} is known.
    *
    * <p>{@code x} may also arrive already viewed as {@code [(k,) n/32, 32]} when {@code n} is a
-   * multiple of 32 (see {@link #rowView}).
+   * multiple of 32 (see {@link RowLayout#view}).
    *
    * @param rows whether {@code x} has a leading row dimension {@code k} (known) to keep
    */
   static <T extends TFloating> Operand<T> fused(
       Scope scope, Operand<T> x, long k, long n, boolean rows, Coefficients c) {
     int lastOfX = rows ? 1 : 0;
-    if (n <= ROW) {
+    if (n <= RowLayout.ROW) {
       Operand<T> sum = Sum.create(scope, elementwise(scope, x, c), Constant.scalarOf(scope, lastOfX));
-      return Mul.create(scope, sum, constant(scope, c.scale(), x.type()));
+      return Mul.create(scope, sum, Plumbing.constant(scope, c.scale(), x.type()));
     }
     Parts<T> parts = parts(scope, x, k, n, rows, c);
-    Operand<T> scaled = Mul.create(scope, parts.rowSums(), constant(scope, c.scale(), x.type()));
+    Operand<T> scaled = Mul.create(scope, parts.rowSums(), Plumbing.constant(scope, c.scale(), x.type()));
     Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
     return parts.tail() == null ? total : Add.create(scope, total, parts.tail());
   }
@@ -124,46 +120,21 @@ final class PartialSums {
   static <T extends TFloating> Parts<T> parts(
       Scope scope, Operand<T> x, long k, long n, boolean rows, Coefficients c) {
     int lastOfX = rows ? 1 : 0;
-    long chunks = n / ROW;
-    long aligned = chunks * ROW;
-    long rest = n - aligned;
-    // A ragged end is reduced separately: padding the whole tensor to a multiple of 32 would
-    // be a full-size copy (XLA does not fuse a pad into its consumer), slicing is free.
-    Operand<T> body = rest == 0 ? x : slice(scope, x, k, rows, 0, aligned);
-    long[] shape = rows ? new long[] {k, chunks, ROW} : new long[] {chunks, ROW};
-    if (body.shape().numDimensions() != shape.length) {
-      body = Reshape.create(scope, body, Constant.vectorOf(scope, shape));
-    }
+    RowLayout.Split<T> split = RowLayout.split(scope, x, k, n, rows);
     Operand<T> inner =
-        Sum.create(scope, elementwise(scope, body, c), Constant.scalarOf(scope, lastOfX + 1));
-    if (rest == 0) {
+        Sum.create(
+            scope, elementwise(scope, split.rows(), c), Constant.scalarOf(scope, lastOfX + 1));
+    if (split.tail() == null) {
       return new Parts<>(inner, null);
     }
-    Operand<T> tail = slice(scope, x, k, rows, aligned, rest);
     Operand<T> tailSum =
-        Sum.create(scope, elementwise(scope, tail, c), Constant.scalarOf(scope, lastOfX));
-    return new Parts<>(inner, Mul.create(scope, tailSum, constant(scope, c.scale(), x.type())));
-  }
-
-  /** Elements per row of 32-bit words in {@link #bfloat16Words}: two bfloat16 per word. */
-  static final int WORD_ROW_ELEMENTS = 2 * ROW;
-
-  /**
-   * Views a flat bfloat16 tensor of {@code n} elements, {@code n} a multiple of {@link
-   * #WORD_ROW_ELEMENTS}, as rows of 32 int32 words, each holding two weights. {@code Bitcast}
-   * shares the buffer, so this view, built in an unmarked scope, costs nothing.
-   */
-  static Operand<TInt32> bfloat16Words(Scope plain, Operand<TType> x, long n) {
-    Operand<TType> pairs =
-        Reshape.create(plain, x, Constant.vectorOf(plain, new long[] {n / 2, 2}));
-    Operand<TInt32> words = Bitcast.create(plain, pairs, TInt32.class);
-    return Reshape.create(
-        plain, words, Constant.vectorOf(plain, new long[] {n / WORD_ROW_ELEMENTS, ROW}));
+        Sum.create(scope, elementwise(scope, split.tail(), c), Constant.scalarOf(scope, lastOfX));
+    return new Parts<>(inner, Mul.create(scope, tailSum, Plumbing.constant(scope, c.scale(), x.type())));
   }
 
   /**
    * The unscaled row sums ({@link Parts#rowSums}) of the bfloat16 weights packed in {@code words}
-   * ({@link #bfloat16Words}), in float32: a bfloat16 is the upper half of the float32 of the same
+   * ({@link RowLayout#bfloat16Words}), in float32: a bfloat16 is the upper half of the float32 of the same
    * value, so each word's two weights are {@code word & 0xFFFF0000} and {@code word << 16}, read
    * as float32. That is the exact value a {@code Cast} gives, with two integer operations per two
    * weights instead of a widening per weight, and a row of 32 words carries 64 weights, which
@@ -185,31 +156,6 @@ final class PartialSums {
   }
 
   /**
-   * Views {@code x} ({@code [n]} or {@code [k, n]}) as rows of 32 when {@code n > 32} is a
-   * multiple of 32, else returns it unchanged. Built in an unmarked scope this reshape costs
-   * nothing, and it keeps training cheap: the gradients of {@code Abs} and {@code Square} read
-   * their input, and an input produced inside the XLA cluster would have to be written out by
-   * the cluster in full.
-   */
-  static <T extends TType> Operand<T> rowView(Scope plain, Operand<T> x, long k, long n, boolean rows) {
-    if (n <= ROW || n % ROW != 0) {
-      return x;
-    }
-    long[] shape = rows ? new long[] {k, n / ROW, ROW} : new long[] {n / ROW, ROW};
-    return Reshape.create(plain, x, Constant.vectorOf(plain, shape));
-  }
-
-  /** Columns {@code [from, from + length)} of the last dimension. */
-  private static <T extends TFloating> Operand<T> slice(
-      Scope scope, Operand<T> x, long k, boolean rows, long from, long length) {
-    // int32 indices: the gradient of Slice pads with the index type and rejects int64 there.
-    int[] begin = rows ? new int[] {0, (int) from} : new int[] {(int) from};
-    int[] size = rows ? new int[] {(int) k, (int) length} : new int[] {(int) length};
-    return Slice.create(
-        scope, x, Constant.vectorOf(scope, begin), Constant.vectorOf(scope, size));
-  }
-
-  /**
    * {@code a*|x| + b*x^2}, leaving out a zero term and a factor of 1. With {@code b = 1} (so
    * {@code c2 >= c1}) it is computed as {@code |x|*(a + |x|)}: one multiplication fewer per
    * element, which counts where XLA's loop is bound by arithmetic rather than by memory (16-bit
@@ -219,7 +165,7 @@ final class PartialSums {
       Scope scope, Operand<T> x, Coefficients c) {
     if (c.a() != 0.0 && c.b() == 1.0) {
       Operand<T> abs = Abs.create(scope, x);
-      return Mul.create(scope, abs, Add.create(scope, abs, constant(scope, c.a(), x.type())));
+      return Mul.create(scope, abs, Add.create(scope, abs, Plumbing.constant(scope, c.a(), x.type())));
     }
     Operand<T> l1 = c.a() == 0.0 ? null : times(scope, Abs.create(scope, x), c.a());
     Operand<T> l2 = c.b() == 0.0 ? null : times(scope, Square.create(scope, x), c.b());
@@ -273,18 +219,6 @@ final class PartialSums {
     if (coefficient == 1.0) {
       return value;
     }
-    return Mul.create(scope, value, constant(scope, coefficient, value.type()));
-  }
-
-  /** A scalar constant of {@code type} holding {@code value} rounded once to that type. */
-  @SuppressWarnings("unchecked")
-  static <T extends TFloating> Operand<T> constant(Scope scope, double value, Class<T> type) {
-    if (type == TFloat64.class) {
-      return (Operand<T>) Constant.scalarOf(scope, value);
-    }
-    if (type == TFloat32.class) {
-      return (Operand<T>) Constant.scalarOf(scope, (float) value);
-    }
-    return Cast.create(scope, Constant.scalarOf(scope, (float) value), type);
+    return Mul.create(scope, value, Plumbing.constant(scope, coefficient, value.type()));
   }
 }

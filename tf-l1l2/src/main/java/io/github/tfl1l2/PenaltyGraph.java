@@ -1,6 +1,8 @@
 package io.github.tfl1l2;
 
 import io.github.tfl1l2.PartialSums.Coefficients;
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.internal.FloatingTypes;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,18 +11,13 @@ import java.util.Map;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Scope;
 import org.tensorflow.op.core.Concat;
 import org.tensorflow.op.core.Constant;
-import org.tensorflow.op.core.Identity;
-import org.tensorflow.op.core.Reshape;
 import org.tensorflow.op.core.Stack;
 import org.tensorflow.op.core.Sum;
 import org.tensorflow.op.core.Unstack;
 import org.tensorflow.op.core.Zeros;
-import org.tensorflow.op.debugging.CheckNumerics;
-import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.AddN;
 import org.tensorflow.op.math.Mul;
 import org.tensorflow.proto.DataType;
@@ -30,7 +27,8 @@ import org.tensorflow.types.family.TFloating;
 import org.tensorflow.types.family.TType;
 
 /**
- * Builds the ops of one {@link L1L2} penalty under its own name scope.
+ * Builds the ops of one penalty ({@link PenaltySpec}) under its own name scope: reads, grouping,
+ * clusters, casts; {@link PartialSums} computes each group's sum.
  *
  * <p>The cost of a penalty is memory traffic plus a per-op overhead, and under XLA a compile time
  * that grows faster than linearly with the size of one cluster. So parameters are grouped:
@@ -66,24 +64,29 @@ final class PenaltyGraph {
   /** One reduction: a single parameter, or several joined small ones. */
   private record Entry(List<Integer> members, long size, boolean stacked) {}
 
+  /**
+   * Emits the penalty {@code spec} describes over the selected {@code parameters}, in {@code
+   * type}: a scalar, or with {@link PenaltySpec#perParameter()} one value per parameter.
+   */
   static <T extends TFloating> Operand<T> emit(
-      L1L2 config, Scope outer, List<Parameter> parameters, Class<T> type) {
-    Scope scope = outer.withSubScope(config.name());
-    boolean vector = config.reduction() == Reduction.NONE;
-    if (config.isZero() || parameters.isEmpty()) {
+      PenaltySpec spec, Scope outer, List<Parameter> parameters, Class<T> type) {
+    Scope scope = outer.withSubScope(spec.name());
+    boolean vector = spec.perParameter();
+    if (spec.zero() || parameters.isEmpty()) {
       long[] shape = vector ? new long[] {parameters.size()} : new long[0];
       return Zeros.create(scope, Constant.vectorOf(scope, shape), type);
     }
-    boolean fused = config.xla() && scope.env().isGraph();
+    boolean fused = spec.xla() && scope.env().isGraph();
     // The bfloat16 word view goes through Bitcast and bitwise ops, which have no gradient: used
     // only when the penalty's gradient comes from the surrogate, never from these ops.
-    boolean words = fused && PenaltyGradient.available();
+    boolean words = fused && GradientSurrogate.available();
     Class<? extends TFloating> total = totalAccumulator(parameters, type);
-    Coefficients c = Coefficients.of(config.weight() * config.l1(), config.weight() * config.l2());
+    Coefficients c = Coefficients.of(spec);
 
     List<Operand<TType>> reads = new ArrayList<>(parameters.size());
     for (Parameter parameter : parameters) {
-      reads.add(read(Devices.on(scope, parameter.device()), parameter, config.checkNumerics()));
+      reads.add(
+          Plumbing.read(Devices.on(scope, parameter.device()), parameter, spec.checkNumerics()));
     }
     List<Entry> entries = plan(parameters, vector);
     int clusters = (entries.size() + ENTRIES_PER_CLUSTER - 1) / ENTRIES_PER_CLUSTER;
@@ -118,7 +121,7 @@ final class PenaltyGraph {
           String key = String.valueOf(device);
           rowSums
               .computeIfAbsent(key, k -> new ArrayList<>())
-              .add(erase(castIfNeeded(local, reduced.rowSums(), total)));
+              .add(Plumbing.erase(Plumbing.castIfNeeded(local, reduced.rowSums(), total)));
           rowSumScopes.putIfAbsent(key, local);
           if (reduced.value() == null) {
             continue;
@@ -126,15 +129,15 @@ final class PenaltyGraph {
         }
         if (reduced.rowSums() != null && reduced.alone()) {
           // Reduced on its own (see Reduced#alone), then added like any other partial sum.
-          Operand<TType> rowsAlone = erase(castIfNeeded(local, reduced.rowSums(), total));
+          Operand<TType> rowsAlone = Plumbing.erase(Plumbing.castIfNeeded(local, reduced.rowSums(), total));
           Operand<TType> scaledAlone =
-              Mul.create(local, rowsAlone, erase(PartialSums.constant(local, c.scale(), total)));
+              Mul.create(local, rowsAlone, Plumbing.erase(Plumbing.constant(local, c.scale(), total)));
           results.add(Sum.create(local, scaledAlone, Constant.scalarOf(local, 0)));
           if (reduced.value() == null) {
             continue;
           }
         }
-        Operand<TType> value = erase(castIfNeeded(local, reduced.value(), total));
+        Operand<TType> value = Plumbing.erase(Plumbing.castIfNeeded(local, reduced.value(), total));
         if (!vector) {
           results.add(value);
         } else if (entry.stacked()) {
@@ -162,7 +165,7 @@ final class PenaltyGraph {
                 ? vectors.get(0)
                 : Concat.create(local, vectors, Constant.scalarOf(local, 0));
         Operand<TType> scaled =
-            Mul.create(local, joined, erase(PartialSums.constant(local, c.scale(), total)));
+            Mul.create(local, joined, Plumbing.erase(Plumbing.constant(local, c.scale(), total)));
         results.add(Sum.create(local, scaled, Constant.scalarOf(local, 0)));
       }
       if (!vector) {
@@ -175,10 +178,10 @@ final class PenaltyGraph {
         vector
             ? Stack.create(combine, perParameter)
             : sums.size() == 1 ? sums.get(0) : AddN.create(combine, sums);
-    Operand<T> penalty = castIfNeeded(combine, combined, type);
-    if (scope.env().isGraph() && PenaltyGradient.available()) {
+    Operand<T> penalty = Plumbing.castIfNeeded(combine, combined, type);
+    if (scope.env().isGraph() && GradientSurrogate.available()) {
       // Gradients then come from one fused computation per weight, not from these ops.
-      return PenaltyGradient.attach(scope, penalty, reads, c.c1(), c.c2(), fused, vector);
+      return GradientSurrogate.attach(scope, penalty, reads, spec);
     }
     return penalty;
   }
@@ -193,7 +196,7 @@ final class PenaltyGraph {
     Map<String, Integer> groupSlot = new LinkedHashMap<>();
     for (int i = 0; i < parameters.size(); i++) {
       Parameter parameter = parameters.get(i);
-      long size = knownSize(parameter.operand().shape());
+      long size = Plumbing.knownSize(parameter.operand().shape());
       if (size < 0 || size > SMALL_ELEMENTS) {
         entries.add(new Entry(List.of(i), size, false));
         continue;
@@ -214,7 +217,7 @@ final class PenaltyGraph {
       List<Integer> members = group.getValue();
       long size = 0;
       for (int member : members) {
-        size += knownSize(parameters.get(member).operand().shape());
+        size += Plumbing.knownSize(parameters.get(member).operand().shape());
       }
       boolean stacked = vector && members.size() > 1;
       long width = stacked ? size / members.size() : size;
@@ -243,7 +246,7 @@ final class PenaltyGraph {
    * picks its operand once per row, and XLA's loop over 16-bit weights is bound by arithmetic
    * rather than by memory.
    * With {@code words}, a bfloat16 entry whose size is a multiple of 64 is read as 32-bit words
-   * ({@link PartialSums#bfloat16Words}).
+   * ({@link RowLayout#bfloat16Words}).
    */
   private static Reduced reduce(
       Scope plain,
@@ -264,15 +267,14 @@ final class PenaltyGraph {
       // concatenate inside the cluster is neither fused nor fast on CPU.
       List<Operand<TType>> flats = new ArrayList<>(members.size());
       for (int member : members) {
-        flats.add(flatten(plain, reads.get(member)));
+        flats.add(Plumbing.flatten(plain, reads.get(member)));
       }
-      long length = entry.size();
-      if (fused && !entry.stacked() && length > PartialSums.ROW && length % PartialSums.ROW != 0) {
-        // Zeros to a multiple of 32 cost nothing extra here (the concat copies anyway) and let
-        // the whole group take the free row view below instead of a ragged tail.
-        long pad = PartialSums.ROW - length % PartialSums.ROW;
-        flats.add(Zeros.create(plain, Constant.vectorOf(plain, new long[] {pad}), flats.get(0).type()));
-        entry = new Entry(members, length + pad, false);
+      long pad = fused && !entry.stacked() ? RowLayout.padding(entry.size()) : 0;
+      if (pad > 0) {
+        // Zeros to whole rows cost nothing extra here (the concat copies anyway).
+        flats.add(
+            Zeros.create(plain, Constant.vectorOf(plain, new long[] {pad}), flats.get(0).type()));
+        entry = new Entry(members, entry.size() + pad, false);
       }
       input =
           entry.stacked()
@@ -286,77 +288,41 @@ final class PenaltyGraph {
         && dtype == DataType.DT_BFLOAT16
         && !entry.stacked()
         && entry.size() > 0
-        && entry.size() % PartialSums.WORD_ROW_ELEMENTS == 0) {
-      Operand<TType> flat = input.shape().numDimensions() == 1 ? input : flatten(plain, input);
-      Operand<TInt32> packed = PartialSums.bfloat16Words(plain, flat, entry.size());
-      return new Reduced(erase(PartialSums.bfloat16RowSums(compute, packed, c)), null, true);
+        && entry.size() % RowLayout.WORD_ROW_ELEMENTS == 0) {
+      Operand<TType> flat = input.shape().numDimensions() == 1 ? input : Plumbing.flatten(plain, input);
+      Operand<TInt32> packed = RowLayout.bfloat16Words(plain, flat, entry.size());
+      return new Reduced(Plumbing.erase(PartialSums.bfloat16RowSums(compute, packed, c)), null, true);
     }
     if (fused && entry.size() >= 0) {
       if (!entry.stacked() && input.shape().numDimensions() != 1) {
-        input = flatten(plain, input);
+        input = Plumbing.flatten(plain, input);
       }
-      input = PartialSums.rowView(plain, input, members.size(), entry.size(), entry.stacked());
+      input = RowLayout.view(plain, input, members.size(), entry.size(), entry.stacked());
     }
     Operand<? extends TFloating> x =
-        castIfNeeded(compute, input, FloatingTypes.accumulatorOf(dtype));
+        Plumbing.castIfNeeded(compute, input, FloatingTypes.accumulatorOf(dtype));
     if (entry.stacked()) {
       return new Reduced(
           null,
-          erase(
+          Plumbing.erase(
               fused
                   ? PartialSums.fused(compute, x, members.size(), entry.size(), true, c)
                   : PartialSums.plain(compute, x, true, c)));
     }
     if (!fused) {
-      return new Reduced(null, erase(PartialSums.plain(compute, x, false, c)));
+      return new Reduced(null, Plumbing.erase(PartialSums.plain(compute, x, false, c)));
     }
     if (entry.size() < 0) {
       // Unknown size: the per-element layout trick needs static dimensions.
-      return new Reduced(null, erase(PartialSums.plain(compute, x, false, c)));
+      return new Reduced(null, Plumbing.erase(PartialSums.plain(compute, x, false, c)));
     }
-    if (split && entry.size() > PartialSums.ROW) {
+    if (split && entry.size() > RowLayout.ROW) {
       PartialSums.Parts<? extends TFloating> parts =
           PartialSums.parts(compute, x, 1, entry.size(), false, c);
       return new Reduced(
-          erase(parts.rowSums()), parts.tail() == null ? null : erase(parts.tail()), narrow);
+          Plumbing.erase(parts.rowSums()), parts.tail() == null ? null : Plumbing.erase(parts.tail()), narrow);
     }
-    return new Reduced(null, erase(PartialSums.fused(compute, x, 1, entry.size(), false, c)));
-  }
-
-  private static Operand<TType> flatten(Scope scope, Operand<TType> value) {
-    if (value.shape().numDimensions() == 1) {
-      return value;
-    }
-    return Reshape.create(scope, value, Constant.vectorOf(scope, new int[] {-1}));
-  }
-
-  private static long knownSize(Shape shape) {
-    if (shape.isUnknown() || shape.hasUnknownDimension()) {
-      return -1;
-    }
-    return shape.size();
-  }
-
-  /**
-   * Reads {@code parameter} through an unmarked {@code Identity}: gradients taken straight through
-   * a ref variable crash TensorFlow's {@code SquareGrad}, and an XLA cluster takes values, not
-   * refs.
-   */
-  @SuppressWarnings("unchecked")
-  static Operand<TType> read(Scope plain, Parameter parameter, boolean checkNumerics) {
-    Operand<TType> value = (Operand<TType>) parameter.operand();
-    if (plain.env().isGraph()) {
-      value = Identity.create(plain, value);
-    }
-    if (checkNumerics) {
-      value =
-          erase(
-              CheckNumerics.create(
-                  plain,
-                  (Operand<TFloating>) (Operand<?>) value,
-                  "L1L2 parameter \"" + parameter.name() + "\" holds NaN or Inf"));
-    }
-    return value;
+    return new Reduced(null, Plumbing.erase(PartialSums.fused(compute, x, 1, entry.size(), false, c)));
   }
 
   private static Class<? extends TFloating> totalAccumulator(
@@ -370,20 +336,5 @@ final class PenaltyGraph {
       }
     }
     return FloatingTypes.accumulatorOf(FloatingTypes.dataTypeOf(resultType));
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Operand<TType> erase(Operand<?> operand) {
-    return (Operand<TType>) operand;
-  }
-
-  /** {@code value} as {@code type}: itself when it already is, else through one {@code Cast}. */
-  @SuppressWarnings("unchecked")
-  static <U extends TType> Operand<U> castIfNeeded(
-      Scope scope, Operand<?> value, Class<U> type) {
-    if (value.type() == type) {
-      return (Operand<U>) value;
-    }
-    return Cast.create(scope, value, type);
   }
 }

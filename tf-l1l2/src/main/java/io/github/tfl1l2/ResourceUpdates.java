@@ -1,10 +1,12 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.PenaltyGradient.Term;
+import io.github.tfl1l2.FusedGradient.Term;
+import io.github.tfl1l2.internal.DataGradients;
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.internal.PinnedScope;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 import org.tensorflow.DeviceSpec;
@@ -28,9 +30,10 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TType;
 
 /**
- * The updates of resource variables in {@link L1L2#minimize}: for each variable, its penalty
- * gradient and data gradient summed and handed to the optimizer's rule ({@link OptimizerRule}), as
- * one computation that reads the variable once and each slot once and writes each once.
+ * The updates of resource variables in {@code L1L2.minimize} ({@link FusedMinimize}): for each
+ * variable, its penalty gradient and data gradient summed and handed to the optimizer's rule
+ * ({@link OptimizerRule}), as one computation that reads the variable once and each slot once and
+ * writes each once.
  *
  * <ul>
  *   <li>A penalized variable of at least {@link #XLA_MIN_ELEMENTS} elements (with {@code
@@ -171,8 +174,7 @@ final class ResourceUpdates {
               .build()
               .output(0);
       gradient =
-          PenaltyGradient.fused(
-              scope, new Term(read, null, v.dataGradient(), v.c1(), v.c2()), true);
+          FusedGradient.of(scope, new Term(read, null, v.dataGradient(), v.c1(), v.c2()), true);
     }
     return rule.apply(
         scope.withControlDependencyOps(waitFor), v.handle(), slots, (Operand) gradient, powers);
@@ -195,20 +197,18 @@ final class ResourceUpdates {
    * cluster ("Duplicate variable passed to XLA cluster").
    */
   private static void requireOwnVariable(Output<?> handle, Graph graph) {
-    GraphOperation op = (GraphOperation) handle.op();
-    String shared = sharedName(op);
-    String container = containerOf(op);
-    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
-      GraphOperation other = it.next();
-      if (other.type().equals("VarHandleOp")
-          && !other.equals(op)
-          && sharedName(other).equals(shared)
-          && containerOf(other).equals(container)) {
+    String shared = DataGradients.sharedNameOf(handle);
+    String container = DataGradients.containerOf(handle);
+    for (Output<?> other : DataGradients.variablesOf(graph)) {
+      if (DataGradients.isResource(other)
+          && !other.op().equals(handle.op())
+          && DataGradients.sharedNameOf(other).equals(shared)
+          && DataGradients.containerOf(other).equals(container)) {
         throw new IllegalArgumentException(
             "VarHandleOp \""
-                + op.name()
+                + handle.op().name()
                 + "\" and VarHandleOp \""
-                + other.name()
+                + other.op().name()
                 + "\" have the same shared_name \""
                 + shared
                 + "\" (container \""
@@ -244,22 +244,6 @@ final class ResourceUpdates {
     } catch (RuntimeException absent) {
       return false;
     }
-  }
-
-  private static String sharedName(Operation op) {
-    return stringAttr((GraphOperation) op, "shared_name");
-  }
-
-  private static String containerOf(GraphOperation op) {
-    return stringAttr(op, "container");
-  }
-
-  /**
-   * A string attribute, read from its proto: TF-Java 1.1.0's {@code getAttrString} returns
-   * garbage for an empty string.
-   */
-  private static String stringAttr(GraphOperation op, String name) {
-    return op.attributes().getAttrValueProto(name).getS().toStringUtf8();
   }
 
   private static Class<? extends TType> typeOf(Output<?> handle) {
@@ -331,10 +315,9 @@ final class ResourceUpdates {
 
     Names(Graph graph) {
       this.graph = graph;
-      for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
-        GraphOperation op = it.next();
-        if (op.type().equals("VarHandleOp")) {
-          shared.add(sharedName(op));
+      for (Output<?> variable : DataGradients.variablesOf(graph)) {
+        if (DataGradients.isResource(variable)) {
+          shared.add(DataGradients.sharedNameOf(variable));
         }
       }
     }

@@ -5,10 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.internal.DataGradients;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.tensorflow.DeviceSpec;
 import org.tensorflow.DeviceSpec.DeviceType;
+import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;

@@ -1,12 +1,13 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.Cases.DType;
+import io.github.tfl1l2.internal.Devices;
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

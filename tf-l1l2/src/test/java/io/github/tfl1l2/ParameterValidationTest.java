@@ -98,7 +98,9 @@ class ParameterValidationTest {
       IllegalArgumentException e =
           assertThrows(IllegalArgumentException.class,
               () -> L1L2.of(1, 1).penalty(tf, List.of(tf.constant(1f)), raw));
-      assertTrue(e.getMessage().startsWith("type must be one of TFloat16, TBfloat16, TFloat32"),
+      assertEquals(
+          "type (TInt32) has dtype DT_INT32; allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and"
+              + " DT_DOUBLE",
           e.getMessage());
     }
   }

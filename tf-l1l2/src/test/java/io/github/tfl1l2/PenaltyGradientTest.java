@@ -1,9 +1,10 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -113,7 +114,7 @@ class PenaltyGradientTest {
 
   @Test
   void manyParametersAreSplitOverSurrogatesOf64ReadsAndEachGetsItsGradient() {
-    int count = 2 * PenaltyGradient.SURROGATE_INPUTS + 2;
+    int count = 2 * GradientSurrogate.SURROGATE_INPUTS + 2;
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       List<Operand<?>> variables = new ArrayList<>();
@@ -126,7 +127,7 @@ class PenaltyGradientTest {
       Operand<TFloat32> loss = reg().build().addTo(tf, tf.constant(0f), variables);
       long surrogates =
           operations(g).stream()
-              .filter(op -> op.type().equals(PenaltyGradient.SURROGATE_TYPE))
+              .filter(op -> op.type().equals(GradientSurrogate.SURROGATE_TYPE))
               .count();
       assertEquals(3, surrogates, "64 + 64 + 2 reads");
       Output<?>[] grads =
@@ -263,7 +264,7 @@ class PenaltyGradientTest {
 
   @Test
   void anIdentityNBuiltByTheUserGetsTheIdentityGradient() {
-    assertTrue(PenaltyGradient.available(), "this platform registers custom gradients");
+    assertTrue(GradientSurrogate.available(), "this platform registers custom gradients");
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       Operand<TFloat32> a = tf.constant(new float[] {1f, 2f});
@@ -296,7 +297,7 @@ class PenaltyGradientTest {
       Ops tf = Ops.create(g);
       Variable<TFloat32> w = tf.variable(tf.withInitScope().constant(Fixtures.tensor(init, 1000)));
       Operand<TFloat32> penalty = reg().build().penalty(tf, List.of(w));
-      assertEquals(PenaltyGradient.SURROGATE_TYPE, penalty.op().type());
+      assertEquals(GradientSurrogate.SURROGATE_TYPE, penalty.op().type());
       GraphOperation computed = (GraphOperation) ((GraphOperation) penalty.op()).input(0).op();
       assertEquals("StopGradient", computed.type());
       try (Session s = new Session(g)) {

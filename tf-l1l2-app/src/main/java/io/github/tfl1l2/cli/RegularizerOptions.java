@@ -6,6 +6,8 @@ import io.github.tfl1l2.savedmodel.ModelVariable;
 import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.Option;
 
 /** The options that {@code penalty} and {@code regularize} share: the model and the regularizer. */
@@ -72,24 +74,43 @@ final class RegularizerOptions {
           + "batch-norm moving statistics). Default: trainable only, as the model marks them.")
   boolean allVariables;
 
-  /** The regularizer the options describe; an invalid value is an option error naming it. */
+  /**
+   * The regularizer the options describe; an invalid value is an option error naming it. The
+   * options are checked here, in the command line's own words, before {@link L1L2} sees them.
+   */
   L1L2 config() {
     L1L2.Builder builder =
         L1L2.builder()
-            .l1(l1)
-            .l2(l2)
-            .weight(weight)
+            .l1(nonNegativeFinite("--l1", l1))
+            .l2(nonNegativeFinite("--l2", l2))
+            .weight(nonNegativeFinite("--weight", weight))
             // The signature is read once per call; XLA compilation would only add latency.
             .xla(false);
     if (on != null) {
-      builder.on(on);
+      builder.on(validRegex("--on", on));
     }
+    return builder.build();
+  }
+
+  private static double nonNegativeFinite(String option, double value) {
+    if (!(value >= 0.0) || Double.isInfinite(value)) {
+      throw CommandFailure.usage(option + " must be a finite number >= 0, but was " + value);
+    }
+    return value;
+  }
+
+  private static String validRegex(String option, String regex) {
     try {
-      return builder.build();
-    } catch (IllegalArgumentException e) {
-      // L1L2 names the setting first (l1, l2, weight, on): each option bears the same name.
-      throw CommandFailure.usage("--" + e.getMessage());
+      Pattern.compile(regex);
+    } catch (PatternSyntaxException e) {
+      throw CommandFailure.usage(
+          option
+              + " must be a valid java.util.regex pattern, but was \""
+              + regex
+              + "\": "
+              + e.getDescription());
     }
+    return regex;
   }
 
   /** Loads {@code --model}, turning every failure into one line that names the option. */

@@ -2,7 +2,7 @@ package io.github.tfl1l2.savedmodel;
 
 import static org.tensorflow.internal.c_api.global.tensorflow.TFJ_HasGradient;
 
-import io.github.tfl1l2.FloatingTypes;
+import io.github.tfl1l2.internal.FloatingTypes;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;

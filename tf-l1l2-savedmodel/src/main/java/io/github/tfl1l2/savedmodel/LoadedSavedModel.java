@@ -1,6 +1,7 @@
 package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.internal.FloatingTypes;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -274,11 +275,7 @@ public final class LoadedSavedModel implements AutoCloseable {
         throw new IllegalArgumentException(
             "variable " + variable.name() + " is not one of the variables of " + directory);
       }
-      if (!variable.isFloating()) {
-        throw new IllegalArgumentException(
-            "variable " + variable.name() + " has dtype " + variable.dtypeName()
-                + "; only float16, bfloat16, float32 and float64 variables can be regularized");
-      }
+      FloatingTypes.requireFloating("variable " + variable.name(), variable.dtype());
       Operand<?> handle = graph.operation(variable.name()).output(0);
       reads.put(variable.name(),
           variable.opType().equals("VarHandleOp")

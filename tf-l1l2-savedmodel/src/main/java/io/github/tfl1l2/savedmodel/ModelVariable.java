@@ -1,6 +1,6 @@
 package io.github.tfl1l2.savedmodel;
 
-import io.github.tfl1l2.FloatingTypes;
+import io.github.tfl1l2.internal.FloatingTypes;
 import java.util.List;
 import java.util.Objects;
 import org.tensorflow.proto.DataType;

@@ -12,7 +12,7 @@ import org.tensorflow.op.Scope;
  * change through {@code withSubScope}, {@code withName}, {@code withDevice} and the rest.
  *
  * <p>Not API: public only because the scopes that extend it live in several packages of this
- * library ({@code io.github.tfl1l2.xla.XlaScope}, the gradient's pinned scope).
+ * library ({@code io.github.tfl1l2.xla.XlaScope}, {@link PinnedScope}).
  *
  * @param <S> the subclass, so that derived scopes keep its type
  */

@@ -1,6 +1,6 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.DataGradients;
+import io.github.tfl1l2.internal.DataGradients;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.internal.DataGradients;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -12,8 +12,8 @@ import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.framework.optimizers.Optimizer;
+import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;

@@ -1,7 +1,7 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.internal.DataGradients;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;

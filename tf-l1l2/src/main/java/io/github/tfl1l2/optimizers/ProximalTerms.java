@@ -1,7 +1,7 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.DataGradients;
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.internal.DataGradients;
 import java.util.Objects;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -22,8 +22,16 @@ import org.tensorflow.types.family.TType;
 final class ProximalTerms {
   private final L1L2 regularizer;
 
+  /** TensorFlow's {@code l1}: {@code weight · l1}, computed here once. */
+  private final double kernelL1;
+
+  /** TensorFlow's {@code l2}: {@code 2 · weight · l2}, computed here once. */
+  private final double kernelL2;
+
   ProximalTerms(L1L2 regularizer) {
     this.regularizer = regularizer;
+    this.kernelL1 = regularizer.weight() * regularizer.l1();
+    this.kernelL2 = 2.0 * regularizer.weight() * regularizer.l2();
   }
 
   /**
@@ -60,7 +68,7 @@ final class ProximalTerms {
    * dtype. The kernels shrink by {@code alpha · l1}, the prox of {@code alpha · l1 · |w|}.
    */
   <T extends TType> Operand<T> l1(Ops tf, Output<T> variable) {
-    return scalar(tf, regularizer.weight() * regularizer.l1(), variable);
+    return scalar(tf, kernelL1, variable);
   }
 
   /**
@@ -69,7 +77,7 @@ final class ProximalTerms {
    * l2 · w²}, hence the factor 2.
    */
   <T extends TType> Operand<T> l2(Ops tf, Output<T> variable) {
-    return scalar(tf, 2.0 * regularizer.weight() * regularizer.l2(), variable);
+    return scalar(tf, kernelL2, variable);
   }
 
   /**
@@ -104,14 +112,12 @@ final class ProximalTerms {
 
   /** TensorFlow's {@code l1} in {@code type}, built in {@code scope}. */
   <T extends TType> Operand<T> l1(Scope scope, Class<T> type) {
-    return Cast.create(scope, Constant.scalarOf(scope, regularizer.weight() * regularizer.l1()),
-        type);
+    return Cast.create(scope, Constant.scalarOf(scope, kernelL1), type);
   }
 
   /** TensorFlow's {@code l2} in {@code type}, built in {@code scope}. */
   <T extends TType> Operand<T> l2(Scope scope, Class<T> type) {
-    return Cast.create(scope,
-        Constant.scalarOf(scope, 2.0 * regularizer.weight() * regularizer.l2()), type);
+    return Cast.create(scope, Constant.scalarOf(scope, kernelL2), type);
   }
 
   /**
@@ -119,17 +125,16 @@ final class ProximalTerms {
    * proximal kernels choose between soft thresholding and plain scaling.
    */
   boolean l1IsPositive(Class<? extends TType> type) {
-    double l1 = regularizer.weight() * regularizer.l1();
-    return type == TFloat32.class ? (float) l1 > 0f : l1 > 0.0;
+    return type == TFloat32.class ? (float) kernelL1 > 0f : kernelL1 > 0.0;
   }
 
   /** TensorFlow's {@code l1} for a selected resource variable (see {@link #l1(Ops, Output)}). */
   <T extends TType> Operand<T> l1(Ops tf, Class<T> type) {
-    return scalar(tf, regularizer.weight() * regularizer.l1(), type);
+    return scalar(tf, kernelL1, type);
   }
 
   /** TensorFlow's {@code l2} for a selected resource variable (see {@link #l2(Ops, Output)}). */
   <T extends TType> Operand<T> l2(Ops tf, Class<T> type) {
-    return scalar(tf, 2.0 * regularizer.weight() * regularizer.l2(), type);
+    return scalar(tf, kernelL2, type);
   }
 }

@@ -1,11 +1,9 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.DataGradients;
+import io.github.tfl1l2.internal.DataGradients;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.Set;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.op.Scope;
@@ -28,10 +26,9 @@ final class ResourceSlots {
    */
   static Operand<?> create(Graph graph, Scope scope, String name, Output<?> variable) {
     Set<String> taken = new HashSet<>();
-    for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
-      GraphOperation op = it.next();
-      if (op.type().equals("VarHandleOp")) {
-        taken.add(op.attributes().getAttrString("shared_name"));
+    for (Output<?> other : DataGradients.variablesOf(graph)) {
+      if (DataGradients.isResource(other)) {
+        taken.add(DataGradients.sharedNameOf(other));
       }
     }
     String sharedName = name;

@@ -1,6 +1,6 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.DataGradients;
+import io.github.tfl1l2.internal.DataGradients;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,14 +46,14 @@ final class ResourceUpdates {
       List<GradAndVar<? extends TType>> allPairs, Update refUpdate, Update resourceUpdate) {
     List<Op> gradients = new ArrayList<>();
     for (GradAndVar<? extends TType> pair : allPairs) {
-      if (!pair.getGradient().isClosed()) {
+      if (DataGradients.hasGradient(pair.getGradient())) {
         gradients.add(pair.getGradient());
       }
     }
     Ops behindAllGradients = tf.withControlDependencies(gradients);
     List<Op> updates = new ArrayList<>();
     for (GradAndVar<? extends TType> pair : pairs) {
-      if (pair.getGradient().isClosed()) {
+      if (!DataGradients.hasGradient(pair.getGradient())) {
         continue;
       }
       Output<?> variable = pair.getVariable();

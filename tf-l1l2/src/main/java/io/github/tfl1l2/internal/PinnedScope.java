@@ -1,6 +1,5 @@
-package io.github.tfl1l2;
+package io.github.tfl1l2.internal;
 
-import io.github.tfl1l2.internal.ForwardingScope;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.OperationBuilder;
 import org.tensorflow.op.Scope;
@@ -13,10 +12,13 @@ import org.tensorflow.op.Scope;
  *
  * <p>The rule for which to use: {@link Devices#on} ({@code withDevice}) where the library made the
  * scope itself from {@code Ops}, whose scopes honour it; {@code PinnedScope.on} where the scope
- * comes from TensorFlow's gradient machinery or may (see {@code docs/design.md}, "Device
- * placement").
+ * comes from TensorFlow's gradient machinery or from a caller (see {@code docs/design.md},
+ * "Device placement").
+ *
+ * <p>Not API: public only because the penalty's gradient and the optimizers' zero gradients pin
+ * by the same rule.
  */
-final class PinnedScope extends ForwardingScope<PinnedScope> {
+public final class PinnedScope extends ForwardingScope<PinnedScope> {
   private final DeviceSpec device;
 
   private PinnedScope(Scope delegate, DeviceSpec device) {
@@ -25,7 +27,7 @@ final class PinnedScope extends ForwardingScope<PinnedScope> {
   }
 
   /** {@code scope} pinned to {@code device}, or {@code scope} itself when there is none. */
-  static Scope on(Scope scope, DeviceSpec device) {
+  public static Scope on(Scope scope, DeviceSpec device) {
     return device == null ? scope : new PinnedScope(scope.withDevice(device), device);
   }
 

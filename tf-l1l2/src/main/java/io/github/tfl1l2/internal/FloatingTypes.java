@@ -1,18 +1,22 @@
-package io.github.tfl1l2;
+package io.github.tfl1l2.internal;
 
 import java.util.Map;
+import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TFloating;
+import org.tensorflow.types.family.TType;
 
 /**
  * The four floating dtypes the penalty accepts ({@code DT_HALF}, {@code DT_BFLOAT16}, {@code
  * DT_FLOAT}, {@code DT_DOUBLE}), and the precision each one is summed in. {@link
  * #isFloating(DataType)} is the one dtype rule of the library, its SavedModel support and its
- * command line.
+ * command line, and {@link #requireFloating} its one error message.
+ *
+ * <p>Not API: public only because the optimizers and the SavedModel module apply the same rule.
  */
 public final class FloatingTypes {
   private FloatingTypes() {}
@@ -24,11 +28,14 @@ public final class FloatingTypes {
           TFloat32.class, DataType.DT_FLOAT,
           TFloat64.class, DataType.DT_DOUBLE);
 
+  /** What every dtype error names as allowed. */
+  private static final String ALLOWED = "allowed are DT_HALF, DT_BFLOAT16, DT_FLOAT and DT_DOUBLE";
+
   /** Reference dtypes ({@code DT_FLOAT_REF} for a {@code VariableV2} output) are base + 100. */
   private static final int REF_OFFSET = 100;
 
   /**
-   * Whether {@link L1L2} can regularize a parameter of element type {@code type}: {@code DT_HALF},
+   * Whether the L1L2 penalty can regularize a parameter of element type {@code type}: {@code DT_HALF},
    * {@code DT_BFLOAT16}, {@code DT_FLOAT} or {@code DT_DOUBLE} (reference types such as {@code
    * DT_FLOAT_REF} are not base types: strip them first).
    *
@@ -38,20 +45,47 @@ public final class FloatingTypes {
     return BY_CLASS.containsValue(type);
   }
 
-  /** Returns the dtype of {@code type}, rejecting classes outside the four floating types. */
-  static DataType dataTypeOf(Class<? extends TFloating> type) {
-    Checks.notNull("type", type);
-    DataType dtype = BY_CLASS.get(type);
-    if (dtype == null) {
-      throw new IllegalArgumentException(
-          "type must be one of TFloat16, TBfloat16, TFloat32 or TFloat64, but was "
-              + type.getName());
+  /**
+   * Returns {@code dtype} if it is one of the four floating dtypes.
+   *
+   * @param subject how the message names what has the dtype, e.g. {@code parameters[1] (op
+   *     "counts")}
+   * @throws IllegalArgumentException "{@code <subject> has dtype <dtype>; allowed are DT_HALF,
+   *     DT_BFLOAT16, DT_FLOAT and DT_DOUBLE}" otherwise
+   */
+  public static DataType requireFloating(String subject, DataType dtype) {
+    if (!isFloating(dtype)) {
+      throw new IllegalArgumentException(subject + " has dtype " + dtype + "; " + ALLOWED);
     }
     return dtype;
   }
 
+  /**
+   * Returns the dtype of {@code type}, rejecting classes outside the four floating types (with the
+   * message of {@link #requireFloating}, the argument named {@code type}).
+   */
+  public static DataType dataTypeOf(Class<? extends TFloating> type) {
+    Checks.notNull("type", type);
+    DataType dtype = BY_CLASS.get(type);
+    if (dtype == null) {
+      requireFloating("type (" + type.getSimpleName() + ")", registeredDataType(type));
+    }
+    return dtype;
+  }
+
+  /** The dtype TF-Java registers for {@code type}, or null for a class it does not know. */
+  private static DataType registeredDataType(Class<?> type) {
+    try {
+      @SuppressWarnings("unchecked")
+      Class<TType> tensorType = (Class<TType>) type;
+      return TensorTypeRegistry.find(tensorType).dataType();
+    } catch (RuntimeException unknown) {
+      return null;
+    }
+  }
+
   /** Returns the class of a floating {@code dtype} (reference flag stripped), or null. */
-  static Class<? extends TFloating> classOf(DataType dtype) {
+  public static Class<? extends TFloating> classOf(DataType dtype) {
     DataType base = baseOf(dtype);
     for (Map.Entry<Class<? extends TFloating>, DataType> entry : BY_CLASS.entrySet()) {
       if (entry.getValue() == base) {
@@ -62,7 +96,7 @@ public final class FloatingTypes {
   }
 
   /** {@code dtype} without its reference flag: {@code DT_FLOAT} for {@code DT_FLOAT_REF}. */
-  static DataType baseOf(DataType dtype) {
+  public static DataType baseOf(DataType dtype) {
     int number = dtype.getNumber();
     if (number > REF_OFFSET) {
       DataType base = DataType.forNumber(number - REF_OFFSET);
@@ -78,7 +112,7 @@ public final class FloatingTypes {
    * (a float16 square overflows past 256 and loses all digits past 11 bits), float64 stays
    * float64.
    */
-  static Class<? extends TFloating> accumulatorOf(DataType type) {
+  public static Class<? extends TFloating> accumulatorOf(DataType type) {
     return type == DataType.DT_DOUBLE ? TFloat64.class : TFloat32.class;
   }
 }

@@ -1,4 +1,4 @@
-package io.github.tfl1l2;
+package io.github.tfl1l2.internal;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,8 +15,8 @@ import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
-import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
+import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
@@ -29,7 +29,7 @@ import org.tensorflow.types.family.TType;
 
 /**
  * The data loss's gradient with respect to each variable it reaches: the one rule by which this
- * library's training steps ({@link L1L2#minimize} and the proximal optimizers of {@code
+ * library's training steps ({@code L1L2.minimize} and the proximal optimizers of {@code
  * io.github.tfl1l2.optimizers}) find variables and take their data gradients.
  *
  * <p>A variable is either a ref variable, output 0 of a {@code VariableV2} (what {@code
@@ -47,9 +47,8 @@ import org.tensorflow.types.family.TType;
  * only those are asked for, in one {@code Graph.addGradients} call. A variable or read the loss
  * reaches only through {@code StopGradient} has no gradient and counts as not reached.
  *
- * <p>This class is public only because the optimizers live in another package than {@link
- * L1L2}, and both must follow the same rule; applications train through those classes and need
- * not call it.
+ * <p>Not API: public only because the optimizers live in another package than {@code L1L2}, and
+ * both must follow the same rule; applications train through those classes and need not call it.
  */
 public final class DataGradients {
   private static final String VAR_HANDLE_OP = "VarHandleOp";
@@ -157,7 +156,7 @@ public final class DataGradients {
           argument + "[" + index + "] (op \"" + weight.op().name()
               + "\") belongs to another execution environment than the loss's graph");
     }
-    Output<?> source = Parameter.readSource(weight);
+    Output<?> source = ReadChain.sourceOf(weight);
     if (!isVariable(source)) {
       throw new IllegalArgumentException(
           argument + "[" + index + "] (op \"" + weight.op().name() + "\", a " + weight.op().type()
@@ -233,7 +232,7 @@ public final class DataGradients {
    * keyed by the variable's output, in the order of {@code variables}; the sums over a resource
    * variable's reads are built in a root scope of the loss's graph.
    */
-  static Map<Output<?>, Output<?>> reached(
+  public static Map<Output<?>, Output<?>> reached(
       Operand<?> loss, List<? extends Output<?>> variables) {
     Graph graph = graphOf(loss);
     return reached(Ops.create(graph).scope(), loss, variables);
@@ -285,8 +284,7 @@ public final class DataGradients {
     if (!asked.isEmpty()) {
       Output<?>[] outputs = graph.addGradients(loss.asOutput(), asked.toArray(new Output<?>[0]));
       for (int k = 0; k < asked.size(); k++) {
-        // A NoGradient result (reached only through StopGradient) is closed: it does not count.
-        if (outputs[k] != null && !outputs[k].isClosed()) {
+        if (hasGradient(outputs[k])) {
           parts.computeIfAbsent(sources.get(k), v -> new ArrayList<>()).add(outputs[k]);
         }
       }
@@ -301,8 +299,17 @@ public final class DataGradients {
     return gradients;
   }
 
+  /**
+   * Whether {@code gradient}, one result of {@code Graph.addGradients} (or of the framework's
+   * {@code computeGradients}), is a gradient: TensorFlow's NoGradient, for an input reached only
+   * through {@code StopGradient}, comes back closed (or null), and counts as none.
+   */
+  public static boolean hasGradient(Output<?> gradient) {
+    return gradient != null && !gradient.isClosed();
+  }
+
   /** Whether {@code loss} reaches every one of {@code variables} along data edges. */
-  static boolean reachesAll(Operand<?> loss, List<? extends Output<?>> variables) {
+  public static boolean reachesAll(Operand<?> loss, List<? extends Output<?>> variables) {
     Set<GraphOperation> ancestors = ancestors((GraphOperation) loss.op());
     for (Output<?> variable : variables) {
       if (differentiable(variable, ancestors).isEmpty()) {
@@ -394,6 +401,24 @@ public final class DataGradients {
     Scope beside = PinnedScope.on(scope, Devices.deviceOf(variable));
     Class<? extends TType> type = TensorTypeRegistry.find(dtypeOf(variable)).type();
     return Zeros.create(beside, Constant.vectorOf(beside, shape.asArray()), type).asOutput();
+  }
+
+  /** A resource variable's {@code shared_name}: with its container, what names its variable. */
+  public static String sharedNameOf(Output<?> handle) {
+    return stringAttr((GraphOperation) handle.op(), "shared_name");
+  }
+
+  /** A resource variable's {@code container}. */
+  public static String containerOf(Output<?> handle) {
+    return stringAttr((GraphOperation) handle.op(), "container");
+  }
+
+  /**
+   * A string attribute, read from its proto: TF-Java 1.1.0's {@code getAttrString} returns garbage
+   * for an empty string.
+   */
+  private static String stringAttr(GraphOperation op, String name) {
+    return op.attributes().getAttrValueProto(name).getS().toStringUtf8();
   }
 
   private static Output<?> firstOutput(GraphOperation op) {

@@ -1,4 +1,4 @@
-package io.github.tfl1l2;
+package io.github.tfl1l2.internal;
 
 import java.util.Locale;
 import org.tensorflow.DeviceSpec;
@@ -7,12 +7,19 @@ import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.op.Scope;
 
-/** Where a parameter lives, so that its partial sum is computed beside it. */
-final class Devices {
+/**
+ * Where a parameter lives, so that what reads it in full is built beside it: {@link #deviceOf}
+ * finds the device, {@link #on} places a scope there ({@link PinnedScope} pins one that may ignore
+ * {@code withDevice}; which to use is written there).
+ *
+ * <p>Not API: public only because the penalty, its gradient and the optimizers place ops by the
+ * same rule.
+ */
+public final class Devices {
   private Devices() {}
 
   /** {@code scope} placed on {@code device}, or {@code scope} itself when there is none. */
-  static Scope on(Scope scope, DeviceSpec device) {
+  public static Scope on(Scope scope, DeviceSpec device) {
     return device == null ? scope : scope.withDevice(device);
   }
 
@@ -22,7 +29,7 @@ final class Devices {
    * operand is eager, or the device string does not parse. Building the read and the partial sum
    * there keeps the weights on their device: only the scalar partial sum crosses devices.
    */
-  static DeviceSpec deviceOf(Operand<?> operand) {
+  public static DeviceSpec deviceOf(Operand<?> operand) {
     for (Output<?> output = operand.asOutput();
         output != null;
         output = ReadChain.readFrom(output)) {
@@ -40,7 +47,7 @@ final class Devices {
    * Parses {@code /job:J/replica:R/task:T/device:TYPE:INDEX} (any part optional, the legacy
    * {@code /gpu:1} form too); null for a type {@link DeviceSpec} lacks, e.g. {@code XLA_CPU}.
    */
-  static DeviceSpec parseDevice(String device) {
+  public static DeviceSpec parseDevice(String device) {
     DeviceSpec.Builder spec = DeviceSpec.newBuilder();
     try {
       for (String part : device.split("/")) {
@@ -63,5 +70,4 @@ final class Devices {
     }
     return spec.build();
   }
-
 }

@@ -1,6 +1,6 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.xla.XlaScope;
+import io.github.tfl1l2.internal.Devices;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,16 +18,12 @@ import org.tensorflow.op.core.StopGradient;
 import org.tensorflow.op.core.Unstack;
 import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.Add;
-import org.tensorflow.op.math.Mul;
-import org.tensorflow.op.math.Sign;
-import org.tensorflow.op.math.Sub;
-import org.tensorflow.proto.DataType;
-import org.tensorflow.types.family.TFloating;
 import org.tensorflow.types.family.TType;
 
 /**
- * The gradient of the penalty: {@code upstream · (c1 · sign(w) + 2 · c2 · w)} per weight, built as
- * one fused computation that reads {@code w} once and writes the gradient once.
+ * The surrogate through which the penalty's gradient is {@code upstream · (c1 · sign(w) + 2 · c2 ·
+ * w)} per weight, built by {@link FusedGradient} as one fused computation that reads {@code w} once
+ * and writes the gradient once, and the registration that makes TensorFlow call it.
  *
  * <p><b>Mechanism.</b> In a graph, the penalty's value leaves {@link PenaltyGraph} through a
  * surrogate node: an {@code IdentityN} whose input 0 is the penalty behind a {@code StopGradient}
@@ -56,8 +52,8 @@ import org.tensorflow.types.family.TType;
  * {@link #available()} is false and {@link PenaltyGraph} emits no surrogate: TensorFlow's generic
  * gradient then trains with the same values, only slower.
  */
-final class PenaltyGradient {
-  private PenaltyGradient() {}
+final class GradientSurrogate {
+  private GradientSurrogate() {}
 
   /** The op type of the surrogate node. */
   static final String SURROGATE_TYPE = "IdentityN";
@@ -82,6 +78,9 @@ final class PenaltyGradient {
    */
   static final String PARAMETERS_ATTR = "_tfl1l2_parameters";
 
+  /** The most parameter reads one surrogate takes. */
+  static final int SURROGATE_INPUTS = 64;
+
   private static Boolean owned;
 
   /**
@@ -92,7 +91,7 @@ final class PenaltyGradient {
     if (owned == null) {
       boolean registered;
       try {
-        registered = TensorFlow.registerCustomGradient(SURROGATE_TYPE, PenaltyGradient::gradient);
+        registered = TensorFlow.registerCustomGradient(SURROGATE_TYPE, GradientSurrogate::gradient);
       } catch (UnsupportedOperationException notOnThisPlatform) {
         registered = false;
       }
@@ -101,26 +100,21 @@ final class PenaltyGradient {
     return owned;
   }
 
-  /** The most parameter reads one surrogate takes. */
-  static final int SURROGATE_INPUTS = 64;
-
   /**
    * Returns {@code penalty} routed through surrogates whose gradient with respect to each of {@code
    * reads} is the fused penalty gradient: one surrogate per device the reads live on, placed there,
    * so that only scalars (or per-parameter vectors) cross devices, never a weight.
    *
    * @param reads the parameter reads the penalty was computed from, in order
-   * @param perParameter whether {@code penalty} has one entry per read ({@link Reduction#NONE})
+   * @param spec the penalty's coefficients, whether its gradient is XLA-marked, and whether {@code
+   *     penalty} has one entry per read
    */
   @SuppressWarnings("unchecked")
   static <T extends TType> Operand<T> attach(
       Scope scope,
       Operand<T> penalty,
       List<? extends Operand<?>> reads,
-      double c1,
-      double c2,
-      boolean xla,
-      boolean perParameter) {
+      PenaltySpec spec) {
     Map<String, List<Integer>> byDevice = new LinkedHashMap<>();
     Map<String, DeviceSpec> devices = new LinkedHashMap<>();
     Map<String, Integer> counts = new LinkedHashMap<>();
@@ -144,14 +138,11 @@ final class PenaltyGradient {
               reads,
               byDevice.values().iterator().next(),
               devices.values().iterator().next(),
-              c1,
-              c2,
-              xla,
-              perParameter);
+              spec);
     }
     // One surrogate per device, each passing on a zero made on its device; only those scalars
     // (vectors for per-parameter penalties) cross devices, into the sum.
-    long[] shape = perParameter ? new long[] {reads.size()} : new long[0];
+    long[] shape = spec.perParameter() ? new long[] {reads.size()} : new long[0];
     Operand<T> total = stopped;
     for (Map.Entry<String, List<Integer>> group : byDevice.entrySet()) {
       DeviceSpec device = devices.get(group.getKey());
@@ -165,7 +156,7 @@ final class PenaltyGradient {
               Cast.create(local, Constant.scalarOf(local, 0f), penalty.type()));
       Operand<T> routed =
           (Operand<T>)
-              surrogate(scope, zero, reads, group.getValue(), device, c1, c2, xla, perParameter);
+              surrogate(scope, zero, reads, group.getValue(), device, spec);
       total = Add.create(scope, total, routed);
     }
     return total;
@@ -177,10 +168,7 @@ final class PenaltyGradient {
       List<? extends Operand<?>> reads,
       List<Integer> members,
       DeviceSpec device,
-      double c1,
-      double c2,
-      boolean xla,
-      boolean perParameter) {
+      PenaltySpec spec) {
     Output<?>[] inputs = new Output<?>[members.size() + 1];
     long[] positions = new long[members.size()];
     inputs[0] = value.asOutput();
@@ -191,109 +179,13 @@ final class PenaltyGradient {
     return Devices.on(scope, device)
         .opBuilder(SURROGATE_TYPE, "gradient_surrogate")
         .addInputList(inputs)
-        .setAttr(COEFFICIENTS_ATTR, c1 + " " + c2)
-        .setAttr(XLA_ATTR, xla)
-        .setAttr(PER_PARAMETER_ATTR, perParameter)
+        .setAttr(COEFFICIENTS_ATTR, spec.c1() + " " + spec.c2())
+        .setAttr(XLA_ATTR, spec.xla())
+        .setAttr(PER_PARAMETER_ATTR, spec.perParameter())
         .setAttr(POSITIONS_ATTR, positions)
         .setAttr(PARAMETERS_ATTR, (long) reads.size())
         .build()
         .output(0);
-  }
-
-  /**
-   * One weight's share of a fused gradient: {@code upstream · (c1·sign(w) + 2·c2·w) + data}, where
-   * a null {@code upstream} means 1 and a null {@code dataGradient} means 0.
-   */
-  record Term(
-      Operand<?> weight, Operand<?> upstream, Operand<?> dataGradient, double c1, double c2) {}
-
-  /**
-   * Builds the gradient of each term in the weight's own dtype (computed in float32 for half
-   * precision, float64 for float64), on the weight's device. With {@code xla}, at most {@link
-   * PenaltyGraph#ENTRIES_PER_CLUSTER} consecutive terms share one XLA cluster, in which XLA emits
-   * one fused loop per weight.
-   */
-  static List<Operand<?>> build(Scope scope, List<Term> terms, boolean xla) {
-    List<Operand<?>> gradients = new ArrayList<>(terms.size());
-    String cluster = null;
-    int inCluster = 0;
-    for (Term term : terms) {
-      Scope compute = PinnedScope.on(scope, Devices.deviceOf(term.weight()));
-      if (xla) {
-        if (cluster == null || inCluster == PenaltyGraph.ENTRIES_PER_CLUSTER) {
-          // makeOpName, not makeUnique: the cluster name must be unique in the whole graph.
-          cluster = scope.makeOpName("gradient_xla");
-          inCluster = 0;
-        }
-        inCluster++;
-        compute = XlaScope.wrap(compute, cluster);
-      }
-      gradients.add(fused(compute, term));
-    }
-    return gradients;
-  }
-
-  /** One term's gradient, built in {@code scope} as it is (no cluster or device of its own). */
-  static Operand<?> fused(Scope scope, Term term) {
-    return fused(scope, term, false);
-  }
-
-  /**
-   * One term's gradient; with {@code noAddChain}, {@code c1·sign(w) + 2·c2·w} is built as {@code
-   * 2·c2·w − (−c1)·sign(w)}, the same value to the last bit, so that the gradient holds no chain of
-   * two {@code Add}s. Grappler's arithmetic optimizer rewrites such a chain into a new {@code AddN}
-   * node without the XLA marks, which splits an XLA cluster in two (measured: the penalty terms in
-   * one cluster, the sum and the update outside, each weight read twice).
-   */
-  static Operand<?> fused(Scope scope, Term term, boolean noAddChain) {
-    DataType dtype = FloatingTypes.baseOf(term.weight().asOutput().dataType());
-    Class<? extends TFloating> type = FloatingTypes.classOf(dtype);
-    Class<? extends TFloating> accumulator = FloatingTypes.accumulatorOf(dtype);
-    Operand<? extends TFloating> x = PenaltyGraph.castIfNeeded(scope, term.weight(), accumulator);
-    Operand<? extends TFloating> slope = null;
-    boolean subtract = noAddChain && term.c1() != 0.0 && term.c2() != 0.0;
-    if (term.c1() != 0.0) {
-      slope = times(scope, Sign.create(scope, x), subtract ? -term.c1() : term.c1());
-    }
-    if (term.c2() != 0.0) {
-      Operand<? extends TFloating> l2 = times(scope, x, 2.0 * term.c2());
-      slope = slope == null ? l2 : subtract ? subtract(scope, l2, slope) : add(scope, slope, l2);
-    }
-    Operand<? extends TFloating> gradient = slope;
-    if (term.upstream() != null) {
-      gradient =
-          multiply(scope, gradient, PenaltyGraph.castIfNeeded(scope, term.upstream(), accumulator));
-    }
-    if (term.dataGradient() != null) {
-      gradient =
-          add(scope, PenaltyGraph.castIfNeeded(scope, term.dataGradient(), accumulator), gradient);
-    }
-    return PenaltyGraph.castIfNeeded(scope, gradient, type);
-  }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static Operand<? extends TFloating> times(
-      Scope scope, Operand<? extends TFloating> x, double coefficient) {
-    return Mul.create(
-        scope, (Operand) x, PartialSums.constant(scope, coefficient, (Class) x.type()));
-  }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static Operand<? extends TFloating> multiply(
-      Scope scope, Operand<? extends TFloating> a, Operand<? extends TFloating> b) {
-    return Mul.create(scope, (Operand) a, (Operand) b);
-  }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static Operand<? extends TFloating> subtract(
-      Scope scope, Operand<? extends TFloating> a, Operand<? extends TFloating> b) {
-    return Sub.create(scope, (Operand) a, (Operand) b);
-  }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static Operand<? extends TFloating> add(
-      Scope scope, Operand<? extends TFloating> a, Operand<? extends TFloating> b) {
-    return Add.create(scope, (Operand) a, (Operand) b);
   }
 
   /**
@@ -327,18 +219,18 @@ final class PenaltyGradient {
     List<Output<TType>> perParameterUpstream = null;
     if (perParameter) {
       long length = surrogate.attributes().getAttrInt(PARAMETERS_ATTR);
-      perParameterUpstream = Unstack.create(scope, erase(upstream), length).output();
+      perParameterUpstream = Unstack.create(scope, Plumbing.erase(upstream), length).output();
     }
-    List<Term> terms = new ArrayList<>(count);
+    List<FusedGradient.Term> terms = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       Operand<?> dy = perParameter ? perParameterUpstream.get((int) positions[i]) : upstream;
-      terms.add(new Term(surrogate.input(i + 1), dy, null, c1, c2));
+      terms.add(new FusedGradient.Term(surrogate.input(i + 1), dy, null, c1, c2));
     }
     List<Operand<?>> gradients = new ArrayList<>(count + 1);
     // Input 0 is the penalty behind a StopGradient, or a zero constant: whatever it is given
     // goes nowhere.
     gradients.add(upstream);
-    gradients.addAll(build(scope, terms, xla));
+    gradients.addAll(FusedGradient.build(scope, terms, xla));
     return gradients;
   }
 
@@ -348,10 +240,5 @@ final class PenaltyGradient {
     } catch (RuntimeException absent) {
       return null;
     }
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Operand<TType> erase(Operand<?> operand) {
-    return (Operand<TType>) operand;
   }
 }
