@@ -16,8 +16,8 @@ import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
-import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
 import org.tensorflow.framework.optimizers.Optimizer;
+import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.Scope;
@@ -192,9 +192,9 @@ final class FusedMinimize {
   }
 
   /**
-   * The name {@code on(regex)} matches for the weight at {@code index}, validated as a parameter:
-   * a resource handle by its {@code VarHandleOp}'s name and {@code dtype} attribute, anything else
-   * as {@link Parameter} names it.
+   * The name {@code on(regex)} matches for the weight at {@code index}, validated as a parameter: a
+   * resource handle by its {@code VarHandleOp}'s name and {@code dtype} attribute, anything else as
+   * {@link Parameter} names it.
    */
   private static String nameOf(Operand<?> weight, int index, Graph graph) {
     if (weight != null && weight.env() == graph && DataGradients.isResource(weight.asOutput())) {

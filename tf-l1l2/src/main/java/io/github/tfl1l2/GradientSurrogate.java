@@ -39,8 +39,8 @@ import org.tensorflow.types.family.TType;
  * even built. An {@code IdentityN} without the attributes (one a user built) gets the identity
  * gradient, which is what {@code IdentityN} means.
  *
- * <p><b>Why.</b> TensorFlow's generic gradient of the forward ops builds a gradient op for each
- * of them and writes every intermediate in full; through the surrogate a penalty-only step is one
+ * <p><b>Why.</b> TensorFlow's generic gradient of the forward ops builds a gradient op for each of
+ * them and writes every intermediate in full; through the surrogate a penalty-only step is one
  * fused loop per weight, about three times faster. Up to {@link PenaltyGraph#ENTRIES_PER_CLUSTER}
  * weights share one XLA cluster: one launch, in which XLA still emits one loop per weight. The
  * price is one surrogate input per parameter in every forward evaluation. The measurements that
@@ -111,10 +111,7 @@ final class GradientSurrogate {
    */
   @SuppressWarnings("unchecked")
   static <T extends TType> Operand<T> attach(
-      Scope scope,
-      Operand<T> penalty,
-      List<? extends Operand<?>> reads,
-      PenaltySpec spec) {
+      Scope scope, Operand<T> penalty, List<? extends Operand<?>> reads, PenaltySpec spec) {
     Map<String, List<Integer>> byDevice = new LinkedHashMap<>();
     Map<String, DeviceSpec> devices = new LinkedHashMap<>();
     Map<String, Integer> counts = new LinkedHashMap<>();
@@ -155,8 +152,7 @@ final class GradientSurrogate {
               Constant.vectorOf(local, shape),
               Cast.create(local, Constant.scalarOf(local, 0f), penalty.type()));
       Operand<T> routed =
-          (Operand<T>)
-              surrogate(scope, zero, reads, group.getValue(), device, spec);
+          (Operand<T>) surrogate(scope, zero, reads, group.getValue(), device, spec);
       total = Add.create(scope, total, routed);
     }
     return total;

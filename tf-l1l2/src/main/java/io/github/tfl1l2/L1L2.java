@@ -50,8 +50,8 @@ import org.tensorflow.types.family.TNumber;
  * <p>It is also a TF-Java {@link Regularizer}: {@link #call(Ops, Operand)} gives one operand's
  * penalty in its dtype, so an {@code L1L2} goes wherever the framework expects a regularizer.
  *
- * <p>Instances are immutable, validated when built, and safe to share between threads; each
- * {@code penalty} call builds new ops in the given {@link Ops}' environment.
+ * <p>Instances are immutable, validated when built, and safe to share between threads; each {@code
+ * penalty} call builds new ops in the given {@link Ops}' environment.
  */
 public final class L1L2 implements Regularizer {
   /** The default name scope of the emitted ops. */
@@ -101,8 +101,8 @@ public final class L1L2 implements Regularizer {
   }
 
   /**
-   * Returns an L1-only regularizer, {@code l1 · Σ|w|}, with every other setting at its default
-   * (the Keras {@code regularizers.l1(l1)} shorthand).
+   * Returns an L1-only regularizer, {@code l1 · Σ|w|}, with every other setting at its default (the
+   * Keras {@code regularizers.l1(l1)} shorthand).
    *
    * @param l1 the coefficient of Σ|w|, finite and {@code >= 0}
    * @throws IllegalArgumentException if {@code l1} is negative, NaN or infinite
@@ -112,8 +112,8 @@ public final class L1L2 implements Regularizer {
   }
 
   /**
-   * Returns an L2-only regularizer, {@code l2 · Σw²}, with every other setting at its default
-   * (the Keras {@code regularizers.l2(l2)} shorthand).
+   * Returns an L2-only regularizer, {@code l2 · Σw²}, with every other setting at its default (the
+   * Keras {@code regularizers.l2(l2)} shorthand).
    *
    * @param l2 the coefficient of Σw², finite and {@code >= 0}
    * @throws IllegalArgumentException if {@code l2} is negative, NaN or infinite
@@ -196,8 +196,8 @@ public final class L1L2 implements Regularizer {
   }
 
   /**
-   * Whether the penalty is identically zero ({@code l1 = l2 = 0} or {@code weight = 0}): it is
-   * then emitted as a constant and reads no parameter.
+   * Whether the penalty is identically zero ({@code l1 = l2 = 0} or {@code weight = 0}): it is then
+   * emitted as a constant and reads no parameter.
    */
   public boolean isZero() {
     return weight == 0.0 || (l1 == 0.0 && l2 == 0.0);
@@ -259,10 +259,9 @@ public final class L1L2 implements Regularizer {
    * The TF-Java {@link Regularizer} contract: emits {@code weight · (l1 · Σ|x| + l2 · Σx²)} of the
    * one operand {@code input} as a scalar of {@code input}'s dtype, that is {@code penalty(tf,
    * List.of(input), input.type())}. With {@code weight = 1} and no {@code on} it equals the
-   * framework's {@code new org.tensorflow.framework.regularizers.L1L2(l1, l2).call(tf, input)}
-   * (up to the order of the float additions; float16 and bfloat16 are summed in float32 here, in
-   * their own precision there), and unlike the framework's it can be trained through on a ref
-   * variable.
+   * framework's {@code new org.tensorflow.framework.regularizers.L1L2(l1, l2).call(tf, input)} (up
+   * to the order of the float additions; float16 and bfloat16 are summed in float32 here, in their
+   * own precision there), and unlike the framework's it can be trained through on a ref variable.
    *
    * <p>{@code weight} multiplies the result, as in {@link #penalty}. {@code on(regex)} applies as
    * in {@link #penalty}: an operand whose name it does not select (a read through {@code Identity}
@@ -302,8 +301,8 @@ public final class L1L2 implements Regularizer {
    * @param tf the ops of the graph or eager session
    * @param loss a scalar floating data loss
    * @param parameters the parameters to regularize, as for {@link #penalty(Ops, Iterable, Class)}
-   * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE} (a vector cannot
-   *     be added to a scalar loss), or as for {@code penalty}
+   * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE} (a vector cannot be
+   *     added to a scalar loss), or as for {@code penalty}
    */
   public <T extends TFloating> Operand<T> addTo(
       Ops tf, Operand<T> loss, Iterable<? extends Operand<?>> parameters) {
@@ -314,17 +313,17 @@ public final class L1L2 implements Regularizer {
   }
 
   /**
-   * Returns one training step of {@code optimizer} on {@code dataLoss + penalty(weights)}, with
-   * the same updates as {@code optimizer.minimize(addTo(tf, dataLoss, weights))} but cheaper: the
-   * penalty is never evaluated, and each selected weight's gradient, {@code dData/dw + weight ·
-   * (l1 · sign(w) + 2 · l2 · w)}, is computed in one fused pass that reads {@code w} and the data
+   * Returns one training step of {@code optimizer} on {@code dataLoss + penalty(weights)}, with the
+   * same updates as {@code optimizer.minimize(addTo(tf, dataLoss, weights))} but cheaper: the
+   * penalty is never evaluated, and each selected weight's gradient, {@code dData/dw + weight · (l1
+   * · sign(w) + 2 · l2 · w)}, is computed in one fused pass that reads {@code w} and the data
    * gradient once, instead of a penalty gradient and an {@code AddN}.
    *
    * <p>Which variables train: every variable that {@code dataLoss} reaches (with a gradient), and
    * every weight that {@code on} selects; a weight that {@code dataLoss} does not reach gets the
-   * penalty gradient alone, a weight that {@code on} does not select its data gradient alone, and
-   * a variable that is neither reached nor a selected weight is not updated. A weight listed twice
-   * is penalized twice, as in {@code addTo}. The data gradients follow the rule the proximal
+   * penalty gradient alone, a weight that {@code on} does not select its data gradient alone, and a
+   * variable that is neither reached nor a selected weight is not updated. A weight listed twice is
+   * penalized twice, as in {@code addTo}. The data gradients follow the rule the proximal
    * optimizers follow too: a resource variable's is the sum over the {@code ReadVariableOp}s of it
    * that the loss reaches.
    *
@@ -341,8 +340,8 @@ public final class L1L2 implements Regularizer {
    * resource variables named as it names them ({@code <variable>-m}, {@code beta1_power}, …), each
    * with its own name as {@code shared_name}, on the variable's device, initialised by init ops.
    * Each variable's update waits only for its own gradient and for the reads of it that were in the
-   * graph before this call (so a metric's read sees the value before the step); there is no
-   * barrier across variables. A selected weight of at least 131 072 elements is updated by one XLA
+   * graph before this call (so a metric's read sees the value before the step); there is no barrier
+   * across variables. A selected weight of at least 131 072 elements is updated by one XLA
    * computation (with {@code xla(true)}) that reads it, its data gradient and each slot once; a
    * smaller one by TensorFlow's kernels, which are faster there. Each trained resource variable
    * needs a {@code VarHandleOp} with a {@code shared_name} of its own (TensorFlow gives handles
@@ -379,8 +378,8 @@ public final class L1L2 implements Regularizer {
 
   /**
    * Emits each selected parameter's {@code Σ|w|} and {@code Σw²} from one read of it, and the
-   * penalty this regularizer makes of them (per parameter and summed), all in float64. Reports
-   * and signatures use it; for training, {@link #penalty} is the cheaper single reduction.
+   * penalty this regularizer makes of them (per parameter and summed), all in float64. Reports and
+   * signatures use it; for training, {@link #penalty} is the cheaper single reduction.
    *
    * @param tf the ops of the graph or eager session the parameters belong to
    * @param parameters floating operands, selected and named as for {@link #penalty(Ops, Iterable,

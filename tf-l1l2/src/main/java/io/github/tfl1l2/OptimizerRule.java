@@ -163,37 +163,37 @@ record OptimizerRule(Kind kind, Map<String, String> settings) {
     return switch (kind) {
       case GRADIENT_DESCENT ->
           ResourceApplyGradientDescent.create(
-              scope,
-              handle,
-              hyper(scope, "learningRate", type),
-              gradient,
-              ResourceApplyGradientDescent.useLocking(true))
+                  scope,
+                  handle,
+                  hyper(scope, "learningRate", type),
+                  gradient,
+                  ResourceApplyGradientDescent.useLocking(true))
               .op();
       case MOMENTUM ->
           ResourceApplyMomentum.create(
-              scope,
-              handle,
-              slots.get(0),
-              hyper(scope, "learningRate", type),
-              gradient,
-              hyper(scope, "momentum", type),
-              ResourceApplyMomentum.useNesterov(flag("useNesterov")),
-              ResourceApplyMomentum.useLocking(true))
+                  scope,
+                  handle,
+                  slots.get(0),
+                  hyper(scope, "learningRate", type),
+                  gradient,
+                  hyper(scope, "momentum", type),
+                  ResourceApplyMomentum.useNesterov(flag("useNesterov")),
+                  ResourceApplyMomentum.useLocking(true))
               .op();
       case ADAM ->
           ResourceApplyAdam.create(
-              scope,
-              handle,
-              slots.get(0),
-              slots.get(1),
-              Plumbing.castIfNeeded(scope, powers.get(0), type),
-              Plumbing.castIfNeeded(scope, powers.get(1), type),
-              hyper(scope, "learningRate", type),
-              hyper(scope, "betaOne", type),
-              hyper(scope, "betaTwo", type),
-              hyper(scope, "epsilon", type),
-              gradient,
-              ResourceApplyAdam.useLocking(true))
+                  scope,
+                  handle,
+                  slots.get(0),
+                  slots.get(1),
+                  Plumbing.castIfNeeded(scope, powers.get(0), type),
+                  Plumbing.castIfNeeded(scope, powers.get(1), type),
+                  hyper(scope, "learningRate", type),
+                  hyper(scope, "betaOne", type),
+                  hyper(scope, "betaTwo", type),
+                  hyper(scope, "epsilon", type),
+                  gradient,
+                  ResourceApplyAdam.useLocking(true))
               .op();
       case ADA_GRAD ->
           // The framework applies ApplyAdagrad (accum += g²; var -= lr·g·rsqrt(accum)); TF-Java's
@@ -211,29 +211,29 @@ record OptimizerRule(Kind kind, Map<String, String> settings) {
       case RMS_PROP ->
           flag("centered")
               ? ResourceApplyCenteredRmsProp.create(
-                  scope,
-                  handle,
-                  slots.get(2),
-                  slots.get(0),
-                  slots.get(1),
-                  hyper(scope, "learningRate", type),
-                  hyper(scope, "decay", type),
-                  hyper(scope, "momentum", type),
-                  hyper(scope, "epsilon", type),
-                  gradient,
-                  ResourceApplyCenteredRmsProp.useLocking(true))
+                      scope,
+                      handle,
+                      slots.get(2),
+                      slots.get(0),
+                      slots.get(1),
+                      hyper(scope, "learningRate", type),
+                      hyper(scope, "decay", type),
+                      hyper(scope, "momentum", type),
+                      hyper(scope, "epsilon", type),
+                      gradient,
+                      ResourceApplyCenteredRmsProp.useLocking(true))
                   .op()
               : ResourceApplyRmsProp.create(
-                  scope,
-                  handle,
-                  slots.get(0),
-                  slots.get(1),
-                  hyper(scope, "learningRate", type),
-                  hyper(scope, "decay", type),
-                  hyper(scope, "momentum", type),
-                  hyper(scope, "epsilon", type),
-                  gradient,
-                  ResourceApplyRmsProp.useLocking(true))
+                      scope,
+                      handle,
+                      slots.get(0),
+                      slots.get(1),
+                      hyper(scope, "learningRate", type),
+                      hyper(scope, "decay", type),
+                      hyper(scope, "momentum", type),
+                      hyper(scope, "epsilon", type),
+                      gradient,
+                      ResourceApplyRmsProp.useLocking(true))
                   .op();
     };
   }

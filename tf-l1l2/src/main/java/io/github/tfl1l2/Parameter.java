@@ -11,8 +11,8 @@ import org.tensorflow.proto.DataType;
 
 /**
  * One parameter handed to {@code L1L2}: the tensor to regularize, the name that {@code on(regex)}
- * matches, its element type with any reference flag stripped, and the device it is pinned to
- * (null when none).
+ * matches, its element type with any reference flag stripped, and the device it is pinned to (null
+ * when none).
  */
 record Parameter(String name, Operand<?> operand, DataType dtype, DeviceSpec device) {
 

@@ -25,16 +25,17 @@ import org.tensorflow.types.family.TType;
  * Each selected parameter's {@code Σ|w|} and {@code Σw²}, from one read of it, and what an {@link
  * L1L2} makes of them. Built by {@link L1L2#sums}.
  *
- * <p>This is the one source of every reported figure: the {@code regularization} signature's
- * {@code penalty}, {@code l1_sum}, {@code l2_sum} and {@code per_variable} outputs and the {@code
- * penalty} command's table all derive from {@link #absSums()} and {@link #squareSums()}, so no
- * report reduces a weight more than once.
+ * <p>This is the one source of every reported figure: the {@code regularization} signature's {@code
+ * penalty}, {@code l1_sum}, {@code l2_sum} and {@code per_variable} outputs and the {@code penalty}
+ * command's table all derive from {@link #absSums()} and {@link #squareSums()}, so no report
+ * reduces a weight more than once.
  *
  * <p>With {@link L1L2#xla()} in a graph, each parameter's two sums are one XLA fusion: the weight
- * is viewed as rows of 32 (the layout of the penalty itself), {@code [|w|, w²]} is stacked per row and reduced over the row, so the
- * loop reads every element once and writes a vector 16 times smaller than the weight (two sibling
- * reductions would be two loops: XLA's CPU backend does not fuse them). Without XLA, and in eager
- * mode, the sums are {@code Sum(Abs(w))} and {@code 2·L2Loss(w)}, two reads and no squared buffer.
+ * is viewed as rows of 32 (the layout of the penalty itself), {@code [|w|, w²]} is stacked per row
+ * and reduced over the row, so the loop reads every element once and writes a vector 16 times
+ * smaller than the weight (two sibling reductions would be two loops: XLA's CPU backend does not
+ * fuse them). Without XLA, and in eager mode, the sums are {@code Sum(Abs(w))} and {@code
+ * 2·L2Loss(w)}, two reads and no squared buffer.
  *
  * <p>All outputs are float64. Each parameter is summed in its accumulator precision (float32 for
  * half, bfloat16 and float32 weights, float64 for float64) on its own device, then widened.
@@ -102,7 +103,8 @@ public final class ParameterSums {
       // per-cluster launch cost that PenaltyGraph's grouping saves in a training loop.
       Scope compute =
           fused
-              ? Devices.on(XlaScope.wrap(scope, scope.makeOpName("sums_cluster")), parameter.device())
+              ? Devices.on(
+                  XlaScope.wrap(scope, scope.makeOpName("sums_cluster")), parameter.device())
               : plain;
       Operand<TType> read = Plumbing.read(plain, parameter, spec.checkNumerics());
       Operand<? extends TFloating> x =
@@ -110,8 +112,7 @@ public final class ParameterSums {
       List<? extends Operand<TFloat64>> both =
           Unstack.create(
                   compute,
-                  Plumbing.castIfNeeded(
-                      compute, sums(plain, compute, x, fused), TFloat64.class),
+                  Plumbing.castIfNeeded(compute, sums(plain, compute, x, fused), TFloat64.class),
                   2L)
               .output();
       abs.add(both.get(0));
@@ -138,8 +139,7 @@ public final class ParameterSums {
           Sum.create(compute, Abs.create(compute, x), Constant.scalarOf(compute, 0));
       // L2Loss = Σx²/2 without a squared buffer; doubling is exact.
       Operand<T> squareSum =
-          Mul.create(
-              compute, L2Loss.create(compute, x), Plumbing.constant(compute, 2.0, x.type()));
+          Mul.create(compute, L2Loss.create(compute, x), Plumbing.constant(compute, 2.0, x.type()));
       return Stack.create(compute, List.of(absSum, squareSum));
     }
     if (n <= RowLayout.ROW) {
@@ -165,8 +165,8 @@ public final class ParameterSums {
   }
 
   /**
-   * Stacks {@code |x|} and {@code x²} before the last dimension of {@code x} (of rank {@code
-   * rank}) and sums that last dimension: {@code [2]} for a vector, {@code [rows, 2]} for rows.
+   * Stacks {@code |x|} and {@code x²} before the last dimension of {@code x} (of rank {@code rank})
+   * and sums that last dimension: {@code [2]} for a vector, {@code [rows, 2]} for rows.
    */
   private static <T extends TFloating> Operand<T> rowSums(Scope scope, Operand<T> x, int rank) {
     Operand<T> stacked =

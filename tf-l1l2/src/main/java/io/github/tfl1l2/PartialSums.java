@@ -8,7 +8,6 @@ import org.tensorflow.op.core.Bitcast;
 import org.tensorflow.op.core.Constant;
 import org.tensorflow.op.core.Reshape;
 import org.tensorflow.op.core.Sum;
-import org.tensorflow.op.dtypes.Cast;
 import org.tensorflow.op.math.Abs;
 import org.tensorflow.op.math.Add;
 import org.tensorflow.op.math.Mul;
@@ -26,25 +25,24 @@ import org.tensorflow.types.family.TFloating;
  * passes of XLA's CPU pipeline would otherwise split it into several memory passes:
  *
  * <ul>
- *   <li>the tree-reduction rewriter turns a reduction over a dimension longer than 32 into a
- *       {@code reduce-window} (which no elementwise producer fuses into) plus a reduce, so the
- *       elementwise result is written out in full first;
+ *   <li>the tree-reduction rewriter turns a reduction over a dimension longer than 32 into a {@code
+ *       reduce-window} (which no elementwise producer fuses into) plus a reduce, so the elementwise
+ *       result is written out in full first;
  *   <li>the fusion pass only fuses an elementwise producer into a reduction over the minor
  *       (contiguous) dimension.
  * </ul>
  *
- * <p>So a length-{@code n} vector is viewed as {@code [n/32, 32]} ({@link RowLayout}) and
- * reduced over its minor dimension of 32 first (fused, vectorized, and split across CPU cores by
- * XLA's parallel task assignment); the {@code n/32} row sums, 1/32 of the data, are then scaled
- * and summed. The
- * scaling sits between the two reductions on purpose: XLA's algebraic simplifier merges a
- * reduction of a reduction into one reduction over both dimensions, which the tree rewriter would
+ * <p>So a length-{@code n} vector is viewed as {@code [n/32, 32]} ({@link RowLayout}) and reduced
+ * over its minor dimension of 32 first (fused, vectorized, and split across CPU cores by XLA's
+ * parallel task assignment); the {@code n/32} row sums, 1/32 of the data, are then scaled and
+ * summed. The scaling sits between the two reductions on purpose: XLA's algebraic simplifier merges
+ * a reduction of a reduction into one reduction over both dimensions, which the tree rewriter would
  * split again. The scale is therefore never exactly 1 (see {@link Coefficients}).
  *
  * <p><b>Plain</b> ({@link #plain}), for the unmarked graph and eager mode, where every TensorFlow
  * op writes its result: {@code c1 * Sum(Abs(x)) + 2*c2 * L2Loss(x)}. {@code L2Loss} sums squares
- * without writing them, so the weights are read twice and one full-size buffer is written,
- * instead of read twice and two buffers written by {@code Sum(Square(x))}.
+ * without writing them, so the weights are read twice and one full-size buffer is written, instead
+ * of read twice and two buffers written by {@code Sum(Square(x))}.
  *
  * <p>A zero coefficient emits no node for its term, so an L2-only penalty never computes {@code
  * Abs}.
@@ -57,8 +55,8 @@ final class PartialSums {
    *
    * <p>{@code scale = max(c1, c2)}, so that {@code a, b <= 1} and {@code b*x^2} cannot overflow
    * before {@code x^2} itself does. When that scale would be exactly 1, XLA would drop the
-   * multiplication and merge the two reductions, so 2 is used instead (halving {@code a} and
-   * {@code b} is exact in binary floating point).
+   * multiplication and merge the two reductions, so 2 is used instead (halving {@code a} and {@code
+   * b} is exact in binary floating point).
    */
   record Coefficients(double c1, double c2, double a, double b, double scale) {
     static Coefficients of(PenaltySpec spec) {
@@ -87,29 +85,30 @@ final class PartialSums {
       Scope scope, Operand<T> x, long k, long n, boolean rows, Coefficients c) {
     int lastOfX = rows ? 1 : 0;
     if (n <= RowLayout.ROW) {
-      Operand<T> sum = Sum.create(scope, elementwise(scope, x, c), Constant.scalarOf(scope, lastOfX));
+      Operand<T> sum =
+          Sum.create(scope, elementwise(scope, x, c), Constant.scalarOf(scope, lastOfX));
       return Mul.create(scope, sum, Plumbing.constant(scope, c.scale(), x.type()));
     }
     Parts<T> parts = parts(scope, x, k, n, rows, c);
-    Operand<T> scaled = Mul.create(scope, parts.rowSums(), Plumbing.constant(scope, c.scale(), x.type()));
+    Operand<T> scaled =
+        Mul.create(scope, parts.rowSums(), Plumbing.constant(scope, c.scale(), x.type()));
     Operand<T> total = Sum.create(scope, scaled, Constant.scalarOf(scope, lastOfX));
     return parts.tail() == null ? total : Add.create(scope, total, parts.tail());
   }
 
   /**
-   * The fused penalty of a tensor in two parts: {@code rowSums}, the unscaled sums of {@code
-   * a*|x| + b*x^2} over its rows of 32 ({@code [(k,) n/32]}), and {@code tail}, the scaled
-   * penalty of the last {@code n % 32} elements ({@code [(k)]}), or null when {@code n} is a
-   * multiple of 32.
-   * The penalty is {@code sum(scale * rowSums) + tail}; the caller multiplies by the scale, between
-   * the two reductions (see the class comment).
+   * The fused penalty of a tensor in two parts: {@code rowSums}, the unscaled sums of {@code a*|x|
+   * + b*x^2} over its rows of 32 ({@code [(k,) n/32]}), and {@code tail}, the scaled penalty of the
+   * last {@code n % 32} elements ({@code [(k)]}), or null when {@code n} is a multiple of 32. The
+   * penalty is {@code sum(scale * rowSums) + tail}; the caller multiplies by the scale, between the
+   * two reductions (see the class comment).
    *
    * <p>Keeping the row sums apart lets {@link PenaltyGraph} reduce those of several weights with
    * one {@code Sum} over their concatenation: XLA then emits one loop over all of those weights,
    * split once across the CPU cores, instead of one loop per weight that all write the same
-   * temporary buffer and so run strictly one after another, each split across the cores. The
-   * scale must then be applied to the concatenation, not to each part: XLA rewrites a reduction
-   * of a concatenation into one reduction per operand.
+   * temporary buffer and so run strictly one after another, each split across the cores. The scale
+   * must then be applied to the concatenation, not to each part: XLA rewrites a reduction of a
+   * concatenation into one reduction per operand.
    */
   record Parts<T extends TFloating>(Operand<T> rowSums, Operand<T> tail) {}
 
@@ -129,16 +128,17 @@ final class PartialSums {
     }
     Operand<T> tailSum =
         Sum.create(scope, elementwise(scope, split.tail(), c), Constant.scalarOf(scope, lastOfX));
-    return new Parts<>(inner, Mul.create(scope, tailSum, Plumbing.constant(scope, c.scale(), x.type())));
+    return new Parts<>(
+        inner, Mul.create(scope, tailSum, Plumbing.constant(scope, c.scale(), x.type())));
   }
 
   /**
    * The unscaled row sums ({@link Parts#rowSums}) of the bfloat16 weights packed in {@code words}
-   * ({@link RowLayout#bfloat16Words}), in float32: a bfloat16 is the upper half of the float32 of the same
-   * value, so each word's two weights are {@code word & 0xFFFF0000} and {@code word << 16}, read
-   * as float32. That is the exact value a {@code Cast} gives, with two integer operations per two
-   * weights instead of a widening per weight, and a row of 32 words carries 64 weights, which
-   * halves the per-row work of XLA's loop. Which half holds which weight does not matter to a
+   * ({@link RowLayout#bfloat16Words}), in float32: a bfloat16 is the upper half of the float32 of
+   * the same value, so each word's two weights are {@code word & 0xFFFF0000} and {@code word <<
+   * 16}, read as float32. That is the exact value a {@code Cast} gives, with two integer operations
+   * per two weights instead of a widening per weight, and a row of 32 words carries 64 weights,
+   * which halves the per-row work of XLA's loop. Which half holds which weight does not matter to a
    * sum.
    */
   static Operand<TFloat32> bfloat16RowSums(Scope scope, Operand<TInt32> words, Coefficients c) {
@@ -156,16 +156,16 @@ final class PartialSums {
   }
 
   /**
-   * {@code a*|x| + b*x^2}, leaving out a zero term and a factor of 1. With {@code b = 1} (so
-   * {@code c2 >= c1}) it is computed as {@code |x|*(a + |x|)}: one multiplication fewer per
-   * element, which counts where XLA's loop is bound by arithmetic rather than by memory (16-bit
-   * weights).
+   * {@code a*|x| + b*x^2}, leaving out a zero term and a factor of 1. With {@code b = 1} (so {@code
+   * c2 >= c1}) it is computed as {@code |x|*(a + |x|)}: one multiplication fewer per element, which
+   * counts where XLA's loop is bound by arithmetic rather than by memory (16-bit weights).
    */
   private static <T extends TFloating> Operand<T> elementwise(
       Scope scope, Operand<T> x, Coefficients c) {
     if (c.a() != 0.0 && c.b() == 1.0) {
       Operand<T> abs = Abs.create(scope, x);
-      return Mul.create(scope, abs, Add.create(scope, abs, Plumbing.constant(scope, c.a(), x.type())));
+      return Mul.create(
+          scope, abs, Add.create(scope, abs, Plumbing.constant(scope, c.a(), x.type())));
     }
     Operand<T> l1 = c.a() == 0.0 ? null : times(scope, Abs.create(scope, x), c.a());
     Operand<T> l2 = c.b() == 0.0 ? null : times(scope, Square.create(scope, x), c.b());

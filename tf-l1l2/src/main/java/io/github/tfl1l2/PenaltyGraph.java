@@ -65,8 +65,8 @@ final class PenaltyGraph {
   private record Entry(List<Integer> members, long size, boolean stacked) {}
 
   /**
-   * Emits the penalty {@code spec} describes over the selected {@code parameters}, in {@code
-   * type}: a scalar, or with {@link PenaltySpec#perParameter()} one value per parameter.
+   * Emits the penalty {@code spec} describes over the selected {@code parameters}, in {@code type}:
+   * a scalar, or with {@link PenaltySpec#perParameter()} one value per parameter.
    */
   static <T extends TFloating> Operand<T> emit(
       PenaltySpec spec, Scope outer, List<Parameter> parameters, Class<T> type) {
@@ -103,7 +103,8 @@ final class PenaltyGraph {
       // The row sums of the cluster's large weights, per device, reduced by one Sum each below.
       Map<String, List<Operand<TType>>> rowSums = new LinkedHashMap<>();
       Map<String, Scope> rowSumScopes = new LinkedHashMap<>();
-      for (Entry entry : entries.subList(first, Math.min(entries.size(), first + ENTRIES_PER_CLUSTER))) {
+      for (Entry entry :
+          entries.subList(first, Math.min(entries.size(), first + ENTRIES_PER_CLUSTER))) {
         DeviceSpec device = parameters.get(entry.members().get(0)).device();
         Scope local = Devices.on(compute, device);
         Reduced reduced =
@@ -129,9 +130,11 @@ final class PenaltyGraph {
         }
         if (reduced.rowSums() != null && reduced.alone()) {
           // Reduced on its own (see Reduced#alone), then added like any other partial sum.
-          Operand<TType> rowsAlone = Plumbing.erase(Plumbing.castIfNeeded(local, reduced.rowSums(), total));
+          Operand<TType> rowsAlone =
+              Plumbing.erase(Plumbing.castIfNeeded(local, reduced.rowSums(), total));
           Operand<TType> scaledAlone =
-              Mul.create(local, rowsAlone, Plumbing.erase(Plumbing.constant(local, c.scale(), total)));
+              Mul.create(
+                  local, rowsAlone, Plumbing.erase(Plumbing.constant(local, c.scale(), total)));
           results.add(Sum.create(local, scaledAlone, Constant.scalarOf(local, 0)));
           if (reduced.value() == null) {
             continue;
@@ -187,8 +190,8 @@ final class PenaltyGraph {
   }
 
   /**
-   * Splits the parameters into reductions, keeping input order among the large ones and
-   * placing each group of small ones where its first member stood.
+   * Splits the parameters into reductions, keeping input order among the large ones and placing
+   * each group of small ones where its first member stood.
    */
   private static List<Entry> plan(List<Parameter> parameters, boolean vector) {
     List<Entry> entries = new ArrayList<>();
@@ -202,8 +205,7 @@ final class PenaltyGraph {
         continue;
       }
       // Only parameters on one device are joined, so that no weight leaves its device.
-      String key =
-          parameter.dtype() + "@" + parameter.device() + (vector ? "/" + size : "");
+      String key = parameter.dtype() + "@" + parameter.device() + (vector ? "/" + size : "");
       List<Integer> members = groups.get(key);
       if (members == null) {
         members = new ArrayList<>();
@@ -244,9 +246,8 @@ final class PenaltyGraph {
    * <p>Row sums of 16-bit weights are marked {@code alone}: reduced per weight, not joined with
    * others. Joining them measured slower (notes/read-floor.md): XLA's loop over a concatenation
    * picks its operand once per row, and XLA's loop over 16-bit weights is bound by arithmetic
-   * rather than by memory.
-   * With {@code words}, a bfloat16 entry whose size is a multiple of 64 is read as 32-bit words
-   * ({@link RowLayout#bfloat16Words}).
+   * rather than by memory. With {@code words}, a bfloat16 entry whose size is a multiple of 64 is
+   * read as 32-bit words ({@link RowLayout#bfloat16Words}).
    */
   private static Reduced reduce(
       Scope plain,
@@ -289,9 +290,11 @@ final class PenaltyGraph {
         && !entry.stacked()
         && entry.size() > 0
         && entry.size() % RowLayout.WORD_ROW_ELEMENTS == 0) {
-      Operand<TType> flat = input.shape().numDimensions() == 1 ? input : Plumbing.flatten(plain, input);
+      Operand<TType> flat =
+          input.shape().numDimensions() == 1 ? input : Plumbing.flatten(plain, input);
       Operand<TInt32> packed = RowLayout.bfloat16Words(plain, flat, entry.size());
-      return new Reduced(Plumbing.erase(PartialSums.bfloat16RowSums(compute, packed, c)), null, true);
+      return new Reduced(
+          Plumbing.erase(PartialSums.bfloat16RowSums(compute, packed, c)), null, true);
     }
     if (fused && entry.size() >= 0) {
       if (!entry.stacked() && input.shape().numDimensions() != 1) {
@@ -320,9 +323,12 @@ final class PenaltyGraph {
       PartialSums.Parts<? extends TFloating> parts =
           PartialSums.parts(compute, x, 1, entry.size(), false, c);
       return new Reduced(
-          Plumbing.erase(parts.rowSums()), parts.tail() == null ? null : Plumbing.erase(parts.tail()), narrow);
+          Plumbing.erase(parts.rowSums()),
+          parts.tail() == null ? null : Plumbing.erase(parts.tail()),
+          narrow);
     }
-    return new Reduced(null, Plumbing.erase(PartialSums.fused(compute, x, 1, entry.size(), false, c)));
+    return new Reduced(
+        null, Plumbing.erase(PartialSums.fused(compute, x, 1, entry.size(), false, c)));
   }
 
   private static Class<? extends TFloating> totalAccumulator(

@@ -80,7 +80,10 @@ final class Plumbing {
       // int32 indices where they fit: the gradient of Slice pads with the index type and rejects
       // int64 there.
       return Slice.create(
-          scope, x, Constant.vectorOf(scope, toInts(begin)), Constant.vectorOf(scope, toInts(size)));
+          scope,
+          x,
+          Constant.vectorOf(scope, toInts(begin)),
+          Constant.vectorOf(scope, toInts(size)));
     }
     return Slice.create(scope, x, Constant.vectorOf(scope, begin), Constant.vectorOf(scope, size));
   }

@@ -47,11 +47,11 @@ import org.tensorflow.types.family.TType;
  *       which updates in place.
  * </ul>
  *
- * <p>There is no barrier across variables: each update waits for its own gradient and for the
- * reads of its variable that were in the graph before (a metric's, the penalty's), so that those
- * see the value before the step. Slots are resource variables named as the framework names its
- * slots of ref variables ({@code <variable>-<slot>}, Adam's {@code beta1_power}, {@code
- * beta2_power}), each with its op name as {@code shared_name}, on the variable's device.
+ * <p>There is no barrier across variables: each update waits for its own gradient and for the reads
+ * of its variable that were in the graph before (a metric's, the penalty's), so that those see the
+ * value before the step. Slots are resource variables named as the framework names its slots of ref
+ * variables ({@code <variable>-<slot>}, Adam's {@code beta1_power}, {@code beta2_power}), each with
+ * its op name as {@code shared_name}, on the variable's device.
  */
 final class ResourceUpdates {
   private ResourceUpdates() {}
@@ -191,10 +191,10 @@ final class ResourceUpdates {
 
   /**
    * Refuses a handle that another {@code VarHandleOp} of the graph shares its variable with.
-   * TensorFlow names a resource variable by its handle's {@code container} and {@code
-   * shared_name}, so two handles with the same pair, an empty {@code shared_name} included, are
-   * one variable: training both would apply two updates to it, and XLA refuses such a pair in one
-   * cluster ("Duplicate variable passed to XLA cluster").
+   * TensorFlow names a resource variable by its handle's {@code container} and {@code shared_name},
+   * so two handles with the same pair, an empty {@code shared_name} included, are one variable:
+   * training both would apply two updates to it, and XLA refuses such a pair in one cluster
+   * ("Duplicate variable passed to XLA cluster").
    */
   private static void requireOwnVariable(Output<?> handle, Graph graph) {
     String shared = DataGradients.sharedNameOf(handle);

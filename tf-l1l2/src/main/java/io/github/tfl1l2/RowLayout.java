@@ -60,13 +60,13 @@ final class RowLayout {
   }
 
   /**
-   * Views {@code x} ({@code [n]} or {@code [k, n]}) as rows of 32 when {@code n > 32} is a
-   * multiple of 32, else returns it unchanged. Built in an unmarked scope this reshape costs
-   * nothing, and it keeps training cheap: the gradients of {@code Abs} and {@code Square} read
-   * their input, and an input produced inside the XLA cluster would have to be written out by the
-   * cluster in full.
+   * Views {@code x} ({@code [n]} or {@code [k, n]}) as rows of 32 when {@code n > 32} is a multiple
+   * of 32, else returns it unchanged. Built in an unmarked scope this reshape costs nothing, and it
+   * keeps training cheap: the gradients of {@code Abs} and {@code Square} read their input, and an
+   * input produced inside the XLA cluster would have to be written out by the cluster in full.
    */
-  static <T extends TType> Operand<T> view(Scope plain, Operand<T> x, long k, long n, boolean rows) {
+  static <T extends TType> Operand<T> view(
+      Scope plain, Operand<T> x, long k, long n, boolean rows) {
     if (n <= ROW || n % ROW != 0) {
       return x;
     }

@@ -20,8 +20,8 @@ import org.tensorflow.types.TFloat64;
  * A small seeded generator for property tests.
  *
  * <p>Every case is drawn from its own seed, so any failing case reruns alone. Each case's test name
- * shows its seed and its description; run one case with {@code -Dl1l2.case=SEED}, change the
- * base seed with {@code -Dl1l2.seed=N} and the number of cases with {@code -Dl1l2.cases=N}.
+ * shows its seed and its description; run one case with {@code -Dl1l2.case=SEED}, change the base
+ * seed with {@code -Dl1l2.seed=N} and the number of cases with {@code -Dl1l2.cases=N}.
  */
 final class Cases {
   private Cases() {}
@@ -134,8 +134,8 @@ final class Cases {
     }
 
     /**
-     * {@code n} values representable in {@code dtype}, with random signs and magnitudes
-     * log-uniform in {@code [10^lo, 10^hi]}.
+     * {@code n} values representable in {@code dtype}, with random signs and magnitudes log-uniform
+     * in {@code [10^lo, 10^hi]}.
      */
     double[] values(DType dtype, int n, double lo, double hi) {
       double[] values = new double[n];

@@ -1,8 +1,8 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -36,10 +36,11 @@ class ConcurrencyTest {
       List<Future<T>> futures = new ArrayList<>();
       for (int i = 0; i < THREADS; i++) {
         int index = i;
-        Callable<T> call = () -> {
-          start.await();
-          return task.run(index);
-        };
+        Callable<T> call =
+            () -> {
+              start.await();
+              return task.run(index);
+            };
         futures.add(pool.submit(call));
       }
       List<T> results = new ArrayList<>();
@@ -68,22 +69,23 @@ class ConcurrencyTest {
     for (int round = 0; round < 5; round++) {
       List<String> failures = new ArrayList<>();
       List<String> results =
-          onEightThreads(i -> {
-            float[] a = weightsOf(i);
-            float[] b = weightsOf(i + THREADS);
-            try (Graph g = new Graph()) {
-              Ops tf = Ops.create(g);
-              Operand<TFloat32> wa = tf.variable(tf.withInitScope().constant(a));
-              Operand<TFloat32> wb = tf.variable(tf.withInitScope().constant(b));
-              Operand<TFloat32> penalty = shared.penalty(tf, List.of(wa, tf.identity(wb)));
-              try (Session s = new Session(g)) {
-                double actual = Fixtures.fetchScalar(s, penalty);
-                double expected = References.penalty(L1, L2, 1.0, a, b);
-                double error = References.relativeError(actual, expected);
-                return error <= 1e-6 ? null : "thread " + i + ": " + actual + " vs " + expected;
-              }
-            }
-          });
+          onEightThreads(
+              i -> {
+                float[] a = weightsOf(i);
+                float[] b = weightsOf(i + THREADS);
+                try (Graph g = new Graph()) {
+                  Ops tf = Ops.create(g);
+                  Operand<TFloat32> wa = tf.variable(tf.withInitScope().constant(a));
+                  Operand<TFloat32> wb = tf.variable(tf.withInitScope().constant(b));
+                  Operand<TFloat32> penalty = shared.penalty(tf, List.of(wa, tf.identity(wb)));
+                  try (Session s = new Session(g)) {
+                    double actual = Fixtures.fetchScalar(s, penalty);
+                    double expected = References.penalty(L1, L2, 1.0, a, b);
+                    double error = References.relativeError(actual, expected);
+                    return error <= 1e-6 ? null : "thread " + i + ": " + actual + " vs " + expected;
+                  }
+                }
+              });
       results.stream().filter(r -> r != null).forEach(failures::add);
       assertTrue(failures.isEmpty(), "round " + round + ": " + failures);
     }
@@ -98,20 +100,30 @@ class ConcurrencyTest {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       Operand<TFloat32> penalty =
-          L1L2.builder().l1(L1).l2(L2).xla(xla).build().penalty(tf, List.of(
-              tf.variable(tf.withInitScope().constant(a)),
-              tf.variable(tf.withInitScope().constant(b))));
+          L1L2.builder()
+              .l1(L1)
+              .l2(L2)
+              .xla(xla)
+              .build()
+              .penalty(
+                  tf,
+                  List.of(
+                      tf.variable(tf.withInitScope().constant(a)),
+                      tf.variable(tf.withInitScope().constant(b))));
       try (Session s = new Session(g)) {
         Fixtures.fetchScalar(s, penalty); // initializes the variables once
         List<Double> worst =
-            onEightThreads(i -> {
-              double max = 0;
-              for (int run = 0; run < 200; run++) {
-                max = Math.max(max,
-                    References.relativeError(Fixtures.fetchScalar(s, penalty), expected));
-              }
-              return max;
-            });
+            onEightThreads(
+                i -> {
+                  double max = 0;
+                  for (int run = 0; run < 200; run++) {
+                    max =
+                        Math.max(
+                            max,
+                            References.relativeError(Fixtures.fetchScalar(s, penalty), expected));
+                  }
+                  return max;
+                });
         assertTrue(worst.stream().allMatch(e -> e <= 1e-6), "relative errors " + worst);
       }
     }
@@ -122,26 +134,27 @@ class ConcurrencyTest {
   void concurrentRunsWithTheirOwnFedWeightsGetTheirOwnPenalty(boolean xla) throws Exception {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
-      Placeholder<TFloat32> w = tf.placeholder(TFloat32.class,
-          Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE)));
+      Placeholder<TFloat32> w =
+          tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE)));
       Operand<TFloat32> penalty =
           L1L2.builder().l1(L1).l2(L2).xla(xla).build().penalty(tf, List.of(w));
       try (Session s = new Session(g)) {
         List<String> failures =
-            onEightThreads(i -> {
-              float[] mine = weightsOf(i);
-              double expected = References.penalty(L1, L2, 1.0, mine);
-              for (int run = 0; run < 100; run++) {
-                try (TFloat32 fed = Fixtures.tensor(mine, mine.length);
-                    Result r = s.runner().feed(w, fed).fetch(penalty).run()) {
-                  double actual = Fixtures.scalar(r.get(0));
-                  if (References.relativeError(actual, expected) > 1e-6) {
-                    return "thread " + i + " run " + run + ": " + actual + " vs " + expected;
+            onEightThreads(
+                i -> {
+                  float[] mine = weightsOf(i);
+                  double expected = References.penalty(L1, L2, 1.0, mine);
+                  for (int run = 0; run < 100; run++) {
+                    try (TFloat32 fed = Fixtures.tensor(mine, mine.length);
+                        Result r = s.runner().feed(w, fed).fetch(penalty).run()) {
+                      double actual = Fixtures.scalar(r.get(0));
+                      if (References.relativeError(actual, expected) > 1e-6) {
+                        return "thread " + i + " run " + run + ": " + actual + " vs " + expected;
+                      }
+                    }
                   }
-                }
-              }
-              return null;
-            });
+                  return null;
+                });
         assertTrue(failures.stream().allMatch(f -> f == null), failures.toString());
       }
     }

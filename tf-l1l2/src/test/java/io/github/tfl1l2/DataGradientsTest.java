@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.tfl1l2.internal.DataGradients;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.tensorflow.DeviceSpec.DeviceType;
 import org.tensorflow.DeviceSpec;
+import org.tensorflow.DeviceSpec.DeviceType;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
@@ -42,9 +42,10 @@ class DataGradientsTest {
       kernel = tf.withName("kernel").variable(tf.withInitScope().constant(new float[] {3f, 4f}));
       frozen = tf.withName("frozen").variable(tf.withInitScope().constant(new float[] {5f}));
       // loss = Σ bias² + Σ stopGradient(frozen): frozen is an ancestor, but has no gradient.
-      loss = tf.math.add(
-          tf.reduceSum(tf.math.square(tf.identity(bias)), tf.constant(0)),
-          tf.reduceSum(tf.stopGradient(tf.identity(frozen)), tf.constant(0)));
+      loss =
+          tf.math.add(
+              tf.reduceSum(tf.math.square(tf.identity(bias)), tf.constant(0)),
+              tf.reduceSum(tf.stopGradient(tf.identity(frozen)), tf.constant(0)));
     }
 
     List<Output<?>> variables() {
@@ -56,15 +57,16 @@ class DataGradientsTest {
   void reachedVariablesGetTheirGradientAndOthersNoPairWhenNoZeroIsAsked() {
     try (Graph g = new Graph()) {
       Model m = new Model(g);
-      List<GradAndVar<?>> pairs =
-          DataGradients.of(m.tf.scope(), m.loss, m.variables(), v -> false);
+      List<GradAndVar<?>> pairs = DataGradients.of(m.tf.scope(), m.loss, m.variables(), v -> false);
       assertEquals(1, pairs.size(), "only bias: " + pairs);
       assertEquals(m.bias.asOutput(), pairs.get(0).getVariable());
       try (Session s = new Session(g)) {
         s.initialize();
         float[] gradient = Fixtures.fetchFloats(s, pairs.get(0).getGradient());
-        assertArrayEquals(new float[] {(float) (2.0 * BIAS[0]), (float) (2.0 * BIAS[1])},
-            gradient, "∂Σb²/∂b = 2b");
+        assertArrayEquals(
+            new float[] {(float) (2.0 * BIAS[0]), (float) (2.0 * BIAS[1])},
+            gradient,
+            "∂Σb²/∂b = 2b");
       }
     }
   }
@@ -75,7 +77,9 @@ class DataGradientsTest {
       Model m = new Model(g);
       List<GradAndVar<?>> pairs =
           DataGradients.of(m.tf.scope(), m.loss, m.variables(), v -> v != m.bias.asOutput());
-      assertEquals(m.variables(), pairs.stream().map(GradAndVar::getVariable).toList(),
+      assertEquals(
+          m.variables(),
+          pairs.stream().map(GradAndVar::getVariable).toList(),
           "one pair per variable, in the given order");
       try (Session s = new Session(g)) {
         s.initialize();
@@ -90,8 +94,12 @@ class DataGradientsTest {
     try (Graph g = new Graph()) {
       Model m = new Model(g);
       Output<?> read = m.tf.withName("read").identity(m.bias).asOutput();
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> DataGradients.of(m.tf.scope(), m.loss, List.of(m.bias.asOutput(), read), v -> true));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  DataGradients.of(
+                      m.tf.scope(), m.loss, List.of(m.bias.asOutput(), read), v -> true));
       assertTrue(e.getMessage().contains("variables[1] (op \"read\", a Identity)"), e.getMessage());
     }
   }
@@ -102,10 +110,14 @@ class DataGradientsTest {
         Graph other = new Graph()) {
       Model m = new Model(g);
       Model elsewhere = new Model(other);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> DataGradients.of(m.tf.scope(), m.loss, List.of(elsewhere.bias.asOutput()),
-              v -> true));
-      assertTrue(e.getMessage().contains("must be a VariableV2 or VarHandleOp of the loss's graph"),
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  DataGradients.of(
+                      m.tf.scope(), m.loss, List.of(elsewhere.bias.asOutput()), v -> true));
+      assertTrue(
+          e.getMessage().contains("must be a VariableV2 or VarHandleOp of the loss's graph"),
           e.getMessage());
     }
   }
@@ -113,7 +125,8 @@ class DataGradientsTest {
   /** A resource variable {@code name} of {@code shape}, initialized to {@code values}. */
   private static Operand<?> resource(Ops tf, String name, float[] values, long... shape) {
     Operand<?> handle =
-        tf.withName(name).varHandleOp(TFloat32.class, Shape.of(shape), VarHandleOp.sharedName(name));
+        tf.withName(name)
+            .varHandleOp(TFloat32.class, Shape.of(shape), VarHandleOp.sharedName(name));
     tf.withInitScope().assignVariableOp(handle, tf.constant(Fixtures.tensor(values, shape)));
     return handle;
   }
@@ -154,8 +167,10 @@ class DataGradientsTest {
       Ops tf = Ops.create(g);
       Operand<?> kernel = resource(tf, "kernel", w, 3);
       // loss = Σ r1² + Σ 3·r2 with r1, r2 two reads of the same variable: ∂/∂w = 2w + 3.
-      Operand<TFloat32> loss = tf.math.add(sum(tf, tf.math.square(read(tf, kernel))),
-          sum(tf, tf.math.mul(tf.constant(3f), read(tf, kernel))));
+      Operand<TFloat32> loss =
+          tf.math.add(
+              sum(tf, tf.math.square(read(tf, kernel))),
+              sum(tf, tf.math.mul(tf.constant(3f), read(tf, kernel))));
       List<GradAndVar<?>> pairs =
           DataGradients.of(tf.scope(), loss, List.of(kernel.asOutput()), v -> false);
       assertEquals(1, pairs.size(), "one pair for the variable, not one per read");
@@ -176,8 +191,9 @@ class DataGradientsTest {
       Model m = new Model(g);
       Operand<?> kernel = resource(m.tf, "resource_kernel", w, 2);
       // loss' = loss + Σ w·b: ∂/∂w = b, ∂/∂b = 2b + w.
-      Operand<TFloat32> loss = m.tf.math.add(m.loss,
-          sum(m.tf, m.tf.math.mul(read(m.tf, kernel), m.tf.identity(m.bias))));
+      Operand<TFloat32> loss =
+          m.tf.math.add(
+              m.loss, sum(m.tf, m.tf.math.mul(read(m.tf, kernel), m.tf.identity(m.bias))));
       List<Output<?>> variables = List.of(kernel.asOutput(), m.bias.asOutput());
       List<GradAndVar<?>> pairs = DataGradients.of(m.tf.scope(), loss, variables, v -> false);
       assertEquals(variables, pairs.stream().map(GradAndVar::getVariable).toList());
@@ -197,16 +213,19 @@ class DataGradientsTest {
   void anUnreachedResourceVariableGetsZerosOfItsShapeAndDtypeOnItsDevice() {
     try (Graph g = new Graph()) {
       Model m = new Model(g);
-      Operand<?> unread = m.tf.withDevice(DeviceSpec.newBuilder().deviceType(DeviceType.CPU)
-          .deviceIndex(0).build()).withName("unread")
-          .varHandleOp(TFloat64.class, Shape.of(2, 3), VarHandleOp.sharedName("unread"));
+      Operand<?> unread =
+          m.tf
+              .withDevice(DeviceSpec.newBuilder().deviceType(DeviceType.CPU).deviceIndex(0).build())
+              .withName("unread")
+              .varHandleOp(TFloat64.class, Shape.of(2, 3), VarHandleOp.sharedName("unread"));
       List<GradAndVar<?>> pairs =
           DataGradients.of(m.tf.scope(), m.loss, List.of(unread.asOutput()), v -> true);
       assertEquals(1, pairs.size());
       Output<?> zeros = pairs.get(0).getGradient();
       assertEquals(DataType.DT_DOUBLE, zeros.dataType());
       assertEquals(Shape.of(2, 3), zeros.shape());
-      assertTrue(((GraphOperation) zeros.op()).device().contains("CPU:0"),
+      assertTrue(
+          ((GraphOperation) zeros.op()).device().contains("CPU:0"),
           ((GraphOperation) zeros.op()).device());
       try (Session s = new Session(g)) {
         assertArrayEquals(new float[6], Fixtures.fetchFloats(s, zeros));
@@ -237,8 +256,10 @@ class DataGradientsTest {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       Operand<?> kernel = resource(tf, "kernel", w, 2);
-      Operand<TFloat32> loss = tf.math.add(sum(tf, tf.math.square(read(tf, kernel))),
-          sum(tf, tf.stopGradient(read(tf, kernel))));
+      Operand<TFloat32> loss =
+          tf.math.add(
+              sum(tf, tf.math.square(read(tf, kernel))),
+              sum(tf, tf.stopGradient(read(tf, kernel))));
       List<GradAndVar<?>> pairs =
           DataGradients.of(tf.scope(), loss, List.of(kernel.asOutput()), v -> false);
       try (Session s = new Session(g)) {
@@ -258,10 +279,12 @@ class DataGradientsTest {
       Operand<?> kernel = resource(tf, "kernel", new float[] {1f}, 1);
       Operand<TFloat32> value = tf.withName("value").readVariableOp(kernel, TFloat32.class);
       Operand<TFloat32> loss = sum(tf, value);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> DataGradients.of(tf.scope(), loss, List.of(value.asOutput()), v -> true));
-      assertTrue(e.getMessage().contains("variables[0] (op \"value\", a ReadVariableOp)"),
-          e.getMessage());
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> DataGradients.of(tf.scope(), loss, List.of(value.asOutput()), v -> true));
+      assertTrue(
+          e.getMessage().contains("variables[0] (op \"value\", a ReadVariableOp)"), e.getMessage());
     }
   }
 
@@ -283,9 +306,12 @@ class DataGradientsTest {
     try (Graph g = new Graph()) {
       Model m = new Model(g);
       Operand<TFloat32> scaled = m.tf.withName("scaled").math.mul(m.bias, m.tf.constant(2f));
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> DataGradients.variableOf("variables", 3, scaled, g));
-      assertTrue(e.getMessage().startsWith("variables[3] (op \"scaled\", a Mul) is not a variable"),
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> DataGradients.variableOf("variables", 3, scaled, g));
+      assertTrue(
+          e.getMessage().startsWith("variables[3] (op \"scaled\", a Mul) is not a variable"),
           e.getMessage());
     }
   }
@@ -295,10 +321,12 @@ class DataGradientsTest {
     try (Graph g = new Graph();
         Graph other = new Graph()) {
       Model elsewhere = new Model(other);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> DataGradients.variableOf("variables", 0, elsewhere.bias, g));
-      assertTrue(e.getMessage().contains("variables[0] (op \"bias\") belongs to another"),
-          e.getMessage());
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> DataGradients.variableOf("variables", 0, elsewhere.bias, g));
+      assertTrue(
+          e.getMessage().contains("variables[0] (op \"bias\") belongs to another"), e.getMessage());
     }
   }
 

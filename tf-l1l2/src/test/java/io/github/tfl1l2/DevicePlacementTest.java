@@ -38,8 +38,8 @@ import org.tensorflow.types.family.TType;
 
 /**
  * Placement on a session with four virtual CPU devices ({@code device_count {"CPU": 4}}): each
- * weight is pinned to one device, and the placement is read back from the run metadata's
- * partition graphs (one per device) and step stats.
+ * weight is pinned to one device, and the placement is read back from the run metadata's partition
+ * graphs (one per device) and step stats.
  */
 class DevicePlacementTest {
   private static final int DEVICES = 4;
@@ -68,8 +68,10 @@ class DevicePlacementTest {
         values.add(v);
         Operand<?> w;
         try (Tensor t = dtypes[d].tensor(v, shapes[d])) {
-          w = tf.withDevice(cpu(d)).withName("w" + d)
-              .variable(tf.withInitScope().constantOf((TType) t));
+          w =
+              tf.withDevice(cpu(d))
+                  .withName("w" + d)
+                  .variable(tf.withInitScope().constantOf((TType) t));
         }
         parameters.add(d == 1 ? tf.identity(w) : w);
       }
@@ -105,9 +107,16 @@ class DevicePlacementTest {
      */
     Map<String, TensorShapeProto> crossDeviceShapes() {
       Map<String, NodeExecStats> stats = new HashMap<>();
-      metadata.getStepStats().getDevStatsList().forEach(dev ->
-          dev.getNodeStatsList().forEach(ns ->
-              stats.put(deviceIndex(dev.getDevice()) + ":" + ns.getNodeName(), ns)));
+      metadata
+          .getStepStats()
+          .getDevStatsList()
+          .forEach(
+              dev ->
+                  dev.getNodeStatsList()
+                      .forEach(
+                          ns ->
+                              stats.put(
+                                  deviceIndex(dev.getDevice()) + ":" + ns.getNodeName(), ns)));
       Map<String, TensorShapeProto> out = new HashMap<>();
       for (GraphDef partition : metadata.getPartitionGraphsList()) {
         for (NodeDef node : partition.getNodeList()) {
@@ -118,7 +127,8 @@ class DevicePlacementTest {
           int slot = input.length > 1 ? Integer.parseInt(input[1]) : 0;
           String key = deviceIndex(node.getDevice()) + ":" + input[0];
           NodeExecStats producer = stats.get(key);
-          assertTrue(producer != null && producer.getOutputCount() > slot,
+          assertTrue(
+              producer != null && producer.getOutputCount() > slot,
               "no recorded output for " + key + " sent by " + node.getName());
           out.put("CPU:" + key, producer.getOutput(slot).getTensorDescription().getShape());
         }
@@ -156,12 +166,15 @@ class DevicePlacementTest {
   @ValueSource(booleans = {false, true})
   void onlyScalarsCrossDevices(boolean xla) {
     Map<String, TensorShapeProto> sent = tracedL1L2(xla, new double[1]).crossDeviceShapes();
-    assertEquals(new TreeSet<>(List.of(1, 2, 3)),
+    assertEquals(
+        new TreeSet<>(List.of(1, 2, 3)),
         new TreeSet<>(sent.keySet().stream().map(k -> k.charAt(4) - '0').toList()),
         "devices 1-3 each send their partial sum to device 0: " + sent.keySet());
-    sent.forEach((producer, shape) ->
-        assertTrue(shape.getDimCount() == 0 && !shape.getUnknownRank(),
-            producer + " sends a tensor of shape " + shape));
+    sent.forEach(
+        (producer, shape) ->
+            assertTrue(
+                shape.getDimCount() == 0 && !shape.getUnknownRank(),
+                producer + " sends a tensor of shape " + shape));
   }
 
   @ParameterizedTest(name = "xla={0}")
@@ -177,13 +190,16 @@ class DevicePlacementTest {
                   ((Graph) tf.scope().env())
                       .addGradients(
                           penalty.asOutput(),
-                          model.parameters.stream().map(Operand::asOutput).toArray(Output<?>[]::new));
+                          model.parameters.stream()
+                              .map(Operand::asOutput)
+                              .toArray(Output<?>[]::new));
               // Each gradient is summed on its own device; only those sums meet on device 0.
               List<Operand<TFloat64>> sums = new ArrayList<>();
               for (int d = 0; d < DEVICES; d++) {
                 Ops local = tf.withDevice(cpu(d));
                 Operand<TFloat64> g = local.dtypes.cast(grads[d], TFloat64.class);
-                sums.add(local.reduceSum(g, local.constant(allAxes(grads[d].shape().numDimensions()))));
+                sums.add(
+                    local.reduceSum(g, local.constant(allAxes(grads[d].shape().numDimensions()))));
                 expected[0] += gradientSum(model.values.get(d));
               }
               return tf.math.addN(sums);
@@ -192,9 +208,13 @@ class DevicePlacementTest {
     assertTrue(
         References.relativeError(trace.value(), expected[0]) <= 1e-3,
         trace.value() + " vs " + expected[0]);
-    trace.crossDeviceShapes().forEach((producer, shape) ->
-        assertTrue(shape.getDimCount() == 0 && !shape.getUnknownRank(),
-            producer + " sends a tensor of shape " + shape));
+    trace
+        .crossDeviceShapes()
+        .forEach(
+            (producer, shape) ->
+                assertTrue(
+                    shape.getDimCount() == 0 && !shape.getUnknownRank(),
+                    producer + " sends a tensor of shape " + shape));
   }
 
   private static int[] allAxes(int rank) {
@@ -226,7 +246,8 @@ class DevicePlacementTest {
       assertTrue(ops.containsAll(reducers), "CPU:" + d + " runs " + reducers + ": " + ops);
     }
     if (!xla) {
-      assertTrue(nodes.get(2).stream().anyMatch(n -> n.getOp().equals("Cast")),
+      assertTrue(
+          nodes.get(2).stream().anyMatch(n -> n.getOp().equals("Cast")),
           "the float16 weight is widened on its own device");
     }
   }
@@ -236,24 +257,29 @@ class DevicePlacementTest {
   void penaltyOverFourDevicesMatchesTheReference(boolean xla) {
     double[] reference = new double[1];
     double value = tracedL1L2(xla, reference).value();
-    assertTrue(References.relativeError(value, reference[0]) <= 1e-6,
-        value + " vs " + reference[0]);
+    assertTrue(
+        References.relativeError(value, reference[0]) <= 1e-6, value + " vs " + reference[0]);
   }
 
   /** The control: without pinning, whole weights travel to device 0; the check above sees it. */
   @Test
   void unpinnedReductionsWouldSendWholeWeightsAcrossDevices() {
     Map<String, TensorShapeProto> sent =
-        traced((tf, model) -> {
-          List<Operand<TFloat32>> sums = new ArrayList<>();
-          for (Operand<?> w : model.parameters) {
-            Operand<TFloat32> x = tf.dtypes.cast(w, TFloat32.class);
-            sums.add(tf.reduceSum(tf.math.abs(x), tf.range(tf.constant(0), tf.rank(x),
-                tf.constant(1))));
-          }
-          return tf.math.addN(sums);
-        }, new double[1]).crossDeviceShapes();
-    assertTrue(sent.values().stream().anyMatch(s -> s.getDimCount() > 0),
+        traced(
+                (tf, model) -> {
+                  List<Operand<TFloat32>> sums = new ArrayList<>();
+                  for (Operand<?> w : model.parameters) {
+                    Operand<TFloat32> x = tf.dtypes.cast(w, TFloat32.class);
+                    sums.add(
+                        tf.reduceSum(
+                            tf.math.abs(x), tf.range(tf.constant(0), tf.rank(x), tf.constant(1))));
+                  }
+                  return tf.math.addN(sums);
+                },
+                new double[1])
+            .crossDeviceShapes();
+    assertTrue(
+        sent.values().stream().anyMatch(s -> s.getDimCount() > 0),
         "expected non-scalar transfers: " + sent);
   }
 
@@ -263,8 +289,7 @@ class DevicePlacementTest {
       Ops tf = Ops.create(g);
       Operand<?> w = tf.variable(tf.withInitScope().constant(new float[] {1f, -2f}));
       L1L2.of(1, 1).penalty(tf, List.of(w, tf.identity(w)));
-      g.operations().forEachRemaining(op ->
-          assertEquals("", op.device(), op.name()));
+      g.operations().forEachRemaining(op -> assertEquals("", op.device(), op.name()));
     }
   }
 
@@ -274,16 +299,17 @@ class DevicePlacementTest {
       Ops tf = Ops.create(g);
       Operand<TFloat32> w =
           tf.withDevice(cpu(3)).variable(tf.withInitScope().constant(new float[] {1f}));
-      assertEquals(cpu(3).toString(),
-          Devices.deviceOf(tf.identity(tf.identity(w))).toString());
-      assertNull(Devices.deviceOf(tf.math.abs(tf.identity(w))),
+      assertEquals(cpu(3).toString(), Devices.deviceOf(tf.identity(tf.identity(w))).toString());
+      assertNull(
+          Devices.deviceOf(tf.math.abs(tf.identity(w))),
           "only reads are followed, not computations");
     }
   }
 
   @Test
   void deviceStringsParseInFullShortAndLegacyForm() {
-    assertEquals("/job:worker/replica:1/task:2/device:GPU:3",
+    assertEquals(
+        "/job:worker/replica:1/task:2/device:GPU:3",
         Devices.parseDevice("/job:worker/replica:1/task:2/device:GPU:3").toString());
     assertEquals("/device:CPU:0", Devices.parseDevice("/device:CPU:0").toString());
     assertEquals("/device:GPU:1", Devices.parseDevice("/gpu:1").toString());

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Every {@code ```java} block of README.md and docs/*.md appears verbatim (up to indentation and
  * trailing whitespace) in a test source under {@code *}{@code /src/test/java}, so that every
- * documented example is compiled and run by a test. A block's {@code import} lines may sit
- * anywhere in that file (they head it); the rest must appear there as consecutive lines.
+ * documented example is compiled and run by a test. A block's {@code import} lines may sit anywhere
+ * in that file (they head it); the rest must appear there as consecutive lines.
  */
 class DocumentedExamplesTest {
 
@@ -37,6 +37,19 @@ class DocumentedExamplesTest {
 
   /** A test source file and its lines with indentation and trailing whitespace removed. */
   record Source(Path path, List<String> lines, Set<String> lineSet) {
+    /**
+     * Whether this file has {@code importLine}, or needs none because the imported class is in the
+     * file's own package (google-java-format removes such an import).
+     */
+    boolean imports(String importLine) {
+      if (lineSet.contains(importLine)) {
+        return true;
+      }
+      String imported = importLine.substring("import ".length(), importLine.length() - 1);
+      String importedPackage = imported.substring(0, Math.max(0, imported.lastIndexOf('.')));
+      return lineSet.contains("package " + importedPackage + ";");
+    }
+
     static Source read(Path path) {
       try {
         List<String> lines = Files.readAllLines(path).stream().map(String::strip).toList();
@@ -108,6 +121,18 @@ class DocumentedExamplesTest {
     assertTrue(holder(knownImport, List.of(source)).isPresent());
   }
 
+  @Test
+  void anImportOfTheTestsOwnPackageIsImpliedByItsPackage() {
+    Source source =
+        Source.read(Path.of("tf-l1l2/src/test/java/io/github/tfl1l2/DocumentedExamplesTest.java"));
+
+    assertTrue(
+        holder(block("import io.github.tfl1l2.L1L2;", "int a = 1;"), List.of(source)).isPresent());
+    assertFalse(
+        holder(block("import io.github.tfl1l2.xla.XlaScope;", "int a = 1;"), List.of(source))
+            .isPresent());
+  }
+
   /** A class for the test above to find: its lines below are what the probe blocks match. */
   private static final class Probe {
     int a = 1;
@@ -124,7 +149,7 @@ class DocumentedExamplesTest {
     List<String> body =
         trimBlankEnds(lines.stream().filter(l -> !l.startsWith("import ")).toList());
     return sources.stream()
-        .filter(s -> s.lineSet().containsAll(imports))
+        .filter(s -> imports.stream().allMatch(s::imports))
         .filter(s -> Collections.indexOfSubList(s.lines(), body) >= 0)
         .map(Source::path)
         .findFirst();
@@ -204,7 +229,10 @@ class DocumentedExamplesTest {
         Path tests = module.resolve("src/test/java");
         if (Files.isDirectory(tests)) {
           try (Stream<Path> files = Files.walk(tests)) {
-            files.filter(p -> p.toString().endsWith(".java")).sorted().map(Source::read)
+            files
+                .filter(p -> p.toString().endsWith(".java"))
+                .sorted()
+                .map(Source::read)
                 .forEach(sources::add);
           }
         }

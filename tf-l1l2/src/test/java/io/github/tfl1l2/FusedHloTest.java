@@ -11,17 +11,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Proves from XLA's own optimized HLO that the penalty reads each weight once: every
- * instruction holding a full-size tensor (other than the parameter itself) lives in a fused
- * computation whose result is the 32-times smaller vector of row sums, and that fusion computes
- * both {@code |w|} and {@code w*w}. There is one such fusion for all parameters of the cluster.
- * No full-size buffer is written, and no {@code reduce-window} (which nothing fuses into on CPU)
- * sees full-size data.
+ * Proves from XLA's own optimized HLO that the penalty reads each weight once: every instruction
+ * holding a full-size tensor (other than the parameter itself) lives in a fused computation whose
+ * result is the 32-times smaller vector of row sums, and that fusion computes both {@code |w|} and
+ * {@code w*w}. There is one such fusion for all parameters of the cluster. No full-size buffer is
+ * written, and no {@code reduce-window} (which nothing fuses into on CPU) sees full-size data.
  *
  * <p>The penalty runs in a child JVM ({@link HloDumpMain}, through {@link HloDump}).
  */
 class FusedHloTest {
-  /** Full-size shapes of the 1M and the 70 001-element parameters: whole, the aligned 69 984-element part, or as rows of 32. */
+  /**
+   * Full-size shapes of the 1M and the 70 001-element parameters: whole, the aligned 69 984-element
+   * part, or as rows of 32.
+   */
   private static final Pattern FULL_SIZE =
       Pattern.compile("f32\\[(1048576|32768,32|70001|69984|2187,32)\\]");
 
@@ -65,7 +67,8 @@ class FusedHloTest {
       assertTrue(
           computation.stream().anyMatch(l -> l.contains(" reduce(")),
           "fusion with |w| and w*w has no reduction: " + header);
-      assertFalse(FULL_SIZE.matcher(HloDump.shapeOf(root)).find(), "fusion writes full size: " + root);
+      assertFalse(
+          FULL_SIZE.matcher(HloDump.shapeOf(root)).find(), "fusion writes full size: " + root);
       fusedFullSize++;
     }
     // Both large parameters (and the joined small ones) are reduced by one fusion, which XLA

@@ -26,18 +26,31 @@ import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TFloating;
 
 /**
- * Checks the grouped and fused penalty against a double-precision reference computed here from
- * the parameter values TensorFlow actually holds, with and without XLA, across sizes that hit
- * every branch of the formulation: below, at and above the 32-wide row, sizes that need padding,
- * small parameters that are concatenated or stacked, and large ones reduced alone.
+ * Checks the grouped and fused penalty against a double-precision reference computed here from the
+ * parameter values TensorFlow actually holds, with and without XLA, across sizes that hit every
+ * branch of the formulation: below, at and above the 32-wide row, sizes that need padding, small
+ * parameters that are concatenated or stacked, and large ones reduced alone.
  */
 class FusedPenaltyTest {
   /** Sums of non-negative float32 terms: pairwise/row-wise summation keeps them within this. */
   private static final double REL_TOL = 1e-5;
 
   private static final long[][] SHAPES = {
-    {1}, {7}, {31}, {32}, {33}, {1000}, {1024}, {65536}, {65537}, {70001}, {131072}, {300, 301},
-    {4, 5, 6}, {}, {64, 33}
+    {1},
+    {7},
+    {31},
+    {32},
+    {33},
+    {1000},
+    {1024},
+    {65536},
+    {65537},
+    {70001},
+    {131072},
+    {300, 301},
+    {4, 5, 6},
+    {},
+    {64, 33}
   };
 
   private static float[] randomValues(Random random, long size, float spread) {
@@ -93,7 +106,8 @@ class FusedPenaltyTest {
     double l1 = 3e-3;
     double l2 = 2e-2;
     double weight = 1.5;
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       List<Operand<TFloat32>> parameters = new ArrayList<>();
       List<float[]> values = new ArrayList<>();
@@ -133,12 +147,15 @@ class FusedPenaltyTest {
       float[] values = randomValues(random, 100_003, 2f);
       double expected = reference(values, l1, l2);
       for (boolean xla : new boolean[] {true, false}) {
-        try (Graph graph = new Graph(); Session session = new Session(graph)) {
+        try (Graph graph = new Graph();
+            Session session = new Session(graph)) {
           Ops tf = Ops.create(graph);
           L1L2 reg = L1L2.builder().l1(l1).l2(l2).xla(xla).build();
           float[] got =
               fetchFloats(
-                  session, reg.penalty(tf, List.of(constant(tf, new long[] {100_003}, values))), tf);
+                  session,
+                  reg.penalty(tf, List.of(constant(tf, new long[] {100_003}, values))),
+                  tf);
           assertClose(expected, got[0], "l1=" + l1 + " l2=" + l2 + " xla=" + xla);
         }
       }
@@ -152,7 +169,8 @@ class FusedPenaltyTest {
     float[] small = randomValues(random, 500, 1f);
     float[] result = new float[2];
     for (int run = 0; run < 2; run++) {
-      try (Graph graph = new Graph(); Session session = new Session(graph)) {
+      try (Graph graph = new Graph();
+          Session session = new Session(graph)) {
         Ops tf = Ops.create(graph);
         L1L2 reg = L1L2.builder().l1(1e-3).l2(1e-2).xla(run == 0).build();
         List<Operand<TFloat32>> parameters =
@@ -169,12 +187,20 @@ class FusedPenaltyTest {
     // Values near 300 square to ~90 000, past float16's largest finite value (65 504): a
     // float16 accumulation would overflow to infinity.
     Random random = new Random(5);
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       List<Operand<? extends TFloating>> parameters = new ArrayList<>();
-      parameters.add(tf.dtypes.cast(constant(tf, new long[] {4096}, randomValues(random, 4096, 300f)), TFloat16.class));
-      parameters.add(tf.dtypes.cast(constant(tf, new long[] {70_000}, randomValues(random, 70_000, 300f)), TBfloat16.class));
-      parameters.add(tf.dtypes.cast(constant(tf, new long[] {100}, randomValues(random, 100, 300f)), TBfloat16.class));
+      parameters.add(
+          tf.dtypes.cast(
+              constant(tf, new long[] {4096}, randomValues(random, 4096, 300f)), TFloat16.class));
+      parameters.add(
+          tf.dtypes.cast(
+              constant(tf, new long[] {70_000}, randomValues(random, 70_000, 300f)),
+              TBfloat16.class));
+      parameters.add(
+          tf.dtypes.cast(
+              constant(tf, new long[] {100}, randomValues(random, 100, 300f)), TBfloat16.class));
       parameters.add(constant(tf, new long[] {333}, randomValues(random, 333, 300f)));
       L1L2 reg = L1L2.builder().l1(1e-3).l2(1e-4).reduction(Reduction.NONE).xla(xla).build();
       float[] each = fetchFloats(session, reg.penalty(tf, parameters), tf);
@@ -196,7 +222,8 @@ class FusedPenaltyTest {
     // Sizes that are multiples of 64 (read as 32-bit words, two weights each), one that is not,
     // and small ones joined into one group; l1 above and below l2 (both elementwise forms).
     Random random = new Random(11);
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       List<Operand<? extends TFloating>> parameters = new ArrayList<>();
       for (long size : new long[] {70_016, 131_072, 70_001, 640, 128}) {
@@ -228,7 +255,8 @@ class FusedPenaltyTest {
       values[i] = 1 + random.nextDouble() * 1e-9;
       expected += 0.5 * values[i] * values[i];
     }
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Operand<TFloat64> parameter =
           tf.constant(Shape.of(values.length), DataBuffers.of(values, true, false));
@@ -243,7 +271,8 @@ class FusedPenaltyTest {
     Random random = new Random(13);
     int count = 300;
     long[] sizes = {10, 1024, 50, 1024, 7};
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       List<Operand<TFloat32>> parameters = new ArrayList<>();
       List<float[]> values = new ArrayList<>();
@@ -275,7 +304,8 @@ class FusedPenaltyTest {
     double c2 = 5e-2;
     float lr = 0.1f;
     long[][] shapes = {{100}, {1024}, {70_001}, {64, 33}, {3, 3}};
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Ops init = tf.withInitScope();
       List<float[]> before = new ArrayList<>();

@@ -1,9 +1,9 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
@@ -22,8 +22,7 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * On a machine with a GPU and the {@code -Pgpu} natives, the marked penalty compiles and runs as an
- * XLA cluster on the GPU. Skipped where no GPU is visible (the CPU twin is {@code
- * XlaMarkingTest}).
+ * XLA cluster on the GPU. Skipped where no GPU is visible (the CPU twin is {@code XlaMarkingTest}).
  */
 @Tag("gpu")
 class GpuPlacementTest {
@@ -33,7 +32,13 @@ class GpuPlacementTest {
 
   private static boolean gpuVisible() {
     try (Graph g = new Graph()) {
-      Ops tf = Ops.create(g).withDevice(DeviceSpec.newBuilder().deviceType(DeviceSpec.DeviceType.GPU).deviceIndex(0).build());
+      Ops tf =
+          Ops.create(g)
+              .withDevice(
+                  DeviceSpec.newBuilder()
+                      .deviceType(DeviceSpec.DeviceType.GPU)
+                      .deviceIndex(0)
+                      .build());
       Operand<TFloat32> probe = tf.math.add(tf.constant(1f), tf.constant(1f));
       try (Session s = new Session(g, STRICT_PLACEMENT)) {
         s.runner().fetch(probe).run().close();
@@ -49,7 +54,13 @@ class GpuPlacementTest {
     Assumptions.assumeTrue(gpuVisible(), "no GPU visible to TensorFlow");
     float[] values = Fixtures.randomWeights(1, 1 << 16, 1.0);
     try (Graph g = new Graph()) {
-      Ops tf = Ops.create(g).withDevice(DeviceSpec.newBuilder().deviceType(DeviceSpec.DeviceType.GPU).deviceIndex(0).build());
+      Ops tf =
+          Ops.create(g)
+              .withDevice(
+                  DeviceSpec.newBuilder()
+                      .deviceType(DeviceSpec.DeviceType.GPU)
+                      .deviceIndex(0)
+                      .build());
       Operand<TFloat32> w = tf.constant(Fixtures.tensor(values, values.length));
       Operand<TFloat32> penalty = L1L2.of(0.01, 0.02).penalty(tf, List.of(w));
       RunOptions options = RunOptions.newBuilder().setOutputPartitionGraphs(true).build();

@@ -16,8 +16,8 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
 
 /**
- * One GradientDescent step on {@code data + penalty} moves each selected weight by
- * {@code -lr * (dData/dw + weight * (l1 * sign(w) + 2 * l2 * w))}.
+ * One GradientDescent step on {@code data + penalty} moves each selected weight by {@code -lr *
+ * (dData/dw + weight * (l1 * sign(w) + 2 * l2 * w))}.
  */
 class GradientTest {
   private static final float LR = 0.25f;
@@ -35,17 +35,21 @@ class GradientTest {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       Variable<TFloat32> kernel =
-          tf.withName("kernel").variable(tf.withInitScope().constant(Fixtures.tensor(kernelInit, 3, 4)));
+          tf.withName("kernel")
+              .variable(tf.withInitScope().constant(Fixtures.tensor(kernelInit, 3, 4)));
       Variable<TFloat32> bias =
           tf.withName("bias").variable(tf.withInitScope().constant(Fixtures.tensor(biasInit, 4)));
       // data = sum(c * kernel) + sum(bias): dData/dkernel = c, dData/dbias = 1.
       Operand<TFloat32> data =
           tf.math.add(
-              tf.reduceSum(tf.math.mul(tf.constant(Fixtures.tensor(dataGradient, 3, 4)), kernel),
+              tf.reduceSum(
+                  tf.math.mul(tf.constant(Fixtures.tensor(dataGradient, 3, 4)), kernel),
                   tf.constant(new int[] {0, 1})),
               tf.reduceSum(bias, tf.constant(0)));
       List<Operand<?>> params =
-          read.equals("ref") ? List.of(kernel, bias) : List.of(tf.identity(kernel), tf.identity(bias));
+          read.equals("ref")
+              ? List.of(kernel, bias)
+              : List.of(tf.identity(kernel), tf.identity(bias));
       L1L2 reg = L1L2.builder().l1(L1).l2(L2).weight(WEIGHT).on("kernel").xla(xla).build();
       Op step = new GradientDescent(g, LR).minimize(reg.addTo(tf, data, params));
       try (Session s = new Session(g)) {
@@ -56,7 +60,8 @@ class GradientTest {
           double w = kernelInit[i];
           double grad = dataGradient[i] + WEIGHT * References.penaltyGradient(w, L1, L2);
           double expected = w - LR * grad;
-          assertEquals(expected, kernelAfter[i], 4 * Math.ulp((float) expected), "kernel[" + i + "]");
+          assertEquals(
+              expected, kernelAfter[i], 4 * Math.ulp((float) expected), "kernel[" + i + "]");
         }
         for (int i = 0; i < biasInit.length; i++) {
           double expected = biasInit[i] - LR * 1.0; // not selected by on("kernel"): no penalty
@@ -70,15 +75,17 @@ class GradientTest {
   @CsvSource({"true", "false"})
   void smallRefVariablesJoinedIntoOneReductionTrainLikeSeparateOnes(boolean xla) {
     float[][] inits = {
-      Fixtures.randomWeights(31, 6, 1.0), Fixtures.randomWeights(32, 5, 1.0),
+      Fixtures.randomWeights(31, 6, 1.0),
+      Fixtures.randomWeights(32, 5, 1.0),
       Fixtures.randomWeights(33, 1, 1.0)
     };
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       List<Operand<?>> variables = new java.util.ArrayList<>();
       for (int i = 0; i < inits.length; i++) {
-        variables.add(tf.withName("v" + i).variable(
-            tf.withInitScope().constant(Fixtures.tensor(inits[i], inits[i].length))));
+        variables.add(
+            tf.withName("v" + i)
+                .variable(tf.withInitScope().constant(Fixtures.tensor(inits[i], inits[i].length))));
       }
       L1L2 reg = L1L2.builder().l1(L1).l2(L2).weight(WEIGHT).xla(xla).build();
       Op step = new GradientDescent(g, LR).minimize(reg.addTo(tf, tf.constant(0f), variables));
@@ -89,7 +96,8 @@ class GradientTest {
           for (int i = 0; i < after.length; i++) {
             double w = inits[v][i];
             double expected = w - LR * WEIGHT * References.penaltyGradient(w, L1, L2);
-            assertEquals(expected, after[i], 4 * Math.ulp((float) expected), "v" + v + "[" + i + "]");
+            assertEquals(
+                expected, after[i], 4 * Math.ulp((float) expected), "v" + v + "[" + i + "]");
           }
         }
       }

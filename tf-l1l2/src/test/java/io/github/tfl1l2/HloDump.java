@@ -42,7 +42,10 @@ final class HloDump {
     List<String> modules = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir.resolve("hlo"))) {
       for (Path file :
-          files.filter(p -> p.toString().endsWith("cpu_after_optimizations.txt")).sorted().toList()) {
+          files
+              .filter(p -> p.toString().endsWith("cpu_after_optimizations.txt"))
+              .sorted()
+              .toList()) {
         modules.add(read(file));
       }
     }

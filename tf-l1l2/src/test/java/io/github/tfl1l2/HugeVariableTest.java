@@ -35,12 +35,16 @@ class HugeVariableTest {
   @ParameterizedTest(name = "xla={0}")
   @ValueSource(booleans = {false, true})
   void sumsWithinOneHundredThousandthCopyingTheWeightsAtMostOnce(boolean xla) throws Exception {
-    String classPath = System.getProperty("surefire.test.class.path",
-        System.getProperty("java.class.path"));
-    ProcessBuilder child = new ProcessBuilder(
-        new File(System.getProperty("java.home"), "bin/java").getPath(), "-cp", classPath,
-        Probe.class.getName(), Boolean.toString(xla))
-        .redirectErrorStream(true);
+    String classPath =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    ProcessBuilder child =
+        new ProcessBuilder(
+                new File(System.getProperty("java.home"), "bin/java").getPath(),
+                "-cp",
+                classPath,
+                Probe.class.getName(),
+                Boolean.toString(xla))
+            .redirectErrorStream(true);
     child.environment().put("TF_ENABLE_ONEDNN_OPTS", "0");
     child.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
     Process process = child.start();
@@ -54,7 +58,8 @@ class HugeVariableTest {
     long weights = 1L << 30;
     for (int run = 1; run <= 2; run++) {
       long extra = Long.parseLong(f[run]);
-      assertTrue(extra <= weights + 64 * Memory.MIB,
+      assertTrue(
+          extra <= weights + 64 * Memory.MIB,
           "run " + run + " holds more than one copy of the weights: " + Memory.mib(extra));
     }
   }

@@ -84,8 +84,15 @@ class L1L2ConfigurationTest {
   void toBuilderRoundTripsEverySetting() {
     L1L2 reg =
         L1L2.builder()
-            .l1(1).l2(2).weight(3).reduction(Reduction.NONE).on("kernel").name("reg")
-            .xla(false).checkNumerics(true).build();
+            .l1(1)
+            .l2(2)
+            .weight(3)
+            .reduction(Reduction.NONE)
+            .on("kernel")
+            .name("reg")
+            .xla(false)
+            .checkNumerics(true)
+            .build();
     assertEquals(reg, reg.toBuilder().build());
     assertEquals(reg.hashCode(), reg.toBuilder().build().hashCode());
     assertNotEquals(reg, reg.toBuilder().xla(true).build());
@@ -104,7 +111,8 @@ class L1L2ConfigurationTest {
   }
 
   @ParameterizedTest
-  @ValueSource(doubles = {-1e-9, -1, Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY})
+  @ValueSource(
+      doubles = {-1e-9, -1, Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY})
   void invalidL1IsRejectedNamingArgumentAndValue(double value) {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> L1L2.builder().l1(value).build());

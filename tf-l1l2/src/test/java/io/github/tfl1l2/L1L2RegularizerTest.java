@@ -1,12 +1,12 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -168,8 +168,10 @@ class L1L2RegularizerTest {
       Variable<TFloat32> kernel =
           tf.withName("kernel").variable(tf.withInitScope().constant(start));
 
+      // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
       Regularizer regularizer = L1L2.of(1e-4, 1e-3);                      // where TF-Java expects a Regularizer
       Operand<TFloat32> kernelPenalty = regularizer.call(tf, kernel);       // l1·Σ|w| + l2·Σw², in kernel's dtype
+      // spotless:on
       Op step = new GradientDescent(graph, 0.1f).minimize(kernelPenalty);
 
       try (Session session = new Session(graph)) {

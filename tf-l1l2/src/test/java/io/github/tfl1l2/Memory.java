@@ -56,8 +56,12 @@ final class Memory {
     String line = String.format(format, args);
     System.out.println("FIGURE " + line);
     try {
-      Files.writeString(Path.of("target", "soak-figures.txt"), line + System.lineSeparator(),
-          StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      Files.writeString(
+          Path.of("target", "soak-figures.txt"),
+          line + System.lineSeparator(),
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -1,12 +1,12 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.Cases.DType;
 import io.github.tfl1l2.Cases.Draw;
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -78,8 +78,7 @@ class NumericsPropertyTest {
       List<Param> params) {
 
     L1L2 config() {
-      return mode.apply(
-          L1L2.builder().l1(l1).l2(l2).weight(weight).reduction(reduction).build());
+      return mode.apply(L1L2.builder().l1(l1).l2(l2).weight(weight).reduction(reduction).build());
     }
 
     Map<String, Operand<?>> operands(Ops tf) {
@@ -127,8 +126,8 @@ class NumericsPropertyTest {
 
   /**
    * Draws a case whose values, squares and sums stay inside the range of every dtype involved:
-   * float32 accumulators (half types, float32, and a float32 result) cap squared magnitudes at
-   * 1e15 and lift them to at least 1e-14 (squares below 1e-38 are float32 subnormals).
+   * float32 accumulators (half types, float32, and a float32 result) cap squared magnitudes at 1e15
+   * and lift them to at least 1e-14 (squares below 1e-38 are float32 subnormals).
    */
   static PenaltyCase drawPenaltyCase(long seed) {
     Draw d = new Draw(seed);
@@ -188,8 +187,16 @@ class NumericsPropertyTest {
       double error = References.relativeError(actual[i], expected[i]);
       assertTrue(
           error <= c.bound(),
-          "value " + i + ": " + actual[i] + " vs reference " + expected[i]
-              + ", relative error " + error + " > " + c.bound());
+          "value "
+              + i
+              + ": "
+              + actual[i]
+              + " vs reference "
+              + expected[i]
+              + ", relative error "
+              + error
+              + " > "
+              + c.bound());
     }
   }
 
@@ -197,8 +204,19 @@ class NumericsPropertyTest {
   record PoisonedCase(PenaltyCase base, int poisoned, int index, double bad) {
     @Override
     public String toString() {
-      return base.mode() + " " + bad + " at " + base.params().get(poisoned) + "[" + index + "] of "
-          + base.params() + " l1=" + base.l1() + " l2=" + base.l2();
+      return base.mode()
+          + " "
+          + bad
+          + " at "
+          + base.params().get(poisoned)
+          + "["
+          + index
+          + "] of "
+          + base.params()
+          + " l1="
+          + base.l1()
+          + " l2="
+          + base.l2();
     }
   }
 
@@ -218,8 +236,16 @@ class NumericsPropertyTest {
     values[index] = bad;
     params.set(poisoned, new Param(p.name(), p.dtype(), shape, values));
     PenaltyCase c =
-        new PenaltyCase(base.mode(), base.l1(), base.l2(), base.weight(), Reduction.SUM,
-            base.result(), base.lo(), base.hi(), params);
+        new PenaltyCase(
+            base.mode(),
+            base.l1(),
+            base.l2(),
+            base.weight(),
+            Reduction.SUM,
+            base.result(),
+            base.lo(),
+            base.hi(),
+            params);
     return new PoisonedCase(c, poisoned, index, bad);
   }
 
@@ -260,9 +286,7 @@ class NumericsPropertyTest {
                 TFInvalidArgumentException e =
                     assertThrows(
                         TFInvalidArgumentException.class,
-                        () ->
-                            base.mode()
-                                .evaluate(tf -> checked.penalty(tf, base.operands(tf))));
+                        () -> base.mode().evaluate(tf -> checked.penalty(tf, base.operands(tf))));
                 String name = base.params().get(c.poisoned()).name();
                 assertTrue(e.getMessage().contains("\"" + name + "\""), e.getMessage());
                 for (Param other : base.params()) {
@@ -292,9 +316,10 @@ class NumericsPropertyTest {
     java.util.Random random = new java.util.Random(n);
     float[] w = new float[n];
     for (int i = 0; i < n; i++) {
-      w[i] = distribution.startsWith("uniform")
-          ? 1f + random.nextFloat()
-          : (float) random.nextGaussian();
+      w[i] =
+          distribution.startsWith("uniform")
+              ? 1f + random.nextFloat()
+              : (float) random.nextGaussian();
     }
     L1L2 l1 = mode.apply(L1L2.of(1, 0));
     L1L2 l2 = mode.apply(L1L2.of(0, 1));
@@ -302,8 +327,8 @@ class NumericsPropertyTest {
     double squareSum = mode.evaluate(tf -> l2.penalty(tf, List.of(weights(tf, w))))[0];
     double e1 = References.relativeError(absSum, References.l1Sum(w));
     double e2 = References.relativeError(squareSum, References.l2Sum(w));
-    System.out.printf("1M float32 %s %s: relative error L1 %.3g, L2 %.3g%n",
-        mode, distribution, e1, e2);
+    System.out.printf(
+        "1M float32 %s %s: relative error L1 %.3g, L2 %.3g%n", mode, distribution, e1, e2);
     assertTrue(e1 <= FLOAT32_BOUND, "L1 relative error " + e1);
     assertTrue(e2 <= FLOAT32_BOUND, "L2 relative error " + e2);
   }
@@ -320,8 +345,8 @@ class NumericsPropertyTest {
     double expected = 0.5 * Arrays.stream(w).map(v -> v * v).sum(); // ~2e12, far past 65504
     double actual = penaltyOf(mode, L1L2.of(0, 0.5), p, TFloat32.class);
     assertTrue(Double.isFinite(actual), "penalty overflowed: " + actual);
-    assertTrue(References.relativeError(actual, expected) <= FLOAT32_BOUND,
-        actual + " vs " + expected);
+    assertTrue(
+        References.relativeError(actual, expected) <= FLOAT32_BOUND, actual + " vs " + expected);
   }
 
   static Stream<Arguments> halfTypesAndModes() {
@@ -334,8 +359,8 @@ class NumericsPropertyTest {
   }
 
   /**
-   * 100 000 ones: summed in their own precision they give Infinity (float16 ends at 65504) and
-   * 99 840 (bfloat16 keeps 8 significant bits), so only a wider accumulator reaches 100 000.
+   * 100 000 ones: summed in their own precision they give Infinity (float16 ends at 65504) and 99
+   * 840 (bfloat16 keeps 8 significant bits), so only a wider accumulator reaches 100 000.
    */
   @ParameterizedTest(name = "{0} {1}")
   @MethodSource("halfTypesAndModes")
@@ -369,8 +394,8 @@ class NumericsPropertyTest {
     Param p = new Param("w", dtype, new long[] {64, 64}, w);
     double expected = 0.5 * Arrays.stream(w).map(Math::abs).sum();
     double actual = penaltyOf(m, L1L2.of(0.5, 0), p, TFloat32.class);
-    assertTrue(References.relativeError(actual, expected) <= FLOAT32_BOUND,
-        actual + " vs " + expected);
+    assertTrue(
+        References.relativeError(actual, expected) <= FLOAT32_BOUND, actual + " vs " + expected);
   }
 
   @ParameterizedTest
@@ -380,8 +405,8 @@ class NumericsPropertyTest {
     Param p = new Param("w", DType.FLOAT64, new long[] {2, 2}, w);
     double actual = penaltyOf(m, L1L2.of(0, 1), p, TFloat64.class);
     double expected = 1e60 + 9e60 + 1e-60 + 4e-60;
-    assertTrue(References.relativeError(actual, expected) <= FLOAT64_BOUND,
-        actual + " vs " + expected);
+    assertTrue(
+        References.relativeError(actual, expected) <= FLOAT64_BOUND, actual + " vs " + expected);
   }
 
   /** The scalar penalty of {@code config} (in {@code mode}) over the one parameter {@code p}. */

@@ -22,7 +22,8 @@ class NumericsTest {
   @Test
   void nanInAWeightPropagatesToThePenalty() {
     try (GraphOrEager rt = GraphOrEager.of("graph")) {
-      assertTrue(Double.isNaN(rt.scalar(L1L2.of(1, 1).penalty(rt.tf, withBadValue(rt, Float.NaN)))));
+      assertTrue(
+          Double.isNaN(rt.scalar(L1L2.of(1, 1).penalty(rt.tf, withBadValue(rt, Float.NaN)))));
     }
   }
 
@@ -50,8 +51,10 @@ class NumericsTest {
   void checkNumericsPassesFiniteWeightsUnchanged() {
     try (GraphOrEager rt = GraphOrEager.of("graph")) {
       L1L2 checked = L1L2.builder().l1(1).l2(1).checkNumerics(true).build();
-      assertEquals(1 + 2 + 1 + 3 + 1 + 4 + 1 + 9,
-          rt.scalar(checked.penalty(rt.tf, withBadValue(rt, 3f))), 1e-6);
+      assertEquals(
+          1 + 2 + 1 + 3 + 1 + 4 + 1 + 9,
+          rt.scalar(checked.penalty(rt.tf, withBadValue(rt, 3f))),
+          1e-6);
     }
   }
 }

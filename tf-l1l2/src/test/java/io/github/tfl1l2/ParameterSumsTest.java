@@ -1,15 +1,15 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.github.tfl1l2.testing.References;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
@@ -92,7 +92,8 @@ class ParameterSumsTest {
     double fromSums =
         Modes.GRAPH_XLA.evaluate(tf -> CONFIG.sums(tf, constants(tf, weights)).penalty())[0];
     double direct =
-        Modes.GRAPH_XLA.evaluate(tf -> CONFIG.penalty(tf, constants(tf, weights), TFloat64.class))[0];
+        Modes.GRAPH_XLA
+            .evaluate(tf -> CONFIG.penalty(tf, constants(tf, weights), TFloat64.class))[0];
     assertEquals(direct, fromSums, 1e-6 * direct);
   }
 
@@ -103,10 +104,13 @@ class ParameterSumsTest {
         Modes.GRAPH_XLA.evaluate(
             tf -> {
               Operand<TFloat16> ones =
-                  tf.dtypes.cast(tf.ones(tf.constant(new long[] {70_000}), TFloat32.class), TFloat16.class);
+                  tf.dtypes.cast(
+                      tf.ones(tf.constant(new long[] {70_000}), TFloat32.class), TFloat16.class);
               Ops ops = tf;
               return ops.concat(
-                  List.of(CONFIG.sums(tf, List.of(ones)).absSums(), CONFIG.sums(tf, List.of(ones)).squareSums()),
+                  List.of(
+                      CONFIG.sums(tf, List.of(ones)).absSums(),
+                      CONFIG.sums(tf, List.of(ones)).squareSums()),
                   ops.constant(0));
             });
     assertEquals(70_000.0, sums[0]);
@@ -130,12 +134,22 @@ class ParameterSumsTest {
   void anEmptySelectionGivesEmptyVectorsAndZeroPenalty() {
     double[] perParameter =
         Modes.GRAPH.evaluate(
-            tf -> L1L2.builder().l1(1).on("nothing").build()
-                .sums(tf, List.of(tf.constant(new float[] {1f}))).perParameter());
+            tf ->
+                L1L2.builder()
+                    .l1(1)
+                    .on("nothing")
+                    .build()
+                    .sums(tf, List.of(tf.constant(new float[] {1f})))
+                    .perParameter());
     double[] penalty =
         Modes.GRAPH.evaluate(
-            tf -> L1L2.builder().l1(1).on("nothing").build()
-                .sums(tf, List.of(tf.constant(new float[] {1f}))).penalty());
+            tf ->
+                L1L2.builder()
+                    .l1(1)
+                    .on("nothing")
+                    .build()
+                    .sums(tf, List.of(tf.constant(new float[] {1f})))
+                    .penalty());
     assertEquals(0, perParameter.length);
     assertEquals(0.0, penalty[0]);
   }
@@ -147,7 +161,9 @@ class ParameterSumsTest {
       IllegalArgumentException e =
           assertThrows(
               IllegalArgumentException.class,
-              () -> CONFIG.sums(tf, List.of(tf.constant(new float[] {1f}), tf.constant(new int[] {1}))));
+              () ->
+                  CONFIG.sums(
+                      tf, List.of(tf.constant(new float[] {1f}), tf.constant(new int[] {1}))));
       assertEquals(true, e.getMessage().startsWith("parameters[1]"), e.getMessage());
     }
   }

@@ -1,10 +1,10 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,9 +42,7 @@ class PenaltyValueTest {
   @SuppressWarnings("unchecked")
   static Operand<?> parameter(GraphOrEager rt, float[] values, Class<?> type, long... shape) {
     Operand<TFloat32> f32 = rt.tf.constant(Fixtures.tensor(values, shape));
-    return type == TFloat32.class
-        ? f32
-        : rt.tf.dtypes.cast(f32, (Class<? extends TFloating>) type);
+    return type == TFloat32.class ? f32 : rt.tf.dtypes.cast(f32, (Class<? extends TFloating>) type);
   }
 
   @ParameterizedTest(name = "{0} {1}")
@@ -90,10 +88,13 @@ class PenaltyValueTest {
           L1L2.of(L1, L2).penalty(rt.tf, List.of(w), (Class<? extends TFloating>) resultType);
       assertEquals(resultType, p.type());
       double expected = References.penalty(L1, L2, 1.0, rt.floats(w));
-      double tolerance = resultType == TFloat64.class ? 1e-12
-          : resultType == TFloat32.class ? 1e-6 : resultType == TFloat16.class ? 1e-3 : 8e-3;
+      double tolerance =
+          resultType == TFloat64.class
+              ? 1e-12
+              : resultType == TFloat32.class ? 1e-6 : resultType == TFloat16.class ? 1e-3 : 8e-3;
       double actual = rt.scalar(p);
-      assertTrue(References.relativeError(actual, expected) < tolerance, actual + " vs " + expected);
+      assertTrue(
+          References.relativeError(actual, expected) < tolerance, actual + " vs " + expected);
     }
   }
 
@@ -136,8 +137,7 @@ class PenaltyValueTest {
   @ValueSource(strings = {"graph", "eager"})
   void frameworkDocumentedScalarCase(String mode) {
     try (GraphOrEager rt = GraphOrEager.of(mode)) {
-      double actual =
-          rt.scalar(L1L2.of(0.01, 0.01).penalty(rt.tf, List.of(rt.tf.constant(555f))));
+      double actual = rt.scalar(L1L2.of(0.01, 0.01).penalty(rt.tf, List.of(rt.tf.constant(555f))));
       assertEquals(3085.8, actual, 3085.8 * 1e-6);
     }
   }
@@ -147,7 +147,8 @@ class PenaltyValueTest {
   void noneReductionGivesPerParameterPenaltiesInInputOrder(String mode) {
     try (GraphOrEager rt = GraphOrEager.of(mode)) {
       float[][] weights = {
-        Fixtures.randomWeights(21, 10, 1), Fixtures.randomWeights(22, 100, 5),
+        Fixtures.randomWeights(21, 10, 1),
+        Fixtures.randomWeights(22, 100, 5),
         Fixtures.randomWeights(23, 1, 0.1)
       };
       Map<String, Operand<?>> named = new LinkedHashMap<>();
@@ -163,7 +164,8 @@ class PenaltyValueTest {
         assertTrue(References.relativeError(perParameter[i], expected) < 1e-6, "parameter " + i);
         total += perParameter[i];
       }
-      double sum = rt.scalar(none.toBuilder().reduction(Reduction.SUM).build().penalty(rt.tf, named));
+      double sum =
+          rt.scalar(none.toBuilder().reduction(Reduction.SUM).build().penalty(rt.tf, named));
       assertTrue(References.relativeError(sum, total) < 1e-6, sum + " vs " + total);
     }
   }
@@ -174,10 +176,13 @@ class PenaltyValueTest {
       Operand<TFloat32> w = rt.tf.constant(Fixtures.tensor(Fixtures.randomWeights(5, 50, 1), 50));
       L1L2 reg = L1L2.of(L1, L2);
       double overBatch =
-          rt.scalar(reg.toBuilder().reduction(Reduction.SUM_OVER_BATCH_SIZE).build()
-              .penalty(rt.tf, List.of(w)));
-      double sum = rt.scalar(reg.toBuilder().reduction(Reduction.SUM).build()
-          .penalty(rt.tf, List.of(w)));
+          rt.scalar(
+              reg.toBuilder()
+                  .reduction(Reduction.SUM_OVER_BATCH_SIZE)
+                  .build()
+                  .penalty(rt.tf, List.of(w)));
+      double sum =
+          rt.scalar(reg.toBuilder().reduction(Reduction.SUM).build().penalty(rt.tf, List.of(w)));
       assertEquals(sum, overBatch);
     }
   }
@@ -206,13 +211,16 @@ class PenaltyValueTest {
           },
           1e-6);
       List<String> types = new ArrayList<>();
-      ((org.tensorflow.Graph) rt.tf.scope().env()).operations().forEachRemaining(op -> {
-        if (op.name().startsWith("only_l1/")) {
-          types.add("l1:" + op.type());
-        } else if (op.name().startsWith("only_l2/")) {
-          types.add("l2:" + op.type());
-        }
-      });
+      ((org.tensorflow.Graph) rt.tf.scope().env())
+          .operations()
+          .forEachRemaining(
+              op -> {
+                if (op.name().startsWith("only_l1/")) {
+                  types.add("l1:" + op.type());
+                } else if (op.name().startsWith("only_l2/")) {
+                  types.add("l2:" + op.type());
+                }
+              });
       assertTrue(types.contains("l1:Abs") && !types.contains("l1:Square"), types.toString());
       assertTrue(types.contains("l2:Square") && !types.contains("l2:Abs"), types.toString());
     }

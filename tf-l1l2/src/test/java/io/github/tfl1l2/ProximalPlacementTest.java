@@ -1,12 +1,12 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.DevicePlacementTest.Trace;
 import io.github.tfl1l2.optimizers.ProximalAdaGrad;
 import io.github.tfl1l2.optimizers.ProximalGradientDescent;
+import io.github.tfl1l2.testing.References;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiFunction;
@@ -50,7 +50,8 @@ class ProximalPlacementTest {
   enum Kind {
     GRADIENT_DESCENT((g, reg) -> new ProximalGradientDescent(g, LEARNING_RATE, reg), 1.0),
     // η = lr / √a with the accumulator a staying at its initial value when g = 0.
-    ADA_GRAD((g, reg) -> new ProximalAdaGrad(g, LEARNING_RATE, reg),
+    ADA_GRAD(
+        (g, reg) -> new ProximalAdaGrad(g, LEARNING_RATE, reg),
         1.0 / Math.sqrt(ProximalAdaGrad.INITIAL_ACCUMULATOR_DEFAULT));
 
     final BiFunction<Graph, L1L2, Optimizer> create;
@@ -74,14 +75,17 @@ class ProximalPlacementTest {
       Ops tf = Ops.create(g);
       Variable<TFloat32> kernel;
       try (TFloat32 t = Fixtures.tensor(initial, ROWS, COLUMNS)) {
-        kernel = tf.withDevice(DevicePlacementTest.cpu(1)).withName("kernel")
-            .variable(tf.withInitScope().constantOf(t));
+        kernel =
+            tf.withDevice(DevicePlacementTest.cpu(1))
+                .withName("kernel")
+                .variable(tf.withInitScope().constantOf(t));
       }
       Variable<TFloat32> bias =
           tf.withName("bias").variable(tf.withInitScope().constant(new float[] {1f, -1f}));
-      Operand<TFloat32> dataLoss = tf.reduceSum(
-          tf.math.square(tf.math.sub(tf.identity(bias), tf.constant(new float[] {3f, 2f}))),
-          tf.constant(0));
+      Operand<TFloat32> dataLoss =
+          tf.reduceSum(
+              tf.math.square(tf.math.sub(tf.identity(bias), tf.constant(new float[] {3f, 2f}))),
+              tf.constant(0));
       L1L2 reg = L1L2.builder().l1(L1).l2(L2).on("kernel").build();
       Op step = kind.create.apply(g, reg).minimize(dataLoss);
       try (Session s = new Session(g, TWO_CPUS)) {
@@ -100,13 +104,16 @@ class ProximalPlacementTest {
   void unreachedKernelsZeroGradientIsBuiltOnItsDeviceSoOnlyScalarsCross(Kind kind) {
     Trace trace = twoSteps(kind).trace();
     Map<String, TensorShapeProto> sent = trace.crossDeviceShapes();
-    sent.forEach((producer, shape) ->
-        assertTrue(shape.getDimCount() == 0 && !shape.getUnknownRank(),
-            producer + " sends a tensor of shape " + shape + "; all sent: " + sent));
+    sent.forEach(
+        (producer, shape) ->
+            assertTrue(
+                shape.getDimCount() == 0 && !shape.getUnknownRank(),
+                producer + " sends a tensor of shape " + shape + "; all sent: " + sent));
     // Fixture check: the kernel's step ran, on CPU:1. (Grappler folds the zero Fill into a Const.)
-    List<String> onKernelsDevice = trace.nodesByDevice().get(1).stream()
-        .map(NodeDef::getOp).toList();
-    assertTrue(onKernelsDevice.stream().anyMatch(op -> op.startsWith("ApplyProximal")),
+    List<String> onKernelsDevice =
+        trace.nodesByDevice().get(1).stream().map(NodeDef::getOp).toList();
+    assertTrue(
+        onKernelsDevice.stream().anyMatch(op -> op.startsWith("ApplyProximal")),
         "the proximal step runs on CPU:1: " + onKernelsDevice);
   }
 

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.testing.References;
-import io.github.tfl1l2.L1L2;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +28,7 @@ import org.tensorflow.types.TFloat32;
 class ReadmeExampleTest {
 
   static void example() {
+    // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
       Variable<TFloat32> kernel = tf.withName("kernel").variable(tf.withInitScope().constant(new float[][] {{0.5f, -1f}}));
@@ -47,6 +47,7 @@ class ReadmeExampleTest {
         }
       }
     }
+    // spotless:on
   }
 
   @Test
@@ -63,7 +64,8 @@ class ReadmeExampleTest {
     assertEquals(2, kernel.length);
     for (int i = 0; i < start.length; i++) {
       double w = start[i];
-      assertEquals(w - 0.1 * References.penaltyGradient(w, 1e-4, 1e-3), kernel[i], 1e-7, "kernel " + i);
+      assertEquals(
+          w - 0.1 * References.penaltyGradient(w, 1e-4, 1e-3), kernel[i], 1e-7, "kernel " + i);
     }
     assertEquals(1, bias.length);
     assertEquals(0.1 - 0.1 * 0.2, bias[0], 1e-7);
@@ -83,8 +85,7 @@ class ReadmeExampleTest {
 
   /** The numbers of a printed line such as {@code kernel [[0.49989, -0.99979]]}. */
   private static float[] numbers(String line) {
-    String[] parts =
-        line.substring(line.indexOf('[')).replaceAll("[\\[\\]]", "").split(",");
+    String[] parts = line.substring(line.indexOf('[')).replaceAll("[\\[\\]]", "").split(",");
     float[] values = new float[parts.length];
     for (int i = 0; i < parts.length; i++) {
       values[i] = Float.parseFloat(parts[i].strip());

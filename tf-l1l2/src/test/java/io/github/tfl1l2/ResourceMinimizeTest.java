@@ -45,6 +45,7 @@ class ResourceMinimizeTest {
   private static final double L2 = 0.1;
   private static final double WEIGHT = 1.5;
   private static final int STEPS = 5;
+
   /** At the XLA threshold: updated in an XLA cluster. */
   private static final int BIG = (int) ResourceUpdates.XLA_MIN_ELEMENTS;
 
@@ -65,7 +66,10 @@ class ResourceMinimizeTest {
    * wide_kernel (big, with a data gradient: a cluster of its own); extra_kernel is reached by
    * nothing (big, penalty only). Each variable is ref or resource as {@code resource[i]} says.
    */
-  private record Model(Ops tf, List<Operand<TFloat32>> values, Operand<TFloat32> dataLoss,
+  private record Model(
+      Ops tf,
+      List<Operand<TFloat32>> values,
+      Operand<TFloat32> dataLoss,
       List<Operand<?>> weights) {
     static Model in(Graph g, boolean... resource) {
       Ops tf = Ops.create(g);
@@ -314,8 +318,9 @@ class ResourceMinimizeTest {
       Model m = Model.in(g, true, true, true, true);
       // A metric over extra_kernel, which the data loss does not read.
       Operand<TFloat32> metric =
-          m.tf().reduceSum(m.tf().readVariableOp(m.weights().get(2), TFloat32.class),
-              m.tf().constant(0));
+          m.tf()
+              .reduceSum(
+                  m.tf().readVariableOp(m.weights().get(2), TFloat32.class), m.tf().constant(0));
       Op step = L1L2.of(L1, L2).minimize(new GradientDescent(g, LR), m.dataLoss(), m.weights());
       double initialSum = 0;
       for (float w : EXTRA) {
@@ -416,7 +421,9 @@ class ResourceMinimizeTest {
               .getMessage());
       L1L2 onlyBias = L1L2.builder().l1(L1).on("^bias$").build();
       assertEquals(
-          "dataLoss (op \"" + m.dataLoss().op().name() + "\") reaches none of the 1 weights"
+          "dataLoss (op \""
+              + m.dataLoss().op().name()
+              + "\") reaches none of the 1 weights"
               + " [extra_kernel], and the penalty selects none of them (on=^bias$): the step"
               + " would train none of them",
           assertThrows(
@@ -428,8 +435,9 @@ class ResourceMinimizeTest {
                   IllegalArgumentException.class,
                   () -> L1L2.of(0, 0).minimize(gd, m.dataLoss(), List.of(m.weights().get(2))))
               .getMessage()
-              .endsWith("and the penalty selects none of them (it is zero): the step would train"
-                  + " none of them"));
+              .endsWith(
+                  "and the penalty selects none of them (it is zero): the step would train"
+                      + " none of them"));
     }
   }
 

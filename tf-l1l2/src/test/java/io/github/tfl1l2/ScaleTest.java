@@ -1,9 +1,9 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.Cases.DType;
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,13 +12,13 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.tensorflow.Graph;
-import org.tensorflow.ndarray.Shape;
-import org.tensorflow.op.Op;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.FloatDataBuffer;
+import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
@@ -58,8 +58,8 @@ class ScaleTest {
         elements += v.length;
         try (Tensor t = dtype.tensor(v, shape)) {
           Operand<TType> value = tf.constantOf((TType) t);
-          Variable<TType> w = tf.withName("layer" + i + "_kernel")
-              .variable(Shape.of(shape), value.type());
+          Variable<TType> w =
+              tf.withName("layer" + i + "_kernel").variable(Shape.of(shape), value.type());
           fills.add(tf.assign(w, value));
           parameters.add(w);
         }
@@ -83,12 +83,21 @@ class ScaleTest {
           runs[i] = System.nanoTime() - r0;
         }
         Arrays.sort(runs);
-        double error = Math.max(References.relativeError(first, expected),
-            References.relativeError(last, expected));
-        Memory.figure("10k variables xla=%s: %d elements, %d graph ops; penalty built in %.2f s;"
+        double error =
+            Math.max(
+                References.relativeError(first, expected),
+                References.relativeError(last, expected));
+        Memory.figure(
+            "10k variables xla=%s: %d elements, %d graph ops; penalty built in %.2f s;"
                 + " first run %.1f s, median run %.1f ms; relative error %.2e; peak RSS %s",
-            xla, elements, countOps(g), (built - t0) / 1e9, (firstRun - filled) / 1e9,
-            runs[runs.length / 2] / 1e6, error, Memory.mib(Memory.peakBytes()));
+            xla,
+            elements,
+            countOps(g),
+            (built - t0) / 1e9,
+            (firstRun - filled) / 1e9,
+            runs[runs.length / 2] / 1e6,
+            error,
+            Memory.mib(Memory.peakBytes()));
         assertTrue(error <= 1e-6, first + " / " + last + " vs " + expected);
       }
     }
@@ -105,9 +114,9 @@ class ScaleTest {
   /**
    * One 1 GiB float32 variable (2^28 elements, uniform in [0, 1)), created and filled inside the
    * graph so that no freed buffer of the fixture is lying around for the penalty to reuse. The
-   * reference is summed in Java from the fetched variable (a fetch shares the buffer). Returns
-   * the extra peak resident memory of the first and second penalty run, in bytes. Run by
-   * {@link HugeVariableTest} in a child JVM.
+   * reference is summed in Java from the fetched variable (a fetch shares the buffer). Returns the
+   * extra peak resident memory of the first and second penalty run, in bytes. Run by {@link
+   * HugeVariableTest} in a child JVM.
    */
   static long[] measureHugeVariable(boolean xla) {
     int n = 1 << 28;
@@ -116,8 +125,9 @@ class ScaleTest {
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       Ops init = tf.withInitScope();
-      Operand<TFloat32> random = init.random.statelessRandomUniform(
-          init.constant(new int[] {n}), init.constant(new long[] {7, 11}));
+      Operand<TFloat32> random =
+          init.random.statelessRandomUniform(
+              init.constant(new int[] {n}), init.constant(new long[] {7, 11}));
       Variable<TFloat32> embedding = tf.withName("embedding").variable(random);
       Operand<TFloat32> penalty =
           L1L2.builder().l1(L1).l2(L2).xla(xla).build().penalty(tf, List.of(embedding));
@@ -150,17 +160,28 @@ class ScaleTest {
           seconds[run] = (System.nanoTime() - t0) / 1e9;
           extra[run] = Memory.peakBytes() - before;
         }
-        double error = Math.max(References.relativeError(value[0], expected),
-            References.relativeError(value[1], expected));
-        Memory.figure("1 GiB variable xla=%s TF_ENABLE_ONEDNN_OPTS=%s: relative error %.2e; RSS"
+        double error =
+            Math.max(
+                References.relativeError(value[0], expected),
+                References.relativeError(value[1], expected));
+        Memory.figure(
+            "1 GiB variable xla=%s TF_ENABLE_ONEDNN_OPTS=%s: relative error %.2e; RSS"
                 + " at start %s, with the weights %s (%.2f x weights added); run 1 %.2f s peaks %s"
                 + " above that (%.2f x weights), run 2 %.2f s peaks %s above (%.2f x weights);"
                 + " process peak RSS %s",
-            xla, System.getenv("TF_ENABLE_ONEDNN_OPTS"), error, Memory.mib(start),
+            xla,
+            System.getenv("TF_ENABLE_ONEDNN_OPTS"),
+            error,
+            Memory.mib(start),
             Memory.mib(before),
-            (initialized - start) / (double) bytes, seconds[0], Memory.mib(extra[0]),
-            extra[0] / (double) bytes, seconds[1], Memory.mib(extra[1]),
-            extra[1] / (double) bytes, Memory.mib(Memory.peakBytes()));
+            (initialized - start) / (double) bytes,
+            seconds[0],
+            Memory.mib(extra[0]),
+            extra[0] / (double) bytes,
+            seconds[1],
+            Memory.mib(extra[1]),
+            extra[1] / (double) bytes,
+            Memory.mib(Memory.peakBytes()));
         assertTrue(error <= 1e-5, Arrays.toString(value) + " vs " + expected);
         return extra;
       }

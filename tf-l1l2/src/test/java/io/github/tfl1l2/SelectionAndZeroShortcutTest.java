@@ -34,8 +34,8 @@ class SelectionAndZeroShortcutTest {
   @Test
   void zeroCoefficientsEmitAConstantThatReadsNoParameter() {
     try (GraphOrEager rt = GraphOrEager.of("graph")) {
-      Operand<TFloat32> w = rt.tf.withName("kernel").variable(
-          rt.tf.withInitScope().constant(new float[] {1f, -2f}));
+      Operand<TFloat32> w =
+          rt.tf.withName("kernel").variable(rt.tf.withInitScope().constant(new float[] {1f, -2f}));
       Operand<TFloat32> zero = L1L2.of(0, 0).penalty(rt.tf, List.of(w));
       assertEquals(List.of(), consumersOf(w));
       assertEquals(0.0, rt.scalar(zero));
@@ -94,12 +94,17 @@ class SelectionAndZeroShortcutTest {
     try (GraphOrEager rt = GraphOrEager.of("graph")) {
       Ops tf = rt.tf;
       Operand<TFloat32> kernel =
-          tf.withSubScope("dense").withName("kernel").variable(tf.withInitScope().constant(new float[] {3f}));
+          tf.withSubScope("dense")
+              .withName("kernel")
+              .variable(tf.withInitScope().constant(new float[] {3f}));
       Operand<TFloat32> bias =
-          tf.withSubScope("dense").withName("bias").variable(tf.withInitScope().constant(new float[] {5f}));
+          tf.withSubScope("dense")
+              .withName("bias")
+              .variable(tf.withInitScope().constant(new float[] {5f}));
       L1L2 kernels = L1L2.builder().l1(1).on("kernel").build();
       double value =
-          rt.scalar(kernels.penalty(tf, List.of(tf.identity(tf.identity(kernel)), tf.identity(bias))));
+          rt.scalar(
+              kernels.penalty(tf, List.of(tf.identity(tf.identity(kernel)), tf.identity(bias))));
       assertEquals(3.0, value, 1e-6);
     }
   }
@@ -127,13 +132,17 @@ class SelectionAndZeroShortcutTest {
       assertTrue(second.op().name().startsWith("l1_l2_1/"), second.op().name());
       assertTrue(custom.op().name().startsWith("decay/"), custom.op().name());
       List<String> outside = new ArrayList<>();
-      g.operations().forEachRemaining(op -> {
-        String name = op.name();
-        if (!name.equals("w") && !name.startsWith("l1_l2/") && !name.startsWith("l1_l2_1/")
-            && !name.startsWith("decay/")) {
-          outside.add(name);
-        }
-      });
+      g.operations()
+          .forEachRemaining(
+              op -> {
+                String name = op.name();
+                if (!name.equals("w")
+                    && !name.startsWith("l1_l2/")
+                    && !name.startsWith("l1_l2_1/")
+                    && !name.startsWith("decay/")) {
+                  outside.add(name);
+                }
+              });
       assertEquals(List.of(), outside);
     }
   }

@@ -1,8 +1,8 @@
 package io.github.tfl1l2;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -16,8 +16,8 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * Soak: a million penalty evaluations in one session, and a hundred thousand graphs built with a
- * penalty and closed, with resident memory sampled along the way. Run with
- * {@code mvn -B test -Dgroups=soak -DexcludedGroups= -Dtest=SoakTest}.
+ * penalty and closed, with resident memory sampled along the way. Run with {@code mvn -B test
+ * -Dgroups=soak -DexcludedGroups= -Dtest=SoakTest}.
  */
 @Tag("soak")
 class SoakTest {
@@ -37,8 +37,9 @@ class SoakTest {
   }
 
   private static String describe(long[] sample) {
-    return String.format("RSS %s (native %s, heap %s)", Memory.mib(sample[0]),
-        Memory.mib(sample[1]), Memory.mib(sample[2]));
+    return String.format(
+        "RSS %s (native %s, heap %s)",
+        Memory.mib(sample[0]), Memory.mib(sample[1]), Memory.mib(sample[2]));
   }
 
   @Test
@@ -67,20 +68,27 @@ class SoakTest {
         for (int i = 1; i <= 1_000_000; i++) {
           try (Result r = runner.run()) {
             if (i % 100_000 == 0) {
-              worst = Math.max(worst,
-                  References.relativeError(Fixtures.scalar(r.get(0)), expected));
+              worst =
+                  Math.max(worst, References.relativeError(Fixtures.scalar(r.get(0)), expected));
               samples.add(Memory.mib(sample()[1]));
             }
           }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         long[] end = sample();
-        Memory.figure("1M evaluations: %.0f s (%.1f us/run); after 10k warm-up runs %s; end %s;"
+        Memory.figure(
+            "1M evaluations: %.0f s (%.1f us/run); after 10k warm-up runs %s; end %s;"
                 + " native growth %s; native every 100k: %s; worst relative error %.2e",
-            seconds, seconds * 1e6 / 1_000_000, describe(start), describe(end),
-            Memory.mib(end[1] - start[1]), samples, worst);
+            seconds,
+            seconds * 1e6 / 1_000_000,
+            describe(start),
+            describe(end),
+            Memory.mib(end[1] - start[1]),
+            samples,
+            worst);
         assertTrue(worst <= 1e-6, "relative error " + worst);
-        assertTrue(end[1] - start[1] <= EVALUATION_GROWTH_LIMIT,
+        assertTrue(
+            end[1] - start[1] <= EVALUATION_GROWTH_LIMIT,
             "native memory grew by " + Memory.mib(end[1] - start[1]) + ": " + samples);
       }
     }
@@ -109,8 +117,9 @@ class SoakTest {
         Operand<TFloat32> penalty = reg.penalty(tf, List.of(wa, tf.identity(wb)));
         if (i > 0 && i % 10_000 == 0) {
           try (Session s = new Session(g)) {
-            worst = Math.max(worst,
-                References.relativeError(Fixtures.fetchScalar(s, penalty), expected));
+            worst =
+                Math.max(
+                    worst, References.relativeError(Fixtures.fetchScalar(s, penalty), expected));
           }
           long nativeNow = sample()[1];
           natives.add(nativeNow);
@@ -124,14 +133,23 @@ class SoakTest {
     // The allocator's footprint swings by ~130 MiB between samples (XLA compiles each new graph's
     // cluster, and freed arenas are reused unevenly), so one sample says little. A leak raises
     // the floor: every late sample. So the growth is judged on the lowest of the last three.
-    long floor = Math.min(natives.get(natives.size() - 1),
-        Math.min(natives.get(natives.size() - 2), natives.get(natives.size() - 3)));
-    Memory.figure("100k graph builds+closes: %.0f s (%.2f ms/graph); after 1k warm-up %s; end %s;"
+    long floor =
+        Math.min(
+            natives.get(natives.size() - 1),
+            Math.min(natives.get(natives.size() - 2), natives.get(natives.size() - 3)));
+    Memory.figure(
+        "100k graph builds+closes: %.0f s (%.2f ms/graph); after 1k warm-up %s; end %s;"
             + " growth of the late floor %s; native every 10k: %s; worst relative error %.2e",
-        seconds, seconds * 1e3 / 100_000, describe(start), describe(end),
-        Memory.mib(floor - start[1]), samples, worst);
+        seconds,
+        seconds * 1e3 / 100_000,
+        describe(start),
+        describe(end),
+        Memory.mib(floor - start[1]),
+        samples,
+        worst);
     assertTrue(worst <= 1e-6, "relative error " + worst);
-    assertTrue(floor - start[1] <= BUILD_GROWTH_LIMIT,
+    assertTrue(
+        floor - start[1] <= BUILD_GROWTH_LIMIT,
         "native memory floor grew by " + Memory.mib(floor - start[1]) + ": " + samples);
   }
 }

@@ -16,13 +16,16 @@ public final class SumsHloDumpMain {
   private SumsHloDumpMain() {}
 
   public static void main(String[] args) {
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Ops init = tf.withInitScope();
       Operand<TFloat32> large =
-          tf.variable(init.random.randomUniform(init.constant(new long[] {1 << 20}), TFloat32.class));
+          tf.variable(
+              init.random.randomUniform(init.constant(new long[] {1 << 20}), TFloat32.class));
       Operand<TFloat32> ragged =
-          tf.variable(init.random.randomUniform(init.constant(new long[] {70_001}), TFloat32.class));
+          tf.variable(
+              init.random.randomUniform(init.constant(new long[] {70_001}), TFloat32.class));
       ParameterSums sums = L1L2.of(1e-3, 1e-2).sums(tf, List.of(large, ragged));
       session.initialize();
       try (Result result = session.runner().fetch(sums.absSums()).fetch(sums.squareSums()).run()) {

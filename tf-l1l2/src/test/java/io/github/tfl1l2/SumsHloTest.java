@@ -11,28 +11,24 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Proves from XLA's optimized HLO that {@link L1L2#sums} reads each weight once for both sums:
- * per parameter, one fusion computes {@code |w|} and {@code w*w} from the full-size input and
- * writes only the per-row pairs (16 times smaller); nothing else touches full-size data.
+ * Proves from XLA's optimized HLO that {@link L1L2#sums} reads each weight once for both sums: per
+ * parameter, one fusion computes {@code |w|} and {@code w*w} from the full-size input and writes
+ * only the per-row pairs (16 times smaller); nothing else touches full-size data.
  */
 class SumsHloTest {
   /** The 1M and 70 001 parameters, whole, aligned, as rows of 32, or stacked as [rows, 2, 32]. */
   private static final Pattern FULL_SIZE =
-      Pattern.compile(
-          "f32\\[(1048576|32768,32|32768,2,32|70001|69984|2187,32|2187,2,32)\\]");
+      Pattern.compile("f32\\[(1048576|32768,32|32768,2,32|70001|69984|2187,32|2187,2,32)\\]");
 
   @Test
-  void eachParameterIsReadOnceByOneFusionThatComputesBothSums(@TempDir Path dump)
-      throws Exception {
+  void eachParameterIsReadOnceByOneFusionThatComputesBothSums(@TempDir Path dump) throws Exception {
     List<String> modules = HloDump.optimizedModules(SumsHloDumpMain.class, dump);
     assertEquals(2, modules.size(), "one cluster per parameter");
     for (String hlo : modules) {
       int fusions = 0;
       for (List<String> computation : HloDump.computations(hlo)) {
         List<String> fullSize =
-            computation.stream()
-                .filter(l -> FULL_SIZE.matcher(HloDump.shapeOf(l)).find())
-                .toList();
+            computation.stream().filter(l -> FULL_SIZE.matcher(HloDump.shapeOf(l)).find()).toList();
         if (fullSize.isEmpty()) {
           continue;
         }
@@ -43,7 +39,9 @@ class SumsHloTest {
         if (header.startsWith("ENTRY") || !both) {
           for (String line : fullSize) {
             assertTrue(
-                line.contains(" parameter(") || line.contains(" slice(") || line.contains(" bitcast("),
+                line.contains(" parameter(")
+                    || line.contains(" slice(")
+                    || line.contains(" bitcast("),
                 "full-size value outside the fused reduction:\n" + line + "\nin " + header);
           }
           continue;

@@ -3,8 +3,8 @@ package io.github.tfl1l2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.optimizers.ProximalGradientDescent;
+import io.github.tfl1l2.testing.References;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
@@ -38,8 +38,10 @@ class TrainingDocsExamplesTest {
       L1L2 reg = L1L2.of(l1, l2);
       Optimizer optimizer = new GradientDescent(graph, (float) LEARNING_RATE);
 
+      // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
       Op viaLoss = optimizer.minimize(reg.addTo(tf, dataLoss, weights));   // any TF-Java code path
       Op fused = reg.minimize(optimizer, dataLoss, weights);               // cheaper: no penalty evaluated
+      // spotless:on
 
       float[] expected = new float[START.length];
       for (int i = 0; i < START.length; i++) {
@@ -59,8 +61,10 @@ class TrainingDocsExamplesTest {
       Variable<TFloat32> kernel = kernel(tf);
       Operand<TFloat32> dataLoss = squaredDistanceToTarget(tf, kernel);
 
+      // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
       L1L2 reg = L1L2.builder().l1(1e-3).l2(1e-4).on("kernel").build();
       Op step = new ProximalGradientDescent(graph, 0.1f, reg).minimize(dataLoss);  // the data loss alone
+      // spotless:on
 
       float[] trained = oneStep(graph, step, kernel);
       for (int i = 0; i < START.length; i++) {

@@ -26,11 +26,13 @@ class XlaMarkingTest {
 
   private static List<GraphOperation> opsUnder(Graph g, String prefix) {
     List<GraphOperation> ops = new ArrayList<>();
-    g.operations().forEachRemaining(op -> {
-      if (op.name().startsWith(prefix + "/")) {
-        ops.add(op);
-      }
-    });
+    g.operations()
+        .forEachRemaining(
+            op -> {
+              if (op.name().startsWith(prefix + "/")) {
+                ops.add(op);
+              }
+            });
     return ops;
   }
 
@@ -45,8 +47,11 @@ class XlaMarkingTest {
   private static List<Operand<?>> weights(Ops tf) {
     List<Operand<?>> params = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
-      params.add(tf.withName("w" + i).variable(
-          tf.withInitScope().constant(Fixtures.tensor(Fixtures.randomWeights(i, 300, 1.0), 300))));
+      params.add(
+          tf.withName("w" + i)
+              .variable(
+                  tf.withInitScope()
+                      .constant(Fixtures.tensor(Fixtures.randomWeights(i, 300, 1.0), 300))));
     }
     return params;
   }
@@ -74,7 +79,8 @@ class XlaMarkingTest {
       }
       assertEquals(1, scopes.size(), scopes.toString());
       // l2 >= l1: the elementwise term is |w|*(a + |w|), a product rather than a Square.
-      assertTrue(types.contains("Abs") && types.contains("Mul") && types.contains("Sum"),
+      assertTrue(
+          types.contains("Abs") && types.contains("Mul") && types.contains("Sum"),
           types.toString());
     }
   }
@@ -122,7 +128,8 @@ class XlaMarkingTest {
               opTypes.add(node.getOp());
             }
           }
-          assertTrue(opTypes.contains("_XlaCompile") || opTypes.contains("_XlaRun"),
+          assertTrue(
+              opTypes.contains("_XlaCompile") || opTypes.contains("_XlaRun"),
               "no XLA launch op in the executed graph: " + opTypes);
           assertFalse(opTypes.contains("Abs"), "Abs ran outside the cluster: " + opTypes);
         }

@@ -27,20 +27,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code tf-l1l2 bench}: times this library's penalty against the framework's {@code L1L2}, a
- * plain {@code Abs/Square/Sum} graph, the executor's floor and TensorFlow's own read floor, then
- * one training step built each way ({@link TrainingSteps}), all in one process, and prints two
- * tables on the command line's standard output.
+ * {@code tf-l1l2 bench}: times this library's penalty against the framework's {@code L1L2}, a plain
+ * {@code Abs/Square/Sum} graph, the executor's floor and TensorFlow's own read floor, then one
+ * training step built each way ({@link TrainingSteps}), all in one process, and prints two tables
+ * on the command line's standard output.
  *
- * <p>The read floor of a forward case is TensorFlow's {@code Sum} over one contiguous variable
- * of the case's total size and dtype: what TensorFlow's own (Eigen) kernels need to read the same
+ * <p>The read floor of a forward case is TensorFlow's {@code Sum} over one contiguous variable of
+ * the case's total size and dtype: what TensorFlow's own (Eigen) kernels need to read the same
  * bytes once, measured in the same rounds as the penalty, so that both see the same load. Every
  * forward cell reports its time and its multiple of that floor.
  *
- * <p>Every case builds one graph holding all columns over the same variables; after each
- * column's first run (which includes graph optimization and, for XLA, compilation) and a
- * warm-up, the columns are timed in turn, one {@code Session.run} each, round after round, so
- * that load from other processes hits all columns alike. Times are medians.
+ * <p>Every case builds one graph holding all columns over the same variables; after each column's
+ * first run (which includes graph optimization and, for XLA, compilation) and a warm-up, the
+ * columns are timed in turn, one {@code Session.run} each, round after round, so that load from
+ * other processes hits all columns alike. Times are medians.
  */
 @Command(
     name = "bench",
@@ -78,8 +78,7 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--section",
       split = ",",
       paramLabel = "SECTION",
-      description =
-          "parts to run, comma-separated: ${COMPLETION-CANDIDATES} (default: all)",
+      description = "parts to run, comma-separated: ${COMPLETION-CANDIDATES} (default: all)",
       defaultValue = "FORWARD,BUILD,TRAINING")
   List<Section> sections;
 
@@ -108,8 +107,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /**
-   * One table row; {@code floor} is the time each cell is reported as a multiple of, or 0 for
-   * none.
+   * One table row; {@code floor} is the time each cell is reported as a multiple of, or 0 for none.
    */
   private record Row(String label, Map<Column, Double> millis, double floor, String notes) {}
 
@@ -155,10 +153,10 @@ public final class BenchCommand implements Callable<Integer> {
 
   // ---------------------------------------------------------------- cases
 
-  private void penaltyCase(
-      String label, int count, int size, boolean bf16, String firstRunLabel) {
+  private void penaltyCase(String label, int count, int size, boolean bf16, String firstRunLabel) {
     out.printf("running %s ...%n", label);
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Ops init = tf.withInitScope();
       List<Operand<? extends TNumber>> variables = new ArrayList<>();
@@ -199,8 +197,7 @@ public final class BenchCommand implements Callable<Integer> {
               timed.median.get(Column.OURS_PLAIN) / ours);
       rows.add(new Row(label, timed.median, readFloor, notes));
       if (firstRunLabel != null) {
-        rows.add(
-            new Row("first run, " + firstRunLabel + " (compile incl.)", timed.first, 0, ""));
+        rows.add(new Row("first run, " + firstRunLabel + " (compile incl.)", timed.first, 0, ""));
       }
       out.printf("  values: %s%n", timed.values);
     }
@@ -228,8 +225,7 @@ public final class BenchCommand implements Callable<Integer> {
         millis.put(column, (System.nanoTime() - start) / 1e6);
       }
     }
-    rows.add(
-        new Row("graph build, " + count + " vars 32x32", millis, 0, "ops construction only"));
+    rows.add(new Row("graph build, " + count + " vars 32x32", millis, 0, "ops construction only"));
   }
 
   // ---------------------------------------------------------------- the compared penalties
@@ -293,8 +289,8 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /**
-   * TensorFlow's read floor over {@code contiguous}: its {@code Sum} in its own dtype (Eigen,
-   * every core), widened to float32 afterwards only to report the value.
+   * TensorFlow's read floor over {@code contiguous}: its {@code Sum} in its own dtype (Eigen, every
+   * core), widened to float32 afterwards only to report the value.
    */
   static Operand<TFloat32> readFloor(Ops tf, Operand<? extends TNumber> contiguous) {
     return toFloat(tf, tf.sum(tf.identity(contiguous), tf.constant(0)));
@@ -364,7 +360,8 @@ public final class BenchCommand implements Callable<Integer> {
 
   /** Compiles and runs one tiny XLA cluster so that XLA's one-time start-up is not billed. */
   private static void warmUpXla() {
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Operand<TFloat32> x = tf.constant(new float[] {1f, -2f, 3f});
       run(session, L1L2.builder().l1(1).l2(1).build().penalty(tf, List.of(x)));

@@ -30,8 +30,8 @@ import org.tensorflow.types.TFloat32;
  * <ul>
  *   <li>64 × 1M float32, a penalty-only {@code GradientDescent} step, against the in-place floor:
  *       one bare {@code w -= c·w} pass over the same variables ({@code ApplyGradientDescent(w, c,
- *       w)}: TensorFlow's own kernel reading and writing each weight once, the least any update
- *       can cost), timed in the same rounds.
+ *       w)}: TensorFlow's own kernel reading and writing each weight once, the least any update can
+ *       cost), timed in the same rounds.
  *   <li>The 784-512-512-10 MLP step (batch 128, softmax cross-entropy, {@code GradientDescent}),
  *       against the same step without a penalty.
  * </ul>
@@ -40,8 +40,8 @@ import org.tensorflow.types.TFloat32;
  * with their own {@code shared_name}, read through {@code ReadVariableOp}), still against the ref
  * variables' bare pass or penalty-free step.
  *
- * <p>Each cell reports its time and its multiple of the row's base (the floor, or the step
- * without a penalty).
+ * <p>Each cell reports its time and its multiple of the row's base (the floor, or the step without
+ * a penalty).
  *
  * <p>Columns are timed round-robin, one {@code Session.run} each per round, after warm-up runs, so
  * that load from other processes hits them alike; times are medians.
@@ -125,8 +125,10 @@ final class TrainingSteps {
       // the cheapest data loss that reaches them all, Σ 1e-3·Σ w (its gradient is a constant).
       Operand<TFloat32> linear = tf.constant(0f);
       for (Variable<TFloat32> w : variables) {
-        linear = tf.math.add(linear, tf.math.mul(tf.constant(1e-3f),
-            tf.reduceSum(tf.identity(w), tf.constant(0))));
+        linear =
+            tf.math.add(
+                linear,
+                tf.math.mul(tf.constant(1e-3f), tf.reduceSum(tf.identity(w), tf.constant(0))));
       }
       steps.put(
           Column.PROXIMAL,
@@ -263,17 +265,11 @@ final class TrainingSteps {
    * ProximalGradientDescent.minimize(loss, variables)}.
    */
   private static Op resourceMlpStep(
-      Graph graph,
-      Ops tf,
-      Operand<TFloat32> x,
-      Operand<TFloat32> y,
-      int[] widths,
-      Column column) {
+      Graph graph, Ops tf, Operand<TFloat32> x, Operand<TFloat32> y, int[] widths, Column column) {
     List<Operand<?>> parameters = new ArrayList<>();
     Operand<TFloat32> h = x;
     for (int layer = 0; layer < 3; layer++) {
-      Operand<?> kernel =
-          resourceVariable(tf, "kernel" + layer, widths[layer], widths[layer + 1]);
+      Operand<?> kernel = resourceVariable(tf, "kernel" + layer, widths[layer], widths[layer + 1]);
       Operand<?> bias = resourceVariable(tf, "bias" + layer, widths[layer + 1]);
       parameters.add(kernel);
       parameters.add(bias);
@@ -307,8 +303,7 @@ final class TrainingSteps {
     init.assignVariableOp(
         handle,
         init.math.mul(
-            init.random.randomUniform(init.constant(shape), TFloat32.class),
-            init.constant(0.05f)));
+            init.random.randomUniform(init.constant(shape), TFloat32.class), init.constant(0.05f)));
     return handle;
   }
 

@@ -11,8 +11,8 @@ import java.util.Map;
  * native code writes to file descriptor 2.
  *
  * <p>Why: TensorFlow 2.18 logs through absl before absl's logging is initialized, and absl then
- * writes every message to stderr whatever {@code TF_CPP_MIN_LOG_LEVEL} says (measured with 2 and
- * 3, with {@code TF_CPP_MAX_VLOG_LEVEL=-1} and {@code ABSL_MIN_LOG_LEVEL=3}: each run of {@code
+ * writes every message to stderr whatever {@code TF_CPP_MIN_LOG_LEVEL} says (measured with 2 and 3,
+ * with {@code TF_CPP_MAX_VLOG_LEVEL=-1} and {@code ABSL_MIN_LOG_LEVEL=3}: each run of {@code
  * penalty} still printed absl's preamble and an {@code mlir_graph_optimization_pass} line). Java
  * cannot redirect its own file descriptor 2 without native code, so the parent filters instead.
  */
@@ -35,17 +35,22 @@ final class ChildJvm {
 
   /**
    * A process builder for {@code java … Main args} with this JVM's java, class path and options
-   * (less debugger and agent options, which would clash with this JVM's), plus {@code
-   * jvmOptions}. Unless {@code showNativeLog}, it sets {@value #LOG_LEVEL}=2, which keeps
-   * TensorFlow's own (non-absl) informational lines and warnings from being written at all.
+   * (less debugger and agent options, which would clash with this JVM's), plus {@code jvmOptions}.
+   * Unless {@code showNativeLog}, it sets {@value #LOG_LEVEL}=2, which keeps TensorFlow's own
+   * (non-absl) informational lines and warnings from being written at all.
    */
   static ProcessBuilder builder(List<String> args, List<String> jvmOptions, boolean showNativeLog) {
     List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command()
-        .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    command.add(
+        ProcessHandle.current()
+            .info()
+            .command()
+            .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (!option.startsWith("-agentlib") && !option.startsWith("-javaagent")
-          && !option.startsWith("-Xrunjdwp") && !option.startsWith("-XX:ErrorFile")
+      if (!option.startsWith("-agentlib")
+          && !option.startsWith("-javaagent")
+          && !option.startsWith("-Xrunjdwp")
+          && !option.startsWith("-XX:ErrorFile")
           && !option.startsWith("-D" + IN_PROCESS_PROPERTY)) {
         command.add(option);
       }

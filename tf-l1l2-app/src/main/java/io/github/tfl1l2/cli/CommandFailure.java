@@ -9,6 +9,7 @@ final class CommandFailure extends RuntimeException {
 
   /** Exit status for an invalid option value (picocli uses it for syntax errors too). */
   static final int USAGE = 2;
+
   /** Exit status for a model that cannot be read or an output that cannot be written. */
   static final int INPUT = 1;
 

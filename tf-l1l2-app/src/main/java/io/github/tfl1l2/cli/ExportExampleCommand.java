@@ -19,9 +19,9 @@ import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code tf-l1l2 export-example}: regenerates {@code savedmodels/mlp-4-8-3}, a small SavedModel
@@ -37,8 +37,13 @@ import picocli.CommandLine.Model.CommandSpec;
     description = {
       "Writes the example SavedModel of savedmodels/mlp-4-8-3: a 4-8-3 perceptron with "
           + "weights from a fixed seed, signatures serving_default (input x: float32 [-1, 4], "
-          + "output logits: float32 [-1, 3]) and regularization (l1=" + ExportExampleCommand.L1
-          + ", l2=" + ExportExampleCommand.L2 + ", on=" + ExportExampleCommand.ON + ")."
+          + "output logits: float32 [-1, 3]) and regularization (l1="
+          + ExportExampleCommand.L1
+          + ", l2="
+          + ExportExampleCommand.L2
+          + ", on="
+          + ExportExampleCommand.ON
+          + ")."
     },
     footer = {"", "Exit status: 0 done, 1 --out cannot be written."})
 public final class ExportExampleCommand implements Callable<Integer> {
@@ -59,22 +64,23 @@ public final class ExportExampleCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter stdout = spec.commandLine().getOut();
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       Random random = new Random(SEED);
       Placeholder<TFloat32> x =
           tf.withName("x").placeholder(TFloat32.class, Placeholder.shape(Shape.of(-1, 4)));
       Map<String, Variable<TFloat32>> variables = new LinkedHashMap<>();
       Operand<TFloat32> hidden = dense(tf, "dense", x, 4, 8, random, variables);
-      Operand<TFloat32> logits =
-          dense(tf, "dense_1", tf.nn.relu(hidden), 8, 3, random, variables);
+      Operand<TFloat32> logits = dense(tf, "dense_1", tf.nn.relu(hidden), 8, 3, random, variables);
       RegularizedSavedModel.exporter(session, L1L2.builder().l1(L1).l2(L2).on(ON).build())
           .variables(variables)
-          .signature(Signature.builder()
-              .key(Signature.DEFAULT_KEY)
-              .input("x", x)
-              .output("logits", tf.withName("logits").identity(logits))
-              .build())
+          .signature(
+              Signature.builder()
+                  .key(Signature.DEFAULT_KEY)
+                  .input("x", x)
+                  .output("logits", tf.withName("logits").identity(logits))
+                  .build())
           .exportTo(out);
       stdout.println("wrote " + out);
       stdout.flush();
@@ -86,7 +92,12 @@ public final class ExportExampleCommand implements Callable<Integer> {
 
   /** {@code input · kernel + bias}, with the two variables added to {@code variables}. */
   private static Operand<TFloat32> dense(
-      Ops tf, String name, Operand<TFloat32> input, int in, int units, Random random,
+      Ops tf,
+      String name,
+      Operand<TFloat32> input,
+      int in,
+      int units,
+      Random random,
       Map<String, Variable<TFloat32>> variables) {
     float[][] kernelValues = new float[in][units];
     for (float[] row : kernelValues) {

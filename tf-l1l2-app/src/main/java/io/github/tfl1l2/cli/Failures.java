@@ -11,9 +11,10 @@ final class Failures {
   static int report(CommandSpec spec, RuntimeException failure) {
     int status =
         failure instanceof CommandFailure command ? command.exitCode() : CommandFailure.INPUT;
-    boolean expected = failure instanceof CommandFailure
-        || failure instanceof SavedModelException
-        || failure instanceof IllegalArgumentException;
+    boolean expected =
+        failure instanceof CommandFailure
+            || failure instanceof SavedModelException
+            || failure instanceof IllegalArgumentException;
     // Unexpected: still one line, with the type so that it can be looked up.
     String type = expected ? "" : failure.getClass().getSimpleName() + ": ";
     PrintWriter err = spec.commandLine().getErr();

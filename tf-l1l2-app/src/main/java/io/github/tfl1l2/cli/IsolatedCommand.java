@@ -32,9 +32,10 @@ final class IsolatedCommand {
   static final Set<String> ISOLATED = Set.of("penalty", "regularize");
 
   /** Exit statuses of a process killed by a signal, as {@link Process#exitValue()} gives them. */
-  private static final Map<Integer, String> SIGNALS = Map.of(
-      128 + 4, "SIGILL", 128 + 6, "SIGABRT", 128 + 7, "SIGBUS", 128 + 8, "SIGFPE",
-      128 + 9, "SIGKILL", 128 + 11, "SIGSEGV");
+  private static final Map<Integer, String> SIGNALS =
+      Map.of(
+          128 + 4, "SIGILL", 128 + 6, "SIGABRT", 128 + 7, "SIGBUS", 128 + 8, "SIGFPE", 128 + 9,
+          "SIGKILL", 128 + 11, "SIGSEGV");
 
   private final ParseResult command;
   private final String name;
@@ -55,9 +56,9 @@ final class IsolatedCommand {
   }
 
   /**
-   * Runs the command in a child JVM with this JVM's java, class path and options, copies its
-   * stdout and stderr to {@code out} and {@code err} when it ends normally, and otherwise prints
-   * one line that says why it did not.
+   * Runs the command in a child JVM with this JVM's java, class path and options, copies its stdout
+   * and stderr to {@code out} and {@code err} when it ends normally, and otherwise prints one line
+   * that says why it did not.
    *
    * @return the command's exit status: the child's own, or 1 when it crashed or timed out
    */
@@ -67,16 +68,21 @@ final class IsolatedCommand {
     Process child = null;
     Thread stopOnExit = null;
     try {
-      child = ChildJvm.builder(args, List.of(
-          "-XX:ErrorFile=" + crashReport("%p"), "-XX:-CreateCoredumpOnCrash"), showNativeLog)
-          .start();
+      child =
+          ChildJvm.builder(
+                  args,
+                  List.of("-XX:ErrorFile=" + crashReport("%p"), "-XX:-CreateCoredumpOnCrash"),
+                  showNativeLog)
+              .start();
       Process started = child;
       // Ctrl-C or kill stops the child too, and leaves no temporary output behind.
-      stopOnExit = new Thread(() -> {
-        started.descendants().forEach(ProcessHandle::destroyForcibly);
-        started.destroyForcibly();
-        removeLeftovers(export);
-      });
+      stopOnExit =
+          new Thread(
+              () -> {
+                started.descendants().forEach(ProcessHandle::destroyForcibly);
+                started.destroyForcibly();
+                removeLeftovers(export);
+              });
       Runtime.getRuntime().addShutdownHook(stopOnExit);
       child.getOutputStream().close();
       Drain stdout = Drain.start(child.getInputStream());
@@ -91,8 +97,8 @@ final class IsolatedCommand {
       String childErr = stderr.text();
       String childOut = stdout.text();
       int status = child.exitValue();
-      if (finished && (status == 0 || status == CommandFailure.INPUT
-          || status == CommandFailure.USAGE)) {
+      if (finished
+          && (status == 0 || status == CommandFailure.INPUT || status == CommandFailure.USAGE)) {
         out.print(childOut);
         err.print(showNativeLog ? childErr : NativeLog.withoutNativeLog(childErr));
         return status;
@@ -101,14 +107,20 @@ final class IsolatedCommand {
       if (showNativeLog) {
         NativeLog.logLines(childErr).forEach(err::println);
       }
-      err.println(name + ": " + model() + (finished
-          ? crashReason(status, childErr)
-          : ": gave up after " + timeout + " s (--timeout): TensorFlow did not finish loading or"
-              + " computing; the model may be corrupt"));
+      err.println(
+          name
+              + ": "
+              + model()
+              + (finished
+                  ? crashReason(status, childErr)
+                  : ": gave up after "
+                      + timeout
+                      + " s (--timeout): TensorFlow did not finish loading or"
+                      + " computing; the model may be corrupt"));
       return CommandFailure.INPUT;
     } catch (IOException e) {
-      err.println(name + ": cannot start a child process ("
-          + SavedModelException.firstLine(e) + ")");
+      err.println(
+          name + ": cannot start a child process (" + SavedModelException.firstLine(e) + ")");
       return CommandFailure.INPUT;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -141,8 +153,8 @@ final class IsolatedCommand {
   }
 
   /**
-   * Removes what a child that did not end normally may have left: temporaries of {@code --out},
-   * and {@code --out} itself if it did not exist before (a crash after the rename).
+   * Removes what a child that did not end normally may have left: temporaries of {@code --out}, and
+   * {@code --out} itself if it did not exist before (a crash after the rename).
    */
   private static void removeLeftovers(ExportDirectory export) {
     if (export != null) {
@@ -194,13 +206,16 @@ final class IsolatedCommand {
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
     private Drain(InputStream in) {
-      thread = new Thread(() -> {
-        try (in) {
-          in.transferTo(bytes);
-        } catch (IOException e) {
-          // The child is gone; what was read so far is kept.
-        }
-      }, "child-output");
+      thread =
+          new Thread(
+              () -> {
+                try (in) {
+                  in.transferTo(bytes);
+                } catch (IOException e) {
+                  // The child is gone; what was read so far is kept.
+                }
+              },
+              "child-output");
       thread.setDaemon(true);
     }
 

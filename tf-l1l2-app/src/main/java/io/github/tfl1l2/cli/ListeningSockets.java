@@ -15,13 +15,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The TCP sockets this process listens on, read back from Linux's {@code /proc}: the rows of
- * {@code /proc/net/tcp6} and {@code /proc/net/tcp} in state LISTEN whose inode is one of the
- * sockets open in {@code /proc/self/fd}. It is how {@code tf-l1l2 server} learns which interface
- * TensorFlow's gRPC server really bound, which TensorFlow does not report.
+ * The TCP sockets this process listens on, read back from Linux's {@code /proc}: the rows of {@code
+ * /proc/net/tcp6} and {@code /proc/net/tcp} in state LISTEN whose inode is one of the sockets open
+ * in {@code /proc/self/fd}. It is how {@code tf-l1l2 server} learns which interface TensorFlow's
+ * gRPC server really bound, which TensorFlow does not report.
  *
- * <p>The tables print each 32-bit word of an address as the kernel holds it, in the machine's
- * byte order ({@code 0100007F} is 127.0.0.1 on x86), and the port as a number in hexadecimal.
+ * <p>The tables print each 32-bit word of an address as the kernel holds it, in the machine's byte
+ * order ({@code 0100007F} is 127.0.0.1 on x86), and the port as a number in hexadecimal.
  */
 final class ListeningSockets {
   /** Where Linux mounts procfs. */
@@ -37,8 +37,8 @@ final class ListeningSockets {
    *
    * @param host its local address as text, IPv6 in RFC 5952 form ({@code ::}, {@code ::1})
    * @param port its local port
-   * @param anyInterface whether the address is the wildcard ({@code 0.0.0.0} or {@code ::}):
-   *     the socket accepts connections on every interface
+   * @param anyInterface whether the address is the wildcard ({@code 0.0.0.0} or {@code ::}): the
+   *     socket accepts connections on every interface
    * @param table the {@code /proc} file that lists it
    */
   record Listener(String host, int port, boolean anyInterface, Path table) {
@@ -64,8 +64,8 @@ final class ListeningSockets {
   }
 
   /**
-   * This process's sockets that listen on {@code port}, those of {@code net/tcp6} first; empty
-   * when there is none.
+   * This process's sockets that listen on {@code port}, those of {@code net/tcp6} first; empty when
+   * there is none.
    *
    * @throws IOException when {@code self/fd} or a table that exists cannot be read, when neither
    *     table exists, or when a row cannot be parsed; its message names the file
@@ -119,8 +119,8 @@ final class ListeningSockets {
   }
 
   /**
-   * The rows of {@code text}, the content of {@code table} (a {@code /proc/net/tcp} or {@code
-   * tcp6} file, header line first), its words in byte order {@code order}.
+   * The rows of {@code text}, the content of {@code table} (a {@code /proc/net/tcp} or {@code tcp6}
+   * file, header line first), its words in byte order {@code order}.
    *
    * @throws IOException naming the table and the row when a row is not in the kernel's format
    */
@@ -134,8 +134,13 @@ final class ListeningSockets {
       try {
         rows.add(row(line.trim().split("\\s+"), order));
       } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
-        throw new IOException(table + " has a row not in the kernel's format ('" + line.trim()
-            + "'): " + e.getMessage(), e);
+        throw new IOException(
+            table
+                + " has a row not in the kernel's format ('"
+                + line.trim()
+                + "'): "
+                + e.getMessage(),
+            e);
       }
     }
     return rows;
@@ -163,20 +168,25 @@ final class ListeningSockets {
       any &= b == 0;
     }
     long inode = Long.parseLong(columns[9]);
-    return new Row(address.length == 4 ? ipv4(address, 0) : ipv6(address), port, any,
-        columns[3], inode);
+    return new Row(
+        address.length == 4 ? ipv4(address, 0) : ipv6(address), port, any, columns[3], inode);
   }
 
   private static String ipv4(byte[] address, int from) {
-    return (address[from] & 0xff) + "." + (address[from + 1] & 0xff) + "."
-        + (address[from + 2] & 0xff) + "." + (address[from + 3] & 0xff);
+    return (address[from] & 0xff)
+        + "."
+        + (address[from + 1] & 0xff)
+        + "."
+        + (address[from + 2] & 0xff)
+        + "."
+        + (address[from + 3] & 0xff);
   }
 
   /**
    * RFC 5952 text: lower-case groups without leading zeros, the longest run of two or more zero
    * groups (the first of equals) as {@code ::}, an IPv4-mapped address as {@code ::ffff:a.b.c.d}.
-   * Written here because {@code Inet6Address} prints no {@code ::} and turns mapped addresses
-   * into IPv4 ones.
+   * Written here because {@code Inet6Address} prints no {@code ::} and turns mapped addresses into
+   * IPv4 ones.
    */
   private static String ipv6(byte[] address) {
     int[] groups = new int[8];

@@ -30,8 +30,9 @@ public final class Main implements Runnable {
   @Option(
       names = "--verbose",
       scope = ScopeType.INHERIT,
-      description = "Also show TensorFlow's native log on stderr (hidden by default, as it is when "
-          + "TF_CPP_MIN_LOG_LEVEL is not set).")
+      description =
+          "Also show TensorFlow's native log on stderr (hidden by default, as it is when "
+              + "TF_CPP_MIN_LOG_LEVEL is not set).")
   boolean verbose;
 
   /**
@@ -66,8 +67,8 @@ public final class Main implements Runnable {
       return run(args);
     }
     ParseResult subcommand = parsed.subcommand();
-    boolean verbose = parsed.hasMatchedOption("--verbose")
-        || subcommand.hasMatchedOption("--verbose");
+    boolean verbose =
+        parsed.hasMatchedOption("--verbose") || subcommand.hasMatchedOption("--verbose");
     boolean showNativeLog = ChildJvm.showsNativeLog(verbose);
     String name = subcommand.commandSpec().name();
     return IsolatedCommand.ISOLATED.contains(name)
@@ -92,9 +93,13 @@ public final class Main implements Runnable {
         .setParameterExceptionHandler(
             (problem, args) -> {
               CommandLine failed = problem.getCommandLine();
-              failed.getErr().println(
-                  failed.getCommandSpec().qualifiedName() + ": " + problem.getMessage()
-                      + " (see --help)");
+              failed
+                  .getErr()
+                  .println(
+                      failed.getCommandSpec().qualifiedName()
+                          + ": "
+                          + problem.getMessage()
+                          + " (see --help)");
               failed.getErr().flush();
               return CommandLine.ExitCode.USAGE;
             });

@@ -6,18 +6,21 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads what TensorFlow's native runtime wrote to stderr: its log lines, in the two formats it
- * uses ({@code 2026-01-02 03:04:05.678901: E tensorflow/…/file.cc:12] message} and absl's {@code
- * E0102 03:04:05.678901  1234 file.cc:12] message}), and the fatal line of a failed {@code CHECK}
- * that precedes an abort.
+ * Reads what TensorFlow's native runtime wrote to stderr: its log lines, in the two formats it uses
+ * ({@code 2026-01-02 03:04:05.678901: E tensorflow/…/file.cc:12] message} and absl's {@code E0102
+ * 03:04:05.678901 1234 file.cc:12] message}), and the fatal line of a failed {@code CHECK} that
+ * precedes an abort.
  */
 final class NativeLog {
   private static final Pattern TENSORFLOW =
-      Pattern.compile("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+: ([IWEF]) (\\S+:\\d+)\\] (.*)$");
+      Pattern.compile(
+          "^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+: ([IWEF]) (\\S+:\\d+)\\] (.*)$");
   private static final Pattern ABSL =
       Pattern.compile("^([IWEF])\\d{4} \\d\\d:\\d\\d:\\d+\\.\\d+\\s+\\d+ (\\S+:\\d+)\\] (.*)$");
+
   /** Printed once by absl before its logging is set up; not a message about the model. */
-  private static final String ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()";
+  private static final String ABSL_PREAMBLE =
+      "WARNING: All log messages before absl::InitializeLog()";
 
   private NativeLog() {}
 
@@ -41,7 +44,9 @@ final class NativeLog {
     return lines;
   }
 
-  /** {@code stderr} without TensorFlow's native log ({@link Filter}); kept lines end in newlines. */
+  /**
+   * {@code stderr} without TensorFlow's native log ({@link Filter}); kept lines end in newlines.
+   */
   static String withoutNativeLog(String stderr) {
     Filter filter = new Filter();
     StringBuilder kept = new StringBuilder();
@@ -52,8 +57,8 @@ final class NativeLog {
   /**
    * Tells, line by line, which lines of a stream are TensorFlow's native log: absl's preamble, a
    * log line in either format, and the lines that continue its message (some span several, e.g.
-   * {@code cpu_feature_guard}'s "To enable the following instructions: …"), up to the next line
-   * the command prints itself, which starts with {@code "tf-l1l2 "}.
+   * {@code cpu_feature_guard}'s "To enable the following instructions: …"), up to the next line the
+   * command prints itself, which starts with {@code "tf-l1l2 "}.
    */
   static final class Filter {
     private boolean inNativeMessage;

@@ -21,7 +21,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code tf-l1l2 penalty}: the L1L2 penalty of a SavedModel's variables, in total and per variable. */
+/**
+ * {@code tf-l1l2 penalty}: the L1L2 penalty of a SavedModel's variables, in total and per variable.
+ */
 @Command(
     name = "penalty",
     mixinStandardHelpOptions = true,
@@ -41,8 +43,9 @@ public final class PenaltyCommand implements Callable<Integer> {
 
   @Option(
       names = "--json",
-      description = "Print one JSON object on one line, with keys penalty, l1_sum, l2_sum and variables "
-          + "(objects with name, shape, dtype, l1_sum, l2_sum, penalty) instead of the table.")
+      description =
+          "Print one JSON object on one line, with keys penalty, l1_sum, l2_sum and variables "
+              + "(objects with name, shape, dtype, l1_sum, l2_sum, penalty) instead of the table.")
   boolean json;
 
   @Override
@@ -98,29 +101,52 @@ public final class PenaltyCommand implements Callable<Integer> {
       PrintWriter out, LoadedSavedModel model, List<ModelVariable> selected, PenaltyReport report) {
     L1L2 config = report.config();
     out.println("model      " + model.directory() + " (tag " + options.tag + ")");
-    out.println("config     l1=" + config.l1() + " l2=" + config.l2() + " weight=" + config.weight()
-        + " on=" + config.on().orElse("(all)"));
+    out.println(
+        "config     l1="
+            + config.l1()
+            + " l2="
+            + config.l2()
+            + " weight="
+            + config.weight()
+            + " on="
+            + config.on().orElse("(all)"));
     out.println("variables  " + options.describeSelection(model, selected));
     out.println("penalty    " + shortest(report.penalty()));
     out.println("l1_sum     " + shortest(report.l1Sum()));
     out.println("l2_sum     " + shortest(report.l2Sum()));
-    List<ModelVariable> skipped = options.allVariables
-        ? model.variables().stream().filter(v -> !v.isFloating()).toList()
-        : List.of();
+    List<ModelVariable> skipped =
+        options.allVariables
+            ? model.variables().stream().filter(v -> !v.isFloating()).toList()
+            : List.of();
     if (!skipped.isEmpty()) {
-      out.println("skipped    " + skipped.stream()
-          .map(v -> v.name() + " (" + v.dtypeName() + ")")
-          .collect(Collectors.joining(", ")) + ": not floating point, cannot be regularized");
+      out.println(
+          "skipped    "
+              + skipped.stream()
+                  .map(v -> v.name() + " (" + v.dtypeName() + ")")
+                  .collect(Collectors.joining(", "))
+              + ": not floating point, cannot be regularized");
     }
     out.println();
-    int nameWidth = Math.max(4, report.variables().stream()
-        .mapToInt(r -> r.variable().name().length()).max().orElse(4));
-    int shapeWidth = Math.max(5, report.variables().stream()
-        .mapToInt(r -> shapeText(r.variable()).length()).max().orElse(5));
+    int nameWidth =
+        Math.max(
+            4,
+            report.variables().stream()
+                .mapToInt(r -> r.variable().name().length())
+                .max()
+                .orElse(4));
+    int shapeWidth =
+        Math.max(
+            5,
+            report.variables().stream()
+                .mapToInt(r -> shapeText(r.variable()).length())
+                .max()
+                .orElse(5));
     String format = "%-" + nameWidth + "s  %-" + shapeWidth + "s  %-8s  %13s  %13s  %7s%n";
     out.printf(Locale.ROOT, format, "name", "shape", "dtype", "sum|w|", "sum w^2", "share");
     for (VariablePenalty row : report.variables()) {
-      out.printf(Locale.ROOT, format,
+      out.printf(
+          Locale.ROOT,
+          format,
           row.variable().name(),
           shapeText(row.variable()),
           row.variable().dtypeName(),

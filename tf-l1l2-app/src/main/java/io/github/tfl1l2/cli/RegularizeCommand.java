@@ -1,8 +1,8 @@
 package io.github.tfl1l2.cli;
 
 import io.github.tfl1l2.L1L2;
-import io.github.tfl1l2.savedmodel.LoadedSavedModel;
 import io.github.tfl1l2.savedmodel.ExportDirectory;
+import io.github.tfl1l2.savedmodel.LoadedSavedModel;
 import io.github.tfl1l2.savedmodel.ModelVariable;
 import io.github.tfl1l2.savedmodel.PenaltyReport;
 import io.github.tfl1l2.savedmodel.RegularizationSignature;
@@ -38,8 +38,11 @@ import picocli.CommandLine.Spec;
       "The model is written to a temporary sibling of --out and renamed into place when "
           + "complete; --model is only read."
     },
-    footer = {"", "Exit status: 0 done, 1 the model cannot be used or --out not written, "
-        + "2 an option value is invalid."})
+    footer = {
+      "",
+      "Exit status: 0 done, 1 the model cannot be used or --out not written, "
+          + "2 an option value is invalid."
+    })
 public final class RegularizeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -49,8 +52,9 @@ public final class RegularizeCommand implements Callable<Integer> {
       names = "--out",
       required = true,
       paramLabel = "DIR2",
-      description = "Directory to create for the regularized SavedModel; must not exist yet, "
-          + "and must lie outside --model.")
+      description =
+          "Directory to create for the regularized SavedModel; must not exist yet, "
+              + "and must lie outside --model.")
   Path out;
 
   @Override
@@ -74,9 +78,12 @@ public final class RegularizeCommand implements Callable<Integer> {
         Set<String> after = new TreeSet<>(before);
         after.add(RegularizationSignature.KEY);
         stdout.println("wrote      " + out + " (from " + model.directory() + ")");
-        stdout.println("signatures " + String.join(", ", after)
-            + (before.contains(RegularizationSignature.KEY)
-                ? " (regularization replaced)" : " (regularization added)"));
+        stdout.println(
+            "signatures "
+                + String.join(", ", after)
+                + (before.contains(RegularizationSignature.KEY)
+                    ? " (regularization replaced)"
+                    : " (regularization added)"));
         stdout.println("method     " + RegularizationSignature.methodName(config));
         stdout.println("variables  " + options.describeSelection(model, selected));
         stdout.println("penalty    " + Float.toString((float) report.penalty()));
@@ -94,12 +101,17 @@ public final class RegularizeCommand implements Callable<Integer> {
     Path target = out.toAbsolutePath().normalize();
     if (target.equals(model) || sameFile(target, model)) {
       throw CommandFailure.usage(
-          "--out " + out + " is the --model directory; write the regularized model to a new "
+          "--out "
+              + out
+              + " is the --model directory; write the regularized model to a new "
               + "directory (--model is never modified)");
     }
     if (target.startsWith(model)) {
       throw CommandFailure.usage(
-          "--out " + out + " lies inside --model " + options.model
+          "--out "
+              + out
+              + " lies inside --model "
+              + options.model
               + "; choose a directory outside it (--model is never modified)");
     }
     try {

@@ -26,18 +26,20 @@ final class RegularizerOptions {
       names = "--tag",
       paramLabel = "TAG",
       defaultValue = LoadedSavedModel.SERVE_TAG,
-      description = "Tag of the MetaGraphDef to load (default: ${DEFAULT-VALUE}, the one TF "
-          + "Serving serves).")
+      description =
+          "Tag of the MetaGraphDef to load (default: ${DEFAULT-VALUE}, the one TF "
+              + "Serving serves).")
   String tag;
 
   @Option(
       names = "--timeout",
       paramLabel = "SECONDS",
       defaultValue = "600",
-      description = "Give up when loading and computing take longer than this, a whole number "
-          + "from 1 to 86400 (default: ${DEFAULT-VALUE}). The command runs in a child process "
-          + "that is stopped then, so a model that makes TensorFlow hang or abort still ends with "
-          + "one line and exit status 1.")
+      description =
+          "Give up when loading and computing take longer than this, a whole number "
+              + "from 1 to 86400 (default: ${DEFAULT-VALUE}). The command runs in a child process "
+              + "that is stopped then, so a model that makes TensorFlow hang or abort still ends with "
+              + "one line and exit status 1.")
   long timeoutSeconds;
 
   @Option(
@@ -51,7 +53,8 @@ final class RegularizerOptions {
       names = "--l2",
       paramLabel = "Y",
       defaultValue = "0.01",
-      description = "Coefficient of sum w^2, finite and >= 0 (default: ${DEFAULT-VALUE}, as Keras' l2()).")
+      description =
+          "Coefficient of sum w^2, finite and >= 0 (default: ${DEFAULT-VALUE}, as Keras' l2()).")
   double l2;
 
   @Option(
@@ -64,14 +67,16 @@ final class RegularizerOptions {
   @Option(
       names = "--on",
       paramLabel = "REGEX",
-      description = "Only variables whose name contains a match of this java.util.regex "
-          + "pattern, e.g. kernel or '^dense/' (default: all).")
+      description =
+          "Only variables whose name contains a match of this java.util.regex "
+              + "pattern, e.g. kernel or '^dense/' (default: all).")
   String on;
 
   @Option(
       names = "--all-variables",
-      description = "Also regularize non-trainable variables (optimizer slots, metric counters, "
-          + "batch-norm moving statistics). Default: trainable only, as the model marks them.")
+      description =
+          "Also regularize non-trainable variables (optimizer slots, metric counters, "
+              + "batch-norm moving statistics). Default: trainable only, as the model marks them.")
   boolean allVariables;
 
   /**
@@ -138,8 +143,11 @@ final class RegularizerOptions {
   /** The {@code --timeout} value, checked; the supervising process enforces it. */
   long checkTimeout() {
     if (timeoutSeconds < 1 || timeoutSeconds > MAX_TIMEOUT_SECONDS) {
-      throw CommandFailure.usage("--timeout must be a whole number of seconds from 1 to "
-          + MAX_TIMEOUT_SECONDS + ", but was " + timeoutSeconds);
+      throw CommandFailure.usage(
+          "--timeout must be a whole number of seconds from 1 to "
+              + MAX_TIMEOUT_SECONDS
+              + ", but was "
+              + timeoutSeconds);
     }
     return timeoutSeconds;
   }
@@ -157,34 +165,49 @@ final class RegularizerOptions {
               .filter(ModelVariable::isFloating)
               .filter(v -> allVariables || v.trainable())
               .toList();
-      String pool = candidates.size() + " " + (allVariables ? "" : "trainable ")
-          + "floating-point variables of " + model.directory();
+      String pool =
+          candidates.size()
+              + " "
+              + (allVariables ? "" : "trainable ")
+              + "floating-point variables of "
+              + model.directory();
       throw CommandFailure.input(
           candidates.isEmpty()
-              ? "--model " + model.directory() + " has no " + (allVariables ? "" : "trainable ")
+              ? "--model "
+                  + model.directory()
+                  + " has no "
+                  + (allVariables ? "" : "trainable ")
                   + "floating-point variable to regularize ("
-                  + model.variables().size() + " variables in all"
-                  + (allVariables ? "" : "; --all-variables includes non-trainable ones") + ")"
-              : "--on \"" + on + "\" matches none of the " + pool + ": "
-                  + names(candidates));
+                  + model.variables().size()
+                  + " variables in all"
+                  + (allVariables ? "" : "; --all-variables includes non-trainable ones")
+                  + ")"
+              : "--on \"" + on + "\" matches none of the " + pool + ": " + names(candidates));
     }
     return selected;
   }
 
   /** How the selection came about, for the human-readable report. */
   String describeSelection(LoadedSavedModel model, List<ModelVariable> selected) {
-    String scope = allVariables ? "all floating-point variables" : switch (model.trainableSource()) {
-      case OBJECT_GRAPH -> "trainable only, as the object graph marks them";
-      case TRAINABLE_VARIABLES_COLLECTION -> "trainable only, per the trainable_variables collection";
-      case ALL_ASSUMED_TRAINABLE -> "no trainable flags in the model: all count as trainable";
-    };
+    String scope =
+        allVariables
+            ? "all floating-point variables"
+            : switch (model.trainableSource()) {
+              case OBJECT_GRAPH -> "trainable only, as the object graph marks them";
+              case TRAINABLE_VARIABLES_COLLECTION ->
+                  "trainable only, per the trainable_variables collection";
+              case ALL_ASSUMED_TRAINABLE ->
+                  "no trainable flags in the model: all count as trainable";
+            };
     return selected.size() + " of " + model.variables().size() + " variables (" + scope + ")";
   }
 
   private static String names(List<ModelVariable> variables) {
     int shown = Math.min(8, variables.size());
-    String list = String.join(", ", variables.subList(0, shown).stream()
-        .map(ModelVariable::name).toList());
-    return variables.size() > shown ? list + ", ... (" + (variables.size() - shown) + " more)" : list;
+    String list =
+        String.join(", ", variables.subList(0, shown).stream().map(ModelVariable::name).toList());
+    return variables.size() > shown
+        ? list + ", ... (" + (variables.size() - shown) + " more)"
+        : list;
   }
 }

@@ -9,9 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * Runs a command that needs no supervision ({@code demo}, {@code bench}, {@code export-example})
- * in a child JVM whose stdout is this process's own, and relays its stderr line by line as it
- * comes, without TensorFlow's native log unless that was asked for (see {@link ChildJvm}).
+ * Runs a command that needs no supervision ({@code demo}, {@code bench}, {@code export-example}) in
+ * a child JVM whose stdout is this process's own, and relays its stderr line by line as it comes,
+ * without TensorFlow's native log unless that was asked for (see {@link ChildJvm}).
  */
 final class RelayedCommand {
   private RelayedCommand() {}
@@ -23,9 +23,10 @@ final class RelayedCommand {
    * @param err where the child's stderr goes
    */
   static int run(String name, List<String> args, boolean showNativeLog, PrintStream err) {
-    ProcessBuilder builder = ChildJvm.builder(args, List.of(), showNativeLog)
-        .redirectInput(ProcessBuilder.Redirect.INHERIT)
-        .redirectOutput(ProcessBuilder.Redirect.INHERIT);
+    ProcessBuilder builder =
+        ChildJvm.builder(args, List.of(), showNativeLog)
+            .redirectInput(ProcessBuilder.Redirect.INHERIT)
+            .redirectOutput(ProcessBuilder.Redirect.INHERIT);
     if (showNativeLog) {
       builder.redirectError(ProcessBuilder.Redirect.INHERIT);
     }
@@ -33,8 +34,8 @@ final class RelayedCommand {
     try {
       child = builder.start();
     } catch (IOException e) {
-      err.println(name + ": cannot start a child process (" + SavedModelException.firstLine(e)
-          + ")");
+      err.println(
+          name + ": cannot start a child process (" + SavedModelException.firstLine(e) + ")");
       return CommandFailure.INPUT;
     }
     // Ctrl-C reaches the child too (same process group); kill or a closing terminal may not.
@@ -60,8 +61,8 @@ final class RelayedCommand {
 
   private static void relayWithoutNativeLog(Process child, PrintStream err) {
     NativeLog.Filter filter = new NativeLog.Filter();
-    try (BufferedReader lines = new BufferedReader(
-        new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader lines =
+        new BufferedReader(new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
       for (String line; (line = lines.readLine()) != null; ) {
         if (!filter.isNative(line)) {
           err.println(line);

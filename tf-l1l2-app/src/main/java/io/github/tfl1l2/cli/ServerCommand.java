@@ -12,10 +12,10 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import java.util.concurrent.Callable;
 import org.tensorflow.Server;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.proto.ServerDef;
@@ -25,9 +25,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code tf-l1l2 server}: one task of a TensorFlow gRPC cluster, served by TensorFlow's own
- * {@link Server}. Clients open sessions on it with {@code ClusterSession.open(graph,
- * "grpc://host:port")}.
+ * {@code tf-l1l2 server}: one task of a TensorFlow gRPC cluster, served by TensorFlow's own {@link
+ * Server}. Clients open sessions on it with {@code ClusterSession.open(graph, "grpc://host:port")}.
  *
  * <p>It runs in this process, not in the supervised child JVM of the commands that load a
  * SavedModel: it loads no model, and a task that dies must be seen to die by whoever runs it.
@@ -35,14 +34,14 @@ import picocli.CommandLine.Spec;
  * <p>TensorFlow cannot stop a started gRPC server ({@code Server.stop()} answers "Clean shutdown is
  * not currently implemented"), so the process exit ends it. SIGTERM and SIGINT start the JVM's
  * shutdown; a shutdown hook installed once the task serves then ends the process with status 0
- * ({@code Runtime.halt}), where the JVM would otherwise exit with 143 or 130. The hook is the
- * only way the command ends after it serves, so it can tell a signal from any other exit.
+ * ({@code Runtime.halt}), where the JVM would otherwise exit with 143 or 130. The hook is the only
+ * way the command ends after it serves, so it can tell a signal from any other exit.
  *
  * <p>TensorFlow 2.18's gRPC server binds every interface at the task's port, whatever host the
  * cluster names, authenticates no client and runs any graph a client sends. So before its ready
- * line the command prints one warning on stderr naming the address it really bound, read back
- * from {@code /proc} ({@link ListeningSockets}), and, when the cluster names a loopback host for
- * the task, that this host does not limit it.
+ * line the command prints one warning on stderr naming the address it really bound, read back from
+ * {@code /proc} ({@link ListeningSockets}), and, when the cluster names a loopback host for the
+ * task, that this host does not limit it.
  */
 @Command(
     name = "server",
@@ -56,17 +55,21 @@ import picocli.CommandLine.Spec;
           + "at that port, whatever HOST is, and authenticates no client; run it where only the "
           + "cluster's hosts can reach it."
     },
-    footer = {"", "Example (three tasks, three terminals):",
-        "  C='--cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224'",
-        "  tf-l1l2 server $C --job ps --task 0",
-        "  tf-l1l2 server $C --job ps --task 1",
-        "  tf-l1l2 server $C --job worker --task 0",
-        "",
-        "Exit status: 0 stopped by SIGTERM or SIGINT, 2 an invalid option value, or the task "
-            + "cannot serve (e.g. its port is in use)."})
+    footer = {
+      "",
+      "Example (three tasks, three terminals):",
+      "  C='--cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224'",
+      "  tf-l1l2 server $C --job ps --task 0",
+      "  tf-l1l2 server $C --job ps --task 1",
+      "  tf-l1l2 server $C --job worker --task 0",
+      "",
+      "Exit status: 0 stopped by SIGTERM or SIGINT, 2 an invalid option value, or the task "
+          + "cannot serve (e.g. its port is in use)."
+    })
 public final class ServerCommand implements Callable<Integer> {
-  private static final String EXPOSURE = "authenticates no client; anyone who can reach this port "
-      + "can run any TensorFlow op as this user";
+  private static final String EXPOSURE =
+      "authenticates no client; anyone who can reach this port "
+          + "can run any TensorFlow op as this user";
   private static final Pattern IPV4 = Pattern.compile("([0-9]{1,3})(\\.[0-9]{1,3}){3}");
 
   @Spec CommandSpec spec;
@@ -75,8 +78,9 @@ public final class ServerCommand implements Callable<Integer> {
       names = "--cluster",
       required = true,
       paramLabel = "JOB=HOST:PORT[,HOST:PORT...]",
-      description = "One job and its tasks' addresses, task 0 first; repeat for each job "
-          + "(e.g. --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224).")
+      description =
+          "One job and its tasks' addresses, task 0 first; repeat for each job "
+              + "(e.g. --cluster ps=127.0.0.1:2222,127.0.0.1:2223 --cluster worker=127.0.0.1:2224).")
   List<String> cluster;
 
   @Option(names = "--job", required = true, description = "This task's job, one of --cluster's.")
@@ -92,12 +96,13 @@ public final class ServerCommand implements Callable<Integer> {
       ClusterSpec parsed = ClusterSpec.parse(cluster);
       String address = parsed.address(job, task);
       checkPortFree(address);
-      ServerDef def = ServerDef.newBuilder()
-          .setCluster(parsed.toClusterDef())
-          .setJobName(job)
-          .setTaskIndex(task)
-          .setProtocol("grpc")
-          .build();
+      ServerDef def =
+          ServerDef.newBuilder()
+              .setCluster(parsed.toClusterDef())
+              .setJobName(job)
+              .setTaskIndex(task)
+              .setProtocol("grpc")
+              .build();
       Server server = start(def, address);
       // The ready line names the cluster's address, which scripts match; what TensorFlow bound
       // (every interface, whatever that address's host) goes first, on stderr.
@@ -107,8 +112,13 @@ public final class ServerCommand implements Callable<Integer> {
       // A stop by signal is this task's normal end: exit 0. halt, because the JVM is already
       // shutting down with the signal's status (the server needs no cleanup: exit ends it).
       Runtime.getRuntime().addShutdownHook(new Thread(() -> Runtime.getRuntime().halt(0)));
-      out.println("tf-l1l2 server: /job:" + job + "/replica:0/task:" + task
-          + " listening on grpc://" + address);
+      out.println(
+          "tf-l1l2 server: /job:"
+              + job
+              + "/replica:0/task:"
+              + task
+              + " listening on grpc://"
+              + address);
       out.flush();
       awaitSignal();
       // The server object is kept reachable until here; the process exit stops it.
@@ -126,8 +136,8 @@ public final class ServerCommand implements Callable<Integer> {
       return server;
     } catch (TensorFlowException e) {
       // E.g. the port was taken after checkPortFree.
-      throw CommandFailure.usage("/job:" + job + "/task:" + task + " cannot serve on " + address
-          + ": " + e.getMessage());
+      throw CommandFailure.usage(
+          "/job:" + job + "/task:" + task + " cannot serve on " + address + ": " + e.getMessage());
     }
   }
 
@@ -138,9 +148,14 @@ public final class ServerCommand implements Callable<Integer> {
       List<Listener> bound =
           new ListeningSockets(ListeningSockets.PROC, ByteOrder.nativeOrder()).onPort(port);
       return bound.isEmpty()
-          ? unreadWarning(address, "no socket of this process listens on port " + port + " in "
-              + ListeningSockets.PROC.resolve("net/tcp6") + " or "
-              + ListeningSockets.PROC.resolve("net/tcp"))
+          ? unreadWarning(
+              address,
+              "no socket of this process listens on port "
+                  + port
+                  + " in "
+                  + ListeningSockets.PROC.resolve("net/tcp6")
+                  + " or "
+                  + ListeningSockets.PROC.resolve("net/tcp"))
           : exposureWarning(address, bound);
     } catch (IOException e) {
       return unreadWarning(address, e.getMessage());
@@ -148,38 +163,45 @@ public final class ServerCommand implements Callable<Integer> {
   }
 
   /**
-   * The warning line for a task whose {@code --cluster} address is {@code address} and whose
-   * server listens on {@code bound} (not empty): the bound addresses and the table that lists
-   * them, "every interface" when one is a wildcard, and that a loopback host of the cluster
-   * (see {@link #isLoopback}) does not limit it.
+   * The warning line for a task whose {@code --cluster} address is {@code address} and whose server
+   * listens on {@code bound} (not empty): the bound addresses and the table that lists them, "every
+   * interface" when one is a wildcard, and that a loopback host of the cluster (see {@link
+   * #isLoopback}) does not limit it.
    */
   static String exposureWarning(String address, List<Listener> bound) {
-    String where = bound.stream()
-        .map(listener -> listener.address() + ", from " + listener.table())
-        .collect(Collectors.joining("; "));
+    String where =
+        bound.stream()
+            .map(listener -> listener.address() + ", from " + listener.table())
+            .collect(Collectors.joining("; "));
     boolean everywhere = bound.stream().anyMatch(Listener::anyInterface);
     String host = host(address);
     return "tf-l1l2 server: warning: TensorFlow listens on "
         + (everywhere ? "every interface (" + where + ")" : where)
         + (everywhere && isLoopback(host)
-            ? ", not only on " + host + " as --cluster names for this task," : "")
-        + " and " + EXPOSURE;
+            ? ", not only on " + host + " as --cluster names for this task,"
+            : "")
+        + " and "
+        + EXPOSURE;
   }
 
   /**
-   * The warning line when the socket bound for {@code address} cannot be read back, for
-   * {@code reason}: it says so, and what TensorFlow 2.18 does.
+   * The warning line when the socket bound for {@code address} cannot be read back, for {@code
+   * reason}: it says so, and what TensorFlow 2.18 does.
    */
   static String unreadWarning(String address, String reason) {
-    return "tf-l1l2 server: warning: the interface TensorFlow listens on at port " + port(address)
-        + " could not be read back (" + reason + "); TensorFlow 2.18 listens on every interface, "
-        + "whatever host --cluster names, and " + EXPOSURE;
+    return "tf-l1l2 server: warning: the interface TensorFlow listens on at port "
+        + port(address)
+        + " could not be read back ("
+        + reason
+        + "); TensorFlow 2.18 listens on every interface, "
+        + "whatever host --cluster names, and "
+        + EXPOSURE;
   }
 
   /**
-   * Whether the {@code --cluster} host {@code host} is a loopback one: {@code localhost} or a
-   * name under {@code .localhost} (RFC 6761), {@code 127.0.0.0/8} or {@code [::1]}. Other names
-   * are not resolved: a DNS lookup could delay the start, and the warning says "every interface"
+   * Whether the {@code --cluster} host {@code host} is a loopback one: {@code localhost} or a name
+   * under {@code .localhost} (RFC 6761), {@code 127.0.0.0/8} or {@code [::1]}. Other names are not
+   * resolved: a DNS lookup could delay the start, and the warning says "every interface"
    * regardless.
    */
   static boolean isLoopback(String host) {
@@ -214,8 +236,8 @@ public final class ServerCommand implements Callable<Integer> {
 
   /**
    * Fails when this task's port cannot be bound, before TensorFlow tries: its gRPC server would
-   * report it with multi-line native log output and "Could not start gRPC server". TensorFlow
-   * binds every interface, so the check does too.
+   * report it with multi-line native log output and "Could not start gRPC server". TensorFlow binds
+   * every interface, so the check does too.
    */
   private void checkPortFree(String address) {
     int port = port(address);
@@ -223,8 +245,18 @@ public final class ServerCommand implements Callable<Integer> {
       socket.setReuseAddress(true);
       socket.bind(new InetSocketAddress(port));
     } catch (IOException e) {
-      throw CommandFailure.usage("/job:" + job + "/task:" + task + " cannot serve on " + address
-          + ": port " + port + " is in use or cannot be bound (" + e.getMessage() + ")");
+      throw CommandFailure.usage(
+          "/job:"
+              + job
+              + "/task:"
+              + task
+              + " cannot serve on "
+              + address
+              + ": port "
+              + port
+              + " is in use or cannot be bound ("
+              + e.getMessage()
+              + ")");
     }
   }
 
@@ -241,5 +273,4 @@ public final class ServerCommand implements Callable<Integer> {
       }
     }
   }
-
 }

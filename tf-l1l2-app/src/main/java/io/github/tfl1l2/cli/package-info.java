@@ -10,8 +10,8 @@
  * {@code NativeLog}, {@code ListeningSockets}; failures as one line and an exit status: {@code
  * CommandFailure}, {@code Failures}.
  *
- * <p><b>May depend on:</b> the public API of {@code tf-l1l2} and {@code tf-l1l2-savedmodel},
- * {@code io.github.tfl1l2.demo} and {@code io.github.tfl1l2.bench} (their commands), picocli,
- * gson, TensorFlow-Java with its natives. Nothing depends on it.
+ * <p><b>May depend on:</b> the public API of {@code tf-l1l2} and {@code tf-l1l2-savedmodel}, {@code
+ * io.github.tfl1l2.demo} and {@code io.github.tfl1l2.bench} (their commands), picocli, gson,
+ * TensorFlow-Java with its natives. Nothing depends on it.
  */
 package io.github.tfl1l2.cli;

@@ -8,16 +8,16 @@ import java.awt.geom.Ellipse2D;
 import java.awt.geom.Line2D;
 import java.awt.geom.Rectangle2D;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import java.math.BigDecimal;
 import java.math.MathContext;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.text.FieldPosition;
 import java.text.NumberFormat;
 import java.text.ParsePosition;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.LegendItem;
@@ -45,10 +45,13 @@ import org.jfree.data.xy.XYSeriesCollection;
 final class DemoCharts {
   /** The regularization path chart's file name. */
   static final String PATH_FILE = "regularization-path.png";
+
   /** The error-against-coefficient chart's file name. */
   static final String ERROR_FILE = "error-vs-l1.png";
+
   /** The learned-weights-per-setting chart's file name. */
   static final String WEIGHTS_FILE = "weights-by-setting.png";
+
   /** The diabetes lasso path chart's file name. */
   static final String DIABETES_FILE = "diabetes-lasso-path.png";
 
@@ -128,8 +131,11 @@ final class DemoCharts {
         Color c = PALETTE[colour++ % PALETTE.length];
         renderer.setSeriesPaint(index, c);
         renderer.setSeriesStroke(index, new BasicStroke(2.2f));
-        legend.add(lineItem(String.format(Locale.ROOT, "x%d (true %+.2f)", j,
-            problem.trueWeights()[j]), c, 2.2f));
+        legend.add(
+            lineItem(
+                String.format(Locale.ROOT, "x%d (true %+.2f)", j, problem.trueWeights()[j]),
+                c,
+                2.2f));
       } else {
         renderer.setSeriesPaint(index, NOISE_FEATURE);
         renderer.setSeriesStroke(index, new BasicStroke(1.0f));
@@ -172,8 +178,12 @@ final class DemoCharts {
     errorRenderer.setSeriesShape(0, new Ellipse2D.Double(-3.5, -3.5, 7, 7));
     errorRenderer.setSeriesShape(1, new Ellipse2D.Double(-3.5, -3.5, 7, 7));
 
-    XYPlot plot = new XYPlot(errors, logAxis("L1 coefficient (log scale)"),
-        new NumberAxis("mean squared error"), errorRenderer);
+    XYPlot plot =
+        new XYPlot(
+            errors,
+            logAxis("L1 coefficient (log scale)"),
+            new NumberAxis("mean squared error"),
+            errorRenderer);
     NumberAxis countAxis = new NumberAxis("non-zero weights (w != 0)");
     countAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
     plot.setRangeAxis(1, countAxis);
@@ -181,20 +191,24 @@ final class DemoCharts {
     plot.mapDatasetToRangeAxis(1, 1);
     XYLineAndShapeRenderer countRenderer = new XYLineAndShapeRenderer(true, true);
     countRenderer.setSeriesPaint(0, NON_ZERO);
-    countRenderer.setSeriesStroke(0, new BasicStroke(1.6f, BasicStroke.CAP_ROUND,
-        BasicStroke.JOIN_ROUND, 1f, new float[] {6f, 4f}, 0f));
+    countRenderer.setSeriesStroke(
+        0,
+        new BasicStroke(
+            1.6f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 1f, new float[] {6f, 4f}, 0f));
     countRenderer.setSeriesShape(0, new Rectangle2D.Double(-3, -3, 6, 6));
     plot.setRenderer(1, countRenderer);
     plot.setDatasetRenderingOrder(DatasetRenderingOrder.FORWARD);
 
     double noiseVariance = problem.noiseStdDev() * problem.noiseStdDev();
-    plot.addRangeMarker(labelledLine(noiseVariance,
-        String.format(Locale.ROOT, "noise variance %.2f: the best test MSE possible",
-            noiseVariance)));
+    plot.addRangeMarker(
+        labelledLine(
+            noiseVariance,
+            String.format(
+                Locale.ROOT, "noise variance %.2f: the best test MSE possible", noiseVariance)));
     ScoredModel unpenalized = settings.get(0);
     double ceiling = unpenalized.score().testError();
-    plot.addRangeMarker(labelledLine(ceiling,
-        String.format(Locale.ROOT, "no penalty: test MSE %.2f", ceiling)));
+    plot.addRangeMarker(
+        labelledLine(ceiling, String.format(Locale.ROOT, "no penalty: test MSE %.2f", ceiling)));
     NumberAxis errorAxis = (NumberAxis) plot.getRangeAxis(0);
     errorAxis.setAutoRangeIncludesZero(true);
     double highest = Math.max(ceiling, test.getMaxY()) * 1.08;
@@ -242,30 +256,52 @@ final class DemoCharts {
       plot.setDataset(1, new XYSeriesCollection(learned));
       plot.setRenderer(1, bars);
       plot.addRangeMarker(new ValueMarker(0.0, MARKER, new BasicStroke(0.8f)));
-      TextTitle caption = new TextTitle(String.format(Locale.ROOT,
-          "%s: %d non-zero, test MSE %.2f", m.setting().label(), m.score().nonZero(),
-          m.score().testError()), new Font(Font.SANS_SERIF, Font.BOLD, 13));
+      TextTitle caption =
+          new TextTitle(
+              String.format(
+                  Locale.ROOT,
+                  "%s: %d non-zero, test MSE %.2f",
+                  m.setting().label(),
+                  m.score().nonZero(),
+                  m.score().testError()),
+              new Font(Font.SANS_SERIF, Font.BOLD, 13));
       caption.setBackgroundPaint(new Color(255, 255, 255, 200));
       plot.addAnnotation(new XYTitleAnnotation(0.005, 0.98, caption, RectangleAnchor.TOP_LEFT));
       stylePlot(plot);
       combined.add(plot, 1);
     }
     LegendItemCollection legend = new LegendItemCollection();
-    legend.add(new LegendItem("learned weight", null, null, null,
-        new Rectangle2D.Double(-4, -6, 8, 12), TRAIN));
+    legend.add(
+        new LegendItem(
+            "learned weight", null, null, null, new Rectangle2D.Double(-4, -6, 8, 12), TRAIN));
     Line2D noLine = new Line2D.Double();
-    legend.add(new LegendItem("true weight of an informative feature", null, null, null,
-        true, new Ellipse2D.Double(-4, -4, 8, 8), false, TEST, true, TEST, new BasicStroke(1.2f),
-        false, noLine, new BasicStroke(0f), TEST));
+    legend.add(
+        new LegendItem(
+            "true weight of an informative feature",
+            null,
+            null,
+            null,
+            true,
+            new Ellipse2D.Double(-4, -4, 8, 8),
+            false,
+            TEST,
+            true,
+            TEST,
+            new BasicStroke(1.2f),
+            false,
+            noLine,
+            new BasicStroke(0f),
+            TEST));
     combined.setFixedLegendItems(legend);
-    return chart("Learned weights per setting: L1 keeps few, L2 and no penalty spread weight"
-        + " over all", combined);
+    return chart(
+        "Learned weights per setting: L1 keeps few, L2 and no penalty spread weight" + " over all",
+        combined);
   }
 
   /**
    * Writes the diabetes lasso path into {@code directory} (created if missing) as {@value
-   * #DIABETES_FILE} and returns its path: each weight against {@code Σ|w|}, as in Figure 1 of
-   * the LARS paper, every line labelled with its variable at the right end.
+   * #DIABETES_FILE} and returns its path: each weight against {@code Σ|w|}, as in Figure 1 of the
+   * LARS paper, every line labelled with its variable at the right end.
    */
   static Path diabetesLassoPath(Path directory, LassoPath path) throws IOException {
     System.setProperty("java.awt.headless", "true");
@@ -291,8 +327,7 @@ final class DemoCharts {
     Font labelFont = new Font(Font.SANS_SERIF, Font.BOLD, 13);
     double[] labelY = spreadLabels(last.weights());
     for (int j = 0; j < names.size(); j++) {
-      XYTextAnnotation label =
-          new XYTextAnnotation(" " + names.get(j), last.l1Norm(), labelY[j]);
+      XYTextAnnotation label = new XYTextAnnotation(" " + names.get(j), last.l1Norm(), labelY[j]);
       label.setFont(labelFont);
       label.setPaint(PALETTE[j % PALETTE.length]);
       label.setTextAnchor(TextAnchor.CENTER_LEFT);
@@ -300,13 +335,17 @@ final class DemoCharts {
     }
     // Room on the right for the labels.
     x.setUpperMargin(0.08);
-    return save(chart("Diabetes data (Efron et al. 2004): the lasso path traced by"
-        + " ProximalGradientDescent", plot), directory.resolve(DIABETES_FILE));
+    return save(
+        chart(
+            "Diabetes data (Efron et al. 2004): the lasso path traced by"
+                + " ProximalGradientDescent",
+            plot),
+        directory.resolve(DIABETES_FILE));
   }
 
   /**
-   * Label heights for line ends at {@code values}: the values themselves, moved apart where two
-   * are closer than 1/40 of their range, so that no two labels overlap.
+   * Label heights for line ends at {@code values}: the values themselves, moved apart where two are
+   * closer than 1/40 of their range, so that no two labels overlap.
    */
   private static double[] spreadLabels(double[] values) {
     double min = Double.POSITIVE_INFINITY;
@@ -375,13 +414,14 @@ final class DemoCharts {
   }
 
   private static BasicStroke dashed() {
-    return new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f,
-        new float[] {5f, 5f}, 0f);
+    return new BasicStroke(
+        1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {5f, 5f}, 0f);
   }
 
   private static LegendItem lineItem(String label, Paint paint, float width) {
-    LegendItem item = new LegendItem(label, null, null, null,
-        new Line2D.Double(-9, 0, 9, 0), new BasicStroke(width), paint);
+    LegendItem item =
+        new LegendItem(
+            label, null, null, null, new Line2D.Double(-9, 0, 9, 0), new BasicStroke(width), paint);
     return item;
   }
 

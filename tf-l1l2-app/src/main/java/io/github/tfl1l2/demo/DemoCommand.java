@@ -14,16 +14,17 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
 
 /**
- * The {@code demo} command: trains a sparse linear regression in a TF-Java graph under no
- * penalty, L2, L1 and L1+L2 with the proximal step (and L1 by plain gradient descent), traces the L1 regularization path, prints a summary, draws charts
- * and exports the L1+L2 model as a SavedModel with its {@code regularization} signature.
+ * The {@code demo} command: trains a sparse linear regression in a TF-Java graph under no penalty,
+ * L2, L1 and L1+L2 with the proximal step (and L1 by plain gradient descent), traces the L1
+ * regularization path, prints a summary, draws charts and exports the L1+L2 model as a SavedModel
+ * with its {@code regularization} signature.
  *
- * <p>Exit status: 0 on success, 2 for bad options (one line on standard error), 1 if the run
- * fails or the reloaded SavedModel does not match the trained model.
+ * <p>Exit status: 0 on success, 2 for bad options (one line on standard error), 1 if the run fails
+ * or the reloaded SavedModel does not match the trained model.
  *
- * <p>The options are read as text and checked here, and unknown arguments are collected rather
- * than rejected by picocli, so that a mistake gets one line of explanation instead of the error
- * followed by the whole usage text.
+ * <p>The options are read as text and checked here, and unknown arguments are collected rather than
+ * rejected by picocli, so that a mistake gets one line of explanation instead of the error followed
+ * by the whole usage text.
  */
 @Command(
     name = "demo",
@@ -44,63 +45,96 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--l1", paramLabel = "<coef>",
-      description = "L1 coefficient of the L1-only and L1+L2 models, >= 0 (default: "
-          + "${DEFAULT-VALUE}).",
+  @Option(
+      names = "--l1",
+      paramLabel = "<coef>",
+      description =
+          "L1 coefficient of the L1-only and L1+L2 models, >= 0 (default: " + "${DEFAULT-VALUE}).",
       defaultValue = "" + DemoSettings.DEFAULT_L1)
   String l1;
 
-  @Option(names = "--l2", paramLabel = "<coef>",
-      description = "L2 coefficient of the L2-only and L1+L2 models, >= 0 (default: "
-          + "${DEFAULT-VALUE}).",
+  @Option(
+      names = "--l2",
+      paramLabel = "<coef>",
+      description =
+          "L2 coefficient of the L2-only and L1+L2 models, >= 0 (default: " + "${DEFAULT-VALUE}).",
       defaultValue = "" + DemoSettings.DEFAULT_L2)
   String l2;
 
-  @Option(names = "--steps", paramLabel = "<n>",
-      description = "Training steps per model, >= " + DemoSettings.MIN_STEPS
-          + " (default: " + DemoSettings.FULL_STEPS + ", with --quick "
-          + DemoSettings.QUICK_STEPS + ").")
+  @Option(
+      names = "--steps",
+      paramLabel = "<n>",
+      description =
+          "Training steps per model, >= "
+              + DemoSettings.MIN_STEPS
+              + " (default: "
+              + DemoSettings.FULL_STEPS
+              + ", with --quick "
+              + DemoSettings.QUICK_STEPS
+              + ").")
   String steps;
 
-  @Option(names = "--seed", paramLabel = "<n>",
+  @Option(
+      names = "--seed",
+      paramLabel = "<n>",
       description = "Seed of the generated problem (default: ${DEFAULT-VALUE}).",
       defaultValue = "" + DemoSettings.DEFAULT_SEED)
   String seed;
 
-  @Option(names = "--out", paramLabel = "<dir>",
+  @Option(
+      names = "--out",
+      paramLabel = "<dir>",
       description = "Folder for the charts (default: ${DEFAULT-VALUE}).",
       defaultValue = "target/demo")
   String out;
 
-  @Option(names = "--export", paramLabel = "<dir>",
+  @Option(
+      names = "--export",
+      paramLabel = "<dir>",
       description = "Folder for the L1+L2 SavedModel (default: <out>/savedmodel).")
   String export;
 
-  @Option(names = "--quick",
-      description = "Fewer steps (" + DemoSettings.QUICK_STEPS + ") and a shorter path ("
-          + DemoSettings.QUICK_PATH_POINTS + " instead of " + DemoSettings.FULL_PATH_POINTS
-          + " coefficients), for tests.")
+  @Option(
+      names = "--quick",
+      description =
+          "Fewer steps ("
+              + DemoSettings.QUICK_STEPS
+              + ") and a shorter path ("
+              + DemoSettings.QUICK_PATH_POINTS
+              + " instead of "
+              + DemoSettings.FULL_PATH_POINTS
+              + " coefficients), for tests.")
   boolean quick;
 
-  @Option(names = "--dataset", paramLabel = "<name>",
-      description = "synthetic (default): the generated sparse problem above; diabetes: the lasso"
-          + " path of the LARS paper's diabetes data (Efron et al. 2004), shipped with this"
-          + " program, traced with ProximalGradientDescent, its entry order printed next to the"
-          + " paper's and drawn as " + DemoCharts.DIABETES_FILE + " in --out.",
+  @Option(
+      names = "--dataset",
+      paramLabel = "<name>",
+      description =
+          "synthetic (default): the generated sparse problem above; diabetes: the lasso"
+              + " path of the LARS paper's diabetes data (Efron et al. 2004), shipped with this"
+              + " program, traced with ProximalGradientDescent, its entry order printed next to the"
+              + " paper's and drawn as "
+              + DemoCharts.DIABETES_FILE
+              + " in --out.",
       defaultValue = SYNTHETIC)
   String dataset;
 
-  @Option(names = "--json", paramLabel = "<file>",
-      description = "With --dataset diabetes: also write the path to this file as JSON"
-          + " (feature_names, path: [{l1, weights}], entry_order).")
+  @Option(
+      names = "--json",
+      paramLabel = "<file>",
+      description =
+          "With --dataset diabetes: also write the path to this file as JSON"
+              + " (feature_names, path: [{l1, weights}], entry_order).")
   String json;
 
   @Unmatched List<String> unmatched = new ArrayList<>();
 
   /** The {@code --dataset} value of the generated problem. */
   static final String SYNTHETIC = "synthetic";
+
   /** The {@code --dataset} value of the diabetes lasso path. */
   static final String DIABETES = "diabetes";
+
   /** Options of the synthetic demo that mean nothing for the diabetes path. */
   private static final List<String> SYNTHETIC_ONLY =
       List.of("--l1", "--l2", "--steps", "--seed", "--export", "--quick");
@@ -120,24 +154,29 @@ public final class DemoCommand implements Callable<Integer> {
         settings = settings();
       }
     } catch (IllegalArgumentException e) {
-      spec.commandLine().getErr().println("tf-l1l2 demo: " + e.getMessage()
-          + " (see tf-l1l2 demo --help)");
+      spec.commandLine()
+          .getErr()
+          .println("tf-l1l2 demo: " + e.getMessage() + " (see tf-l1l2 demo --help)");
       return BAD_OPTIONS;
     }
     PrintWriter stdout = spec.commandLine().getOut();
     if (diabetes != null) {
       diabetesReport = DiabetesDemo.run(diabetes.outputDirectory(), diabetes.json(), stdout);
       if (!diabetesReport.matchesPaper()) {
-        spec.commandLine().getErr().println("tf-l1l2 demo: the entry order differs from the"
-            + " paper's (see above)");
+        spec.commandLine()
+            .getErr()
+            .println("tf-l1l2 demo: the entry order differs from the" + " paper's (see above)");
         return 1;
       }
       return 0;
     }
     report = Demo.run(settings, stdout);
     if (!report.export().allMatch()) {
-      spec.commandLine().getErr().println("tf-l1l2 demo: the reloaded SavedModel does not match"
-          + " the trained model (see above)");
+      spec.commandLine()
+          .getErr()
+          .println(
+              "tf-l1l2 demo: the reloaded SavedModel does not match"
+                  + " the trained model (see above)");
       return 1;
     }
     return 0;
@@ -168,8 +207,8 @@ public final class DemoCommand implements Callable<Integer> {
    */
   boolean isDiabetes() {
     if (!dataset.equals(SYNTHETIC) && !dataset.equals(DIABETES)) {
-      throw new IllegalArgumentException("--dataset must be " + SYNTHETIC + " or " + DIABETES
-          + ", but was '" + dataset + "'");
+      throw new IllegalArgumentException(
+          "--dataset must be " + SYNTHETIC + " or " + DIABETES + ", but was '" + dataset + "'");
     }
     return dataset.equals(DIABETES);
   }
@@ -183,8 +222,8 @@ public final class DemoCommand implements Callable<Integer> {
     rejectUnmatched();
     for (String option : SYNTHETIC_ONLY) {
       if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
-        throw new IllegalArgumentException(option + " applies to --dataset " + SYNTHETIC
-            + " only, not to --dataset " + DIABETES);
+        throw new IllegalArgumentException(
+            option + " applies to --dataset " + SYNTHETIC + " only, not to --dataset " + DIABETES);
       }
     }
     return new DiabetesOptions(path("--out", out), json == null ? null : path("--json", json));
@@ -208,8 +247,10 @@ public final class DemoCommand implements Callable<Integer> {
     if (json != null) {
       throw new IllegalArgumentException("--json applies to --dataset " + DIABETES + " only");
     }
-    int chosenSteps = steps != null ? integer("--steps", steps)
-        : quick ? DemoSettings.QUICK_STEPS : DemoSettings.FULL_STEPS;
+    int chosenSteps =
+        steps != null
+            ? integer("--steps", steps)
+            : quick ? DemoSettings.QUICK_STEPS : DemoSettings.FULL_STEPS;
     Path outputDirectory = path("--out", out);
     return new DemoSettings(
         number("--l1", l1),

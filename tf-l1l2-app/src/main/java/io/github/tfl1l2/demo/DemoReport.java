@@ -7,8 +7,8 @@ import java.util.List;
  * Everything a demo run computed, for the caller to inspect (the tests do).
  *
  * @param problem the generated problem
- * @param settings the four settings in order: no penalty, L2 only, L1 only, L1+L2, trained with
- *     the proximal step
+ * @param settings the four settings in order: no penalty, L2 only, L1 only, L1+L2, trained with the
+ *     proximal step
  * @param subgradient the L1-only setting trained by plain gradient descent, for contrast
  * @param path the regularization path: L1-only models by increasing coefficient
  * @param charts the PNG files written

@@ -25,18 +25,25 @@ record DemoSettings(
 
   /** The default L1 coefficient: near the test-error optimum of the default problem. */
   static final double DEFAULT_L1 = 0.2;
+
   /** The default L2 coefficient: near the test-error optimum of ridge on the default problem. */
   static final double DEFAULT_L2 = 0.05;
+
   /** The default seed. */
   static final long DEFAULT_SEED = 42;
+
   /** Steps per model in a full run. */
   static final int FULL_STEPS = 5000;
+
   /** Steps per model in a quick run. */
   static final int QUICK_STEPS = 3000;
+
   /** Path points in a full run. */
   static final int FULL_PATH_POINTS = 14;
+
   /** The fewest training steps per model. */
   static final int MIN_STEPS = 1;
+
   /** Path points in a quick run. */
   static final int QUICK_PATH_POINTS = 6;
 

@@ -11,8 +11,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The diabetes data of Efron, Hastie, Johnstone and Tibshirani, "Least Angle Regression" (Annals
- * of Statistics, 2004), as shipped in this module's resources ({@value #RESOURCE}, taken from
+ * The diabetes data of Efron, Hastie, Johnstone and Tibshirani, "Least Angle Regression" (Annals of
+ * Statistics, 2004), as shipped in this module's resources ({@value #RESOURCE}, taken from
  * scikit-learn, BSD-3-Clause; see {@code diabetes-NOTICE.txt} beside it): 442 patients, ten
  * baseline variables and a measure of disease progression one year later.
  *
@@ -23,8 +23,10 @@ import java.util.List;
 record DiabetesData(List<String> featureNames, double[][] features, double[] target) {
   /** The resource, next to this class. */
   static final String RESOURCE = "diabetes.csv";
+
   /** Patients. */
   static final int ROWS = 442;
+
   /** Baseline variables. */
   static final int FEATURES = 10;
 
@@ -33,8 +35,8 @@ record DiabetesData(List<String> featureNames, double[][] features, double[] tar
   }
 
   /**
-   * Reads the shipped CSV: {@code #} comment lines, a header, then 442 rows of eleven numbers
-   * (the ten variables, then the target).
+   * Reads the shipped CSV: {@code #} comment lines, a header, then 442 rows of eleven numbers (the
+   * ten variables, then the target).
    *
    * @throws IllegalStateException if the resource is missing or not of that shape
    */
@@ -52,8 +54,15 @@ record DiabetesData(List<String> featureNames, double[][] features, double[] tar
         }
         String[] fields = line.split(",");
         if (fields.length != FEATURES + 1) {
-          throw new IllegalStateException(RESOURCE + ": expected " + (FEATURES + 1)
-              + " columns, found " + fields.length + " in '" + line + "'");
+          throw new IllegalStateException(
+              RESOURCE
+                  + ": expected "
+                  + (FEATURES + 1)
+                  + " columns, found "
+                  + fields.length
+                  + " in '"
+                  + line
+                  + "'");
         }
         if (header == null) {
           header = List.of(fields);
@@ -82,8 +91,8 @@ record DiabetesData(List<String> featureNames, double[][] features, double[] tar
   }
 
   /**
-   * The same data as the paper's lasso sees it: every variable standardized to mean 0 and
-   * variance 1 (the population variance, dividing by n), and the target centered.
+   * The same data as the paper's lasso sees it: every variable standardized to mean 0 and variance
+   * 1 (the population variance, dividing by n), and the target centered.
    */
   DiabetesData standardized() {
     int n = features.length;

@@ -15,24 +15,28 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code tf-l1l2 demo --dataset diabetes}: the lasso path of the LARS paper's diabetes data,
- * traced with {@code optimizers.ProximalGradientDescent}; prints the entry order next to the
- * paper's, a table of weights, the least-squares weights; draws {@value
- * DemoCharts#DIABETES_FILE}; optionally writes the path as JSON.
+ * {@code tf-l1l2 demo --dataset diabetes}: the lasso path of the LARS paper's diabetes data, traced
+ * with {@code optimizers.ProximalGradientDescent}; prints the entry order next to the paper's, a
+ * table of weights, the least-squares weights; draws {@value DemoCharts#DIABETES_FILE}; optionally
+ * writes the path as JSON.
  */
 final class DiabetesDemo {
   /** The order in which the variables enter the lasso in Efron et al. (2004). */
   static final List<String> PAPER_ORDER =
       List.of("bmi", "s5", "bp", "s3", "sex", "s6", "s1", "s4", "s2", "age");
+
   /** Grid points of the path. */
   static final int PATH_POINTS = 50;
+
   /** The last grid point's l1, as a fraction of the first: nearly no penalty. */
   static final double PATH_BOTTOM = 1e-4;
+
   /** Every this many grid points a row of the weight table (and always the last). */
   private static final int TABLE_EVERY = 7;
 
   /** The JSON document's keys. */
   static final String FEATURE_NAMES = "feature_names";
+
   static final String PATH = "path";
   static final String L1 = "l1";
   static final String WEIGHTS = "weights";
@@ -65,28 +69,42 @@ final class DiabetesDemo {
   static Report run(Path outputDirectory, Path json, PrintWriter out) throws IOException {
     long start = System.nanoTime();
     DiabetesData data = DiabetesData.load().standardized();
-    out.printf(Locale.ROOT, "tf-l1l2 demo --dataset diabetes: the lasso path of Efron, Hastie,"
-        + " Johnstone and Tibshirani, \"Least Angle Regression\" (2004)%n");
-    out.printf(Locale.ROOT, "  %d patients, %d baseline variables (%s) standardized to mean 0 and"
-        + " variance 1 (population variance), target centered%n",
-        data.features().length, data.featureNames().size(), String.join(", ", data.featureNames()));
+    out.printf(
+        Locale.ROOT,
+        "tf-l1l2 demo --dataset diabetes: the lasso path of Efron, Hastie,"
+            + " Johnstone and Tibshirani, \"Least Angle Regression\" (2004)%n");
+    out.printf(
+        Locale.ROOT,
+        "  %d patients, %d baseline variables (%s) standardized to mean 0 and"
+            + " variance 1 (population variance), target centered%n",
+        data.features().length,
+        data.featureNames().size(),
+        String.join(", ", data.featureNames()));
     out.flush();
     LassoPath path = LassoPath.trace(data, PATH_POINTS, PATH_BOTTOM);
-    out.printf(Locale.ROOT, "  loss = (1/n)·|y − Xw|² + l1·|w|₁, minimized by"
-        + " optimizers.ProximalGradientDescent in float64, step size %.4g (1/L), at %d values of"
-        + " l1 from %s (every weight zero) down to %s, each started from the previous solution"
-        + " and run until no weight moves more than %.0e over %d steps%n",
-        path.learningRate(), PATH_POINTS, SummaryTable.coefficient(path.points().get(0).l1()),
+    out.printf(
+        Locale.ROOT,
+        "  loss = (1/n)·|y − Xw|² + l1·|w|₁, minimized by"
+            + " optimizers.ProximalGradientDescent in float64, step size %.4g (1/L), at %d values of"
+            + " l1 from %s (every weight zero) down to %s, each started from the previous solution"
+            + " and run until no weight moves more than %.0e over %d steps%n",
+        path.learningRate(),
+        PATH_POINTS,
+        SummaryTable.coefficient(path.points().get(0).l1()),
         SummaryTable.coefficient(path.points().get(PATH_POINTS - 1).l1()),
-        LassoSolver.TOLERANCE, LassoSolver.CHECK_EVERY);
+        LassoSolver.TOLERANCE,
+        LassoSolver.CHECK_EVERY);
     int totalSteps = path.points().stream().mapToInt(Solution::steps).sum();
     out.printf(Locale.ROOT, "  %d proximal steps in all for the grid%n", totalSteps);
 
     out.println();
     out.println("Entry order (first exact non-zero going down the path)");
     out.println("  this run: " + String.join(", ", path.entryOrder()));
-    out.println("  paper:    " + String.join(", ", PAPER_ORDER) + "   -> "
-        + (path.entryOrder().equals(PAPER_ORDER) ? "same order" : "DIFFERENT"));
+    out.println(
+        "  paper:    "
+            + String.join(", ", PAPER_ORDER)
+            + "   -> "
+            + (path.entryOrder().equals(PAPER_ORDER) ? "same order" : "DIFFERENT"));
     path.refinements().forEach(line -> out.println("  " + line));
     path.exits().forEach(line -> out.println("  " + line));
 
@@ -152,8 +170,8 @@ final class DiabetesDemo {
   }
 
   /**
-   * Writes {@code {"feature_names": [...], "path": [{"l1": …, "weights": [...]}, …],
-   * "entry_order": [...]}}, the grid points by decreasing l1, exact zeros as 0.0.
+   * Writes {@code {"feature_names": [...], "path": [{"l1": …, "weights": [...]}, …], "entry_order":
+   * [...]}}, the grid points by decreasing l1, exact zeros as 0.0.
    */
   static void writeJson(LassoPath path, Path file) throws IOException {
     List<Map<String, Object>> points = new ArrayList<>();

@@ -22,8 +22,8 @@ import org.tensorflow.types.TFloat64;
  * @param maxPredictionDifference the largest |reloaded − trained| prediction over those rows
  * @param weightsIdentical whether the reloaded weights equal the trained ones bit for bit
  * @param reloadedPenalty the {@code regularization} signature's {@code penalty} output
- * @param recomputedPenalty {@code l1·Σ|w| + l2·Σw²} computed in double precision from the
- *     reloaded weights and the {@code coefficients} output
+ * @param recomputedPenalty {@code l1·Σ|w| + l2·Σw²} computed in double precision from the reloaded
+ *     weights and the {@code coefficients} output
  * @param trainedPenalty the penalty in the loss at the end of training
  */
 record ExportCheck(
@@ -37,24 +37,24 @@ record ExportCheck(
     double trainedPenalty) {
 
   /**
-   * Relative tolerance between float32 results and their double-precision recomputation: a sum of
-   * a few hundred float32 terms is accurate to a few ulps of 6e-8.
+   * Relative tolerance between float32 results and their double-precision recomputation: a sum of a
+   * few hundred float32 terms is accurate to a few ulps of 6e-8.
    */
   static final double RELATIVE_TOLERANCE = 1e-5;
 
   /**
-   * Loads the SavedModel in {@code directory} and compares it with {@code model}, trained on
-   * {@code problem}.
+   * Loads the SavedModel in {@code directory} and compares it with {@code model}, trained on {@code
+   * problem}.
    */
   static ExportCheck run(Path directory, SparseRegressionProblem problem, TrainedModel model) {
     try (SavedModelBundle bundle = SavedModelBundle.load(directory.toString(), "serve")) {
       List<String> keys = bundle.signatures().stream().map(Signature::key).sorted().toList();
       double maxDifference = 0.0;
       try (TFloat32 x = Tensors.matrix(problem.testFeatures());
-          Result served = bundle.function(Signature.DEFAULT_KEY)
-              .call(Map.of(RegressionGraph.FEATURES, x))) {
-        float[] reloaded = Tensors.toFloatArray(
-            (TFloat32) served.get(RegressionGraph.PREDICTION).orElseThrow());
+          Result served =
+              bundle.function(Signature.DEFAULT_KEY).call(Map.of(RegressionGraph.FEATURES, x))) {
+        float[] reloaded =
+            Tensors.toFloatArray((TFloat32) served.get(RegressionGraph.PREDICTION).orElseThrow());
         for (int i = 0; i < reloaded.length; i++) {
           maxDifference =
               Math.max(maxDifference, Math.abs((double) reloaded[i] - model.testPredictions()[i]));
@@ -63,8 +63,7 @@ record ExportCheck(
       double[] weights = reloadedWeights(bundle);
       double reloadedPenalty;
       double[] coefficients;
-      try (Result regularization =
-          bundle.function(RegularizationSignature.KEY).call(Map.of())) {
+      try (Result regularization = bundle.function(RegularizationSignature.KEY).call(Map.of())) {
         reloadedPenalty = scalar(regularization, RegularizationSignature.PENALTY);
         TFloat64 c =
             (TFloat64) regularization.get(RegularizationSignature.COEFFICIENTS).orElseThrow();
@@ -94,9 +93,9 @@ record ExportCheck(
   }
 
   /**
-   * The largest prediction difference still counted as a match: predictions are of order 10,
-   * where one float32 ulp is about 1e-6, and a reloaded session may split the matrix product
-   * over threads differently.
+   * The largest prediction difference still counted as a match: predictions are of order 10, where
+   * one float32 ulp is about 1e-6, and a reloaded session may split the matrix product over threads
+   * differently.
    */
   static final double PREDICTION_TOLERANCE = 1e-4;
 
@@ -120,7 +119,8 @@ record ExportCheck(
   }
 
   private static boolean close(double a, double b) {
-    return Math.abs(a - b) <= RELATIVE_TOLERANCE * Math.max(1.0, Math.max(Math.abs(a), Math.abs(b)));
+    return Math.abs(a - b)
+        <= RELATIVE_TOLERANCE * Math.max(1.0, Math.max(Math.abs(a), Math.abs(b)));
   }
 
   private static double[] reloadedWeights(SavedModelBundle bundle) {
@@ -135,8 +135,12 @@ record ExportCheck(
   }
 
   private static double scalar(Result result, String name) {
-    Tensor t = result.get(name).orElseThrow(
-        () -> new IllegalStateException("the SavedModel output \"" + name + "\" is missing"));
+    Tensor t =
+        result
+            .get(name)
+            .orElseThrow(
+                () ->
+                    new IllegalStateException("the SavedModel output \"" + name + "\" is missing"));
     return ((TFloat32) t).getFloat();
   }
 }

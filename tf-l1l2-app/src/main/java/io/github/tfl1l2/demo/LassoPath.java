@@ -6,15 +6,15 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The lasso path of a standardized regression problem: the solutions at a grid of {@code l1}
- * values from the smallest at which every weight is zero down to nearly no penalty, each solved
- * from the previous one (a warm start), and the order in which the variables enter.
+ * The lasso path of a standardized regression problem: the solutions at a grid of {@code l1} values
+ * from the smallest at which every weight is zero down to nearly no penalty, each solved from the
+ * previous one (a warm start), and the order in which the variables enter.
  *
  * @param featureNames the variables, in column order
  * @param l1Max the smallest {@code l1} at which every weight is zero, {@code max_j |(2/n)·x_jᵀy|}
  * @param points the solutions by decreasing {@code l1}, the first all zero
- * @param entryOrder the variables in the order they first become non-zero going down the path,
- *     ties at a grid point resolved by refinement
+ * @param entryOrder the variables in the order they first become non-zero going down the path, ties
+ *     at a grid point resolved by refinement
  * @param refinements how each tie was resolved, one line each
  * @param exits the variables that leave the model further down the path and where, one line each
  * @param leastSquares the unpenalized least-squares weights, solved in double
@@ -84,12 +84,15 @@ record LassoPath(
         Solution above = path.get(i - 1);
         Solution below = path.get(i);
         List<Integer> resolved = refine(solver, above, below.l1(), entering, MAX_REFINEMENTS);
-        refinements.add(String.format(Locale.ROOT,
-            "%s first appear together at l1 = %s; bisecting between l1 = %s and %s gives %s",
-            String.join(" and ", resolved.stream().map(names::get).sorted().toList()),
-            SummaryTable.coefficient(below.l1()), SummaryTable.coefficient(above.l1()),
-            SummaryTable.coefficient(below.l1()),
-            String.join(", then ", resolved.stream().map(names::get).toList())));
+        refinements.add(
+            String.format(
+                Locale.ROOT,
+                "%s first appear together at l1 = %s; bisecting between l1 = %s and %s gives %s",
+                String.join(" and ", resolved.stream().map(names::get).sorted().toList()),
+                SummaryTable.coefficient(below.l1()),
+                SummaryTable.coefficient(above.l1()),
+                SummaryTable.coefficient(below.l1()),
+                String.join(", then ", resolved.stream().map(names::get).toList())));
         order.addAll(resolved);
       } else {
         order.addAll(entering);
@@ -99,9 +102,9 @@ record LassoPath(
   }
 
   /**
-   * Orders {@code group}, all zero at {@code above} and all non-zero at {@code lowL1}, by
-   * solving at the geometric midpoint (from {@code above}) and splitting the group by who is
-   * non-zero there.
+   * Orders {@code group}, all zero at {@code above} and all non-zero at {@code lowL1}, by solving
+   * at the geometric midpoint (from {@code above}) and splitting the group by who is non-zero
+   * there.
    */
   private static List<Integer> refine(
       LassoSolver solver, Solution above, double lowL1, List<Integer> group, int budget) {
@@ -132,16 +135,21 @@ record LassoPath(
     for (int j = 0; j < names.size(); j++) {
       for (int i = 1; i < path.size(); i++) {
         if (path.get(i - 1).active(j) && !path.get(i).active(j)) {
-          String line = String.format(Locale.ROOT,
-              "%s leaves the model between l1 = %s and %s", names.get(j),
-              SummaryTable.coefficient(path.get(i - 1).l1()),
-              SummaryTable.coefficient(path.get(i).l1()));
+          String line =
+              String.format(
+                  Locale.ROOT,
+                  "%s leaves the model between l1 = %s and %s",
+                  names.get(j),
+                  SummaryTable.coefficient(path.get(i - 1).l1()),
+                  SummaryTable.coefficient(path.get(i).l1()));
           for (int k = i + 1; k < path.size(); k++) {
             if (path.get(k).active(j)) {
-              line += String.format(Locale.ROOT,
-                  " and comes back between l1 = %s and %s",
-                  SummaryTable.coefficient(path.get(k - 1).l1()),
-                  SummaryTable.coefficient(path.get(k).l1()));
+              line +=
+                  String.format(
+                      Locale.ROOT,
+                      " and comes back between l1 = %s and %s",
+                      SummaryTable.coefficient(path.get(k - 1).l1()),
+                      SummaryTable.coefficient(path.get(k).l1()));
               break;
             }
           }

@@ -15,28 +15,30 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat64;
 
 /**
- * Solves the lasso {@code min_w (1/n)·|y − X·w|² + l1·Σ|w|} (no intercept) with TF-Java's
- * {@link ProximalGradientDescent}: for each {@code l1} a graph holds {@code X}, {@code y} and the
- * weights (starting at a given point) in float64, and the step is run until the weights stop
- * moving.
+ * Solves the lasso {@code min_w (1/n)·|y − X·w|² + l1·Σ|w|} (no intercept) with TF-Java's {@link
+ * ProximalGradientDescent}: for each {@code l1} a graph holds {@code X}, {@code y} and the weights
+ * (starting at a given point) in float64, and the step is run until the weights stop moving.
  *
- * <p>Float64, not float32: near the end of the diabetes path the Gram matrix has condition number
- * ≈ 470, so a float32 gradient (targets up to ≈ 200, rounded to ≈ 1e-5) would leave the fixed
- * point ≈ 1e-4 away from the optimum; in float64 it is ≈ 1e-12 away.
+ * <p>Float64, not float32: near the end of the diabetes path the Gram matrix has condition number ≈
+ * 470, so a float32 gradient (targets up to ≈ 200, rounded to ≈ 1e-5) would leave the fixed point ≈
+ * 1e-4 away from the optimum; in float64 it is ≈ 1e-12 away.
  *
  * <p>One {@code Session.run} applies {@value #STEPS_PER_RUN} steps: the graph chains that many
- * {@code minimize} ops, each reading the weights after the previous one. On a 442 × 10 problem
- * a step's kernels take microseconds and a {@code Session.run} far more; measured in one JVM on
- * the loaded 2-core machine, one step per run cost 85–140 µs a step, five per run about 50 µs,
- * and twenty per run about 1 s of graph building per solve, more than it saved.
+ * {@code minimize} ops, each reading the weights after the previous one. On a 442 × 10 problem a
+ * step's kernels take microseconds and a {@code Session.run} far more; measured in one JVM on the
+ * loaded 2-core machine, one step per run cost 85–140 µs a step, five per run about 50 µs, and
+ * twenty per run about 1 s of graph building per solve, more than it saved.
  */
 final class LassoSolver {
   /** Proximal steps chained into one {@code Session.run}. */
   static final int STEPS_PER_RUN = 5;
+
   /** Steps between two convergence checks. */
   static final int CHECK_EVERY = 200;
+
   /** Converged when no weight moved more than this over {@link #CHECK_EVERY} steps. */
   static final double TOLERANCE = 1e-10;
+
   /** A solve that has not converged after this many steps fails. */
   static final int MAX_STEPS = 2_000_000;
 
@@ -61,8 +63,7 @@ final class LassoSolver {
 
   /**
    * Runs {@link ProximalGradientDescent} on the lasso with coefficient {@code l1} from {@code
-   * initial} until no weight moves more than {@value #TOLERANCE} over {@value #CHECK_EVERY}
-   * steps.
+   * initial} until no weight moves more than {@value #TOLERANCE} over {@value #CHECK_EVERY} steps.
    *
    * @throws IllegalStateException if that takes more than {@value #MAX_STEPS} steps
    */
@@ -82,8 +83,8 @@ final class LassoSolver {
       Op step = null;
       for (int k = 0; k < STEPS_PER_RUN; k++) {
         // Each step reads the weights only after the previous step has written them.
-        Operand<TFloat64> read = (step == null ? tf : tf.withControlDependencies(List.of(step)))
-            .identity(weights);
+        Operand<TFloat64> read =
+            (step == null ? tf : tf.withControlDependencies(List.of(step))).identity(weights);
         Operand<TFloat64> residual = tf.math.sub(targets, tf.linalg.matMul(features64, read));
         Operand<TFloat64> dataLoss =
             tf.math.mean(tf.math.square(residual), tf.constant(new int[] {0, 1}));
@@ -108,8 +109,8 @@ final class LassoSolver {
         }
       }
     }
-    throw new IllegalStateException("the lasso at l1 = " + l1 + " did not converge in "
-        + MAX_STEPS + " steps");
+    throw new IllegalStateException(
+        "the lasso at l1 = " + l1 + " did not converge in " + MAX_STEPS + " steps");
   }
 
   private static double[] read(Session session, Variable<TFloat64> weights, int features) {

@@ -26,10 +26,10 @@ final class LinearAlgebra {
   }
 
   /**
-   * The largest eigenvalue of {@code AᵀA / n} where {@code A = [X 1]} is {@code X} with a column
-   * of ones appended (the bias), computed by power iteration from a fixed start, so it is
-   * deterministic. The Hessian of the mean squared error of {@code X·w + b} is twice this
-   * matrix, so its largest eigenvalue fixes the largest stable gradient-descent step.
+   * The largest eigenvalue of {@code AᵀA / n} where {@code A = [X 1]} is {@code X} with a column of
+   * ones appended (the bias), computed by power iteration from a fixed start, so it is
+   * deterministic. The Hessian of the mean squared error of {@code X·w + b} is twice this matrix,
+   * so its largest eigenvalue fixes the largest stable gradient-descent step.
    */
   static double largestGramEigenvalueWithBias(double[][] x) {
     return largestGramEigenvalue(x, true);
@@ -122,9 +122,9 @@ final class LinearAlgebra {
   }
 
   /**
-   * The smallest L1 coefficient at which every weight of {@code mean((X·w + b − y)²) +
-   * l1·Σ|w|} is zero at the optimum: {@code max_j |(2/n)·Σ_i x_ij·(y_i − ȳ)|}, the largest
-   * data gradient at {@code w = 0, b = ȳ}. Above it the L1 subgradient cancels every pull.
+   * The smallest L1 coefficient at which every weight of {@code mean((X·w + b − y)²) + l1·Σ|w|} is
+   * zero at the optimum: {@code max_j |(2/n)·Σ_i x_ij·(y_i − ȳ)|}, the largest data gradient at
+   * {@code w = 0, b = ȳ}. Above it the L1 subgradient cancels every pull.
    */
   static double smallestAllZeroL1(double[][] x, double[] y) {
     int n = x.length;

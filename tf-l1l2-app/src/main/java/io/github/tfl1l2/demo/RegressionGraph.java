@@ -27,22 +27,26 @@ import org.tensorflow.types.TFloat32;
  * bias}, trained on the mean squared error plus an {@link L1L2} penalty on the weights, with its
  * session.
  *
- * <p>How the penalty is trained depends on the {@link Setting.Step}: {@link
- * Setting.Step#PROXIMAL} runs {@link ProximalGradientDescent} on the data loss, which applies the
- * penalty through its proximal operator and leaves exact zeros; {@link Setting.Step#SUBGRADIENT}
- * runs the framework's {@link GradientDescent} on {@code data loss + penalty}, whose L1 gradient
- * {@code ±l1} never lets a weight settle at zero. The bias is not penalized ({@code
- * on("^weights$")}). The penalty the graph reports is the same {@code penalty(…)} op either way.
+ * <p>How the penalty is trained depends on the {@link Setting.Step}: {@link Setting.Step#PROXIMAL}
+ * runs {@link ProximalGradientDescent} on the data loss, which applies the penalty through its
+ * proximal operator and leaves exact zeros; {@link Setting.Step#SUBGRADIENT} runs the framework's
+ * {@link GradientDescent} on {@code data loss + penalty}, whose L1 gradient {@code ±l1} never lets
+ * a weight settle at zero. The bias is not penalized ({@code on("^weights$")}). The penalty the
+ * graph reports is the same {@code penalty(…)} op either way.
  */
 final class RegressionGraph implements AutoCloseable {
   /** The serving input: a float32 matrix with one row per example. */
   static final String FEATURES = "features";
+
   /** The training targets: a float32 vector. */
   static final String TARGETS = "targets";
+
   /** The weight vector variable ({@code [features, 1]}), the only penalized parameter. */
   static final String WEIGHTS = "weights";
+
   /** The scalar bias variable. */
   static final String BIAS = "bias";
+
   /** The serving output: a float32 vector with one prediction per row. */
   static final String PREDICTION = "prediction";
 
@@ -74,35 +78,46 @@ final class RegressionGraph implements AutoCloseable {
     boolean built = false;
     try {
       Ops tf = Ops.create(graph);
-      features = tf.withName(FEATURES).placeholder(TFloat32.class,
-          Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE, featureCount)));
-      targets = tf.withName(TARGETS).placeholder(TFloat32.class,
-          Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE)));
+      features =
+          tf.withName(FEATURES)
+              .placeholder(
+                  TFloat32.class, Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE, featureCount)));
+      targets =
+          tf.withName(TARGETS)
+              .placeholder(TFloat32.class, Placeholder.shape(Shape.of(Shape.UNKNOWN_SIZE)));
       // Zero start: training involves no randomness at all, so a seed fixes every number.
       Ops init = tf.withInitScope();
-      weights = tf.withName(WEIGHTS).variable(
-          init.zeros(init.constant(new long[] {featureCount, 1}), TFloat32.class));
+      weights =
+          tf.withName(WEIGHTS)
+              .variable(init.zeros(init.constant(new long[] {featureCount, 1}), TFloat32.class));
       bias = tf.withName(BIAS).variable(init.constant(0.0f));
-      prediction = tf.withName(PREDICTION).reshape(
-          tf.math.add(tf.linalg.matMul(features, weights), bias),
-          tf.constant(new long[] {-1}));
-      dataLoss = tf.withName("mean_squared_error").math.mean(
-          tf.math.square(tf.math.sub(prediction, targets)), tf.constant(0));
+      prediction =
+          tf.withName(PREDICTION)
+              .reshape(
+                  tf.math.add(tf.linalg.matMul(features, weights), bias),
+                  tf.constant(new long[] {-1}));
+      dataLoss =
+          tf.withName("mean_squared_error")
+              .math
+              .mean(tf.math.square(tf.math.sub(prediction, targets)), tf.constant(0));
       Map<String, Operand<?>> parameters = new LinkedHashMap<>();
       parameters.put(WEIGHTS, weights);
       parameters.put(BIAS, bias);
       penalty = this.regularizer.penalty(tf, parameters.values());
-      trainingStep = switch (step) {
-        case PROXIMAL ->
-            new ProximalGradientDescent(graph, learningRate, this.regularizer).minimize(dataLoss);
-        case SUBGRADIENT ->
-            new GradientDescent(graph, learningRate).minimize(tf.math.add(dataLoss, penalty));
-      };
-      serving = Signature.builder()
-          .key(Signature.DEFAULT_KEY)
-          .input(FEATURES, features)
-          .output(PREDICTION, prediction)
-          .build();
+      trainingStep =
+          switch (step) {
+            case PROXIMAL ->
+                new ProximalGradientDescent(graph, learningRate, this.regularizer)
+                    .minimize(dataLoss);
+            case SUBGRADIENT ->
+                new GradientDescent(graph, learningRate).minimize(tf.math.add(dataLoss, penalty));
+          };
+      serving =
+          Signature.builder()
+              .key(Signature.DEFAULT_KEY)
+              .input(FEATURES, features)
+              .output(PREDICTION, prediction)
+              .build();
       regularization = RegularizationSignature.create(tf, this.regularizer, parameters);
       session = new Session(graph, singleThreaded());
       built = true;
@@ -128,8 +143,8 @@ final class RegressionGraph implements AutoCloseable {
 
   /** Evaluates the data loss and the penalty on {@code (x, y)} as the training graph sees them. */
   LossSnapshot evaluate(TFloat32 x, TFloat32 y) {
-    try (Result result = session.runner().feed(features, x).feed(targets, y)
-        .fetch(dataLoss).fetch(penalty).run()) {
+    try (Result result =
+        session.runner().feed(features, x).feed(targets, y).fetch(dataLoss).fetch(penalty).run()) {
       return new LossSnapshot(
           ((TFloat32) result.get(0)).getFloat(), ((TFloat32) result.get(1)).getFloat());
     }

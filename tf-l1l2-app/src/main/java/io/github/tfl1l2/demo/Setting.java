@@ -15,7 +15,9 @@ record Setting(String label, double l1, double l2, Step step) {
 
   /** How a model is trained. */
   enum Step {
-    /** {@code optimizers.ProximalGradientDescent} on the data loss: the penalty's prox, exact zeros. */
+    /**
+     * {@code optimizers.ProximalGradientDescent} on the data loss: the penalty's prox, exact zeros.
+     */
     PROXIMAL,
     /** The framework's {@code GradientDescent} on data loss + penalty: L1 by its subgradient. */
     SUBGRADIENT
@@ -29,9 +31,9 @@ record Setting(String label, double l1, double l2, Step step) {
   /**
    * The regularizer this setting trains with.
    *
-   * <p>XLA marking is off: the whole penalty here is a 200-element Abs/Square/Sum, and on CPU
-   * the launch of a compiled cluster costs more than it saves; measured on this model, training
-   * ran 2–3 times slower with the library's default {@code xla(true)}, with identical numbers.
+   * <p>XLA marking is off: the whole penalty here is a 200-element Abs/Square/Sum, and on CPU the
+   * launch of a compiled cluster costs more than it saves; measured on this model, training ran 2–3
+   * times slower with the library's default {@code xla(true)}, with identical numbers.
    */
   L1L2 regularizer() {
     return L1L2.builder().l1(l1).l2(l2).xla(false).build();

@@ -4,16 +4,16 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * A synthetic linear regression problem whose answer is sparse: {@code y = X·w* + b* + noise}
- * where only a few entries of {@code w*} are non-zero.
+ * A synthetic linear regression problem whose answer is sparse: {@code y = X·w* + b* + noise} where
+ * only a few entries of {@code w*} are non-zero.
  *
- * <p>Features follow an AR(1) process along the feature index ({@code corr(x_i, x_j) =
- * ρ^|i-j|}), so every true feature has correlated neighbours that carry part of its signal: the
- * case where an unpenalized fit spreads weight over the neighbours and L1 has to pick the right
- * one. With fewer training rows than features the unpenalized problem has no unique solution.
+ * <p>Features follow an AR(1) process along the feature index ({@code corr(x_i, x_j) = ρ^|i-j|}),
+ * so every true feature has correlated neighbours that carry part of its signal: the case where an
+ * unpenalized fit spreads weight over the neighbours and L1 has to pick the right one. With fewer
+ * training rows than features the unpenalized problem has no unique solution.
  *
- * <p>Generation uses {@link java.util.Random}, whose algorithm is fixed by its specification, so
- * a seed gives the same problem on every JVM.
+ * <p>Generation uses {@link java.util.Random}, whose algorithm is fixed by its specification, so a
+ * seed gives the same problem on every JVM.
  *
  * @param trainFeatures training rows, {@code trainRows × features}
  * @param trainTargets training targets

@@ -15,21 +15,35 @@ final class SummaryTable {
   /** The table's lines: a header, a rule, one row per model. */
   static List<String> lines(List<ScoredModel> models) {
     List<String> lines = new ArrayList<>();
-    lines.add(String.format(Locale.ROOT, ROW, "setting", "l1", "l2", "train MSE", "test MSE",
-        "penalty", "non-zero", "precision", "recall"));
+    lines.add(
+        String.format(
+            Locale.ROOT,
+            ROW,
+            "setting",
+            "l1",
+            "l2",
+            "train MSE",
+            "test MSE",
+            "penalty",
+            "non-zero",
+            "precision",
+            "recall"));
     lines.add("-".repeat(lines.get(0).length()));
     for (ScoredModel m : models) {
       ModelScore s = m.score();
-      lines.add(String.format(Locale.ROOT, ROW,
-          m.setting().label(),
-          coefficient(m.setting().l1()),
-          coefficient(m.setting().l2()),
-          fixed(s.trainError()),
-          fixed(s.testError()),
-          fixed(s.penalty()),
-          s.nonZero() + "/" + m.model().weights().length,
-          ratio(s.precision()),
-          ratio(s.recall())));
+      lines.add(
+          String.format(
+              Locale.ROOT,
+              ROW,
+              m.setting().label(),
+              coefficient(m.setting().l1()),
+              coefficient(m.setting().l2()),
+              fixed(s.trainError()),
+              fixed(s.testError()),
+              fixed(s.penalty()),
+              s.nonZero() + "/" + m.model().weights().length,
+              ratio(s.precision()),
+              ratio(s.recall())));
     }
     return lines;
   }

@@ -10,22 +10,26 @@ final class Tensors {
   /** A {@code rows × columns} float32 matrix holding {@code values} rounded to float. */
   static TFloat32 matrix(double[][] values) {
     int columns = values.length == 0 ? 0 : values[0].length;
-    return TFloat32.tensorOf(Shape.of(values.length, columns), t -> {
-      for (int i = 0; i < values.length; i++) {
-        for (int j = 0; j < columns; j++) {
-          t.setFloat((float) values[i][j], i, j);
-        }
-      }
-    });
+    return TFloat32.tensorOf(
+        Shape.of(values.length, columns),
+        t -> {
+          for (int i = 0; i < values.length; i++) {
+            for (int j = 0; j < columns; j++) {
+              t.setFloat((float) values[i][j], i, j);
+            }
+          }
+        });
   }
 
   /** A float32 vector holding {@code values} rounded to float. */
   static TFloat32 vector(double[] values) {
-    return TFloat32.tensorOf(Shape.of(values.length), t -> {
-      for (int i = 0; i < values.length; i++) {
-        t.setFloat((float) values[i], i);
-      }
-    });
+    return TFloat32.tensorOf(
+        Shape.of(values.length),
+        t -> {
+          for (int i = 0; i < values.length; i++) {
+            t.setFloat((float) values[i], i);
+          }
+        });
   }
 
   /** The elements of a float32 vector. */

@@ -49,12 +49,13 @@ final class Trainer implements AutoCloseable {
 
   /**
    * The step size of every model: {@code 1/L} with {@code L} the largest eigenvalue of the mean
-   * squared error's Hessian, twice the Gram matrix of {@code [X 1]} over n. It is the largest
-   * step for which proximal gradient descent provably decreases the loss at every step, and the
-   * L2 term needs no room in it: the prox applies L2 exactly, whatever its size.
+   * squared error's Hessian, twice the Gram matrix of {@code [X 1]} over n. It is the largest step
+   * for which proximal gradient descent provably decreases the loss at every step, and the L2 term
+   * needs no room in it: the prox applies L2 exactly, whatever its size.
    */
   static float stepSize(SparseRegressionProblem problem) {
-    return (float) (1.0 / (2.0 * LinearAlgebra.largestGramEigenvalueWithBias(problem.trainFeatures())));
+    return (float)
+        (1.0 / (2.0 * LinearAlgebra.largestGramEigenvalueWithBias(problem.trainFeatures())));
   }
 
   /** The step size every model trains with. */
@@ -78,8 +79,9 @@ final class Trainer implements AutoCloseable {
    */
   TrainedModel train(Setting setting, Path exportDirectory) {
     long start = System.nanoTime();
-    try (RegressionGraph graph = new RegressionGraph(
-        problem.features(), setting.regularizer(), setting.step(), learningRate)) {
+    try (RegressionGraph graph =
+        new RegressionGraph(
+            problem.features(), setting.regularizer(), setting.step(), learningRate)) {
       graph.train(totalSteps, trainFeatures, trainTargets);
       RegressionGraph.LossSnapshot end = graph.evaluate(trainFeatures, trainTargets);
       if (exportDirectory != null) {

@@ -22,19 +22,44 @@ import java.util.stream.Stream;
 /**
  * Runs fuzz cases through {@link FuzzWorker} child JVMs in batches, so that a case on which
  * TensorFlow's native code aborts or hangs ends only its batch. Such a case is then run once more
- * as a user runs it, {@code java … io.github.tfl1l2.cli.Main …} (the supervised command), and
- * that run is the one judged.
+ * as a user runs it, {@code java … io.github.tfl1l2.cli.Main …} (the supervised command), and that
+ * run is the one judged.
  */
 final class FuzzHarness {
   /** How a case ended. */
   record Outcome(
-      int number, String command, String file, String kind, String detail,
-      String inProcess, int exit, String out, String err,
-      boolean inputUnchanged, boolean written, List<String> entries) {
+      int number,
+      String command,
+      String file,
+      String kind,
+      String detail,
+      String inProcess,
+      int exit,
+      String out,
+      String err,
+      boolean inputUnchanged,
+      boolean written,
+      List<String> entries) {
 
     String describe() {
-      return "case " + number + " (" + command + ", " + file + " " + kind + " " + detail + ", "
-          + inProcess + "): exit " + exit + ", stdout " + out.strip() + ", stderr " + err.strip();
+      return "case "
+          + number
+          + " ("
+          + command
+          + ", "
+          + file
+          + " "
+          + kind
+          + " "
+          + detail
+          + ", "
+          + inProcess
+          + "): exit "
+          + exit
+          + ", stdout "
+          + out.strip()
+          + ", stderr "
+          + err.strip();
     }
   }
 
@@ -64,13 +89,22 @@ final class FuzzHarness {
     while (next < end) {
       Files.deleteIfExists(results);
       Files.deleteIfExists(progress);
-      Process batch = new ProcessBuilder(JAVA, "-cp", CLASS_PATH, FuzzWorker.class.getName(),
-              seed.toString(), work.toString(), Integer.toString(next), Integer.toString(end),
-              results.toString(), progress.toString())
-          .directory(cwd.toFile())
-          .redirectOutput(temp.resolve("batch-stdout.txt").toFile())
-          .redirectError(temp.resolve("batch-stderr.txt").toFile())
-          .start();
+      Process batch =
+          new ProcessBuilder(
+                  JAVA,
+                  "-cp",
+                  CLASS_PATH,
+                  FuzzWorker.class.getName(),
+                  seed.toString(),
+                  work.toString(),
+                  Integer.toString(next),
+                  Integer.toString(end),
+                  results.toString(),
+                  progress.toString())
+              .directory(cwd.toFile())
+              .redirectOutput(temp.resolve("batch-stdout.txt").toFile())
+              .redirectError(temp.resolve("batch-stderr.txt").toFile())
+              .start();
       String stopped = watch(batch, progress, results);
       readResults(results).forEach(o -> outcomes.put(o.number(), o));
       int started = lastStarted(progress, next - 1);
@@ -88,8 +122,8 @@ final class FuzzHarness {
   }
 
   /**
-   * Waits for the batch; returns {@code null} when it ended normally, or why it was stopped:
-   * a crash (its exit status) or a case that took longer than {@code perCase}.
+   * Waits for the batch; returns {@code null} when it ended normally, or why it was stopped: a
+   * crash (its exit status) or a case that took longer than {@code perCase}.
    */
   private String watch(Process batch, Path progress, Path results)
       throws IOException, InterruptedException {
@@ -126,8 +160,12 @@ final class FuzzHarness {
     command.addAll(List.of("--timeout", Long.toString(supervisedTimeout.toSeconds())));
     Path stdout = temp.resolve("supervised-stdout.txt");
     Path stderr = temp.resolve("supervised-stderr.txt");
-    Process process = new ProcessBuilder(command).directory(cwd.toFile())
-        .redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+    Process process =
+        new ProcessBuilder(command)
+            .directory(cwd.toFile())
+            .redirectOutput(stdout.toFile())
+            .redirectError(stderr.toFile())
+            .start();
     boolean ended = process.waitFor(supervisedTimeout.toSeconds() + 30, TimeUnit.SECONDS);
     if (!ended) {
       process.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -135,11 +173,20 @@ final class FuzzHarness {
     }
     assertTrue(ended, "the supervised command of case " + number + " did not end in time");
     assertEquals(List.of(), hsErrFiles(cwd), "JVM crash dumps left by case " + number);
-    Outcome outcome = new Outcome(number, FuzzWorker.command(number), mutation.file(),
-        mutation.kind(), mutation.detail(), inProcess + "; judged supervised",
-        process.exitValue(), Files.readString(stdout), Files.readString(stderr),
-        before.equals(TestModels.digest(model)),
-        Files.isDirectory(out), TestModels.listing(caseDir));
+    Outcome outcome =
+        new Outcome(
+            number,
+            FuzzWorker.command(number),
+            mutation.file(),
+            mutation.kind(),
+            mutation.detail(),
+            inProcess + "; judged supervised",
+            process.exitValue(),
+            Files.readString(stdout),
+            Files.readString(stderr),
+            before.equals(TestModels.digest(model)),
+            Files.isDirectory(out),
+            TestModels.listing(caseDir));
     TestModels.delete(caseDir);
     return outcome;
   }
@@ -157,11 +204,20 @@ final class FuzzHarness {
       List<String> entries = new ArrayList<>();
       JsonArray array = o.getAsJsonArray("entries");
       array.forEach(e -> entries.add(e.getAsString()));
-      outcomes.add(new Outcome(o.get("case").getAsInt(), o.get("command").getAsString(),
-          o.get("file").getAsString(), o.get("kind").getAsString(), o.get("detail").getAsString(),
-          "in-process", o.get("exit").getAsInt(), o.get("out").getAsString(),
-          o.get("err").getAsString(), o.get("inputUnchanged").getAsBoolean(),
-          o.get("written").getAsBoolean(), entries));
+      outcomes.add(
+          new Outcome(
+              o.get("case").getAsInt(),
+              o.get("command").getAsString(),
+              o.get("file").getAsString(),
+              o.get("kind").getAsString(),
+              o.get("detail").getAsString(),
+              "in-process",
+              o.get("exit").getAsInt(),
+              o.get("out").getAsString(),
+              o.get("err").getAsString(),
+              o.get("inputUnchanged").getAsBoolean(),
+              o.get("written").getAsBoolean(),
+              entries));
     }
     return outcomes;
   }
@@ -176,8 +232,10 @@ final class FuzzHarness {
 
   private static List<String> hsErrFiles(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
-      return files.map(p -> p.getFileName().toString())
-          .filter(n -> n.startsWith("hs_err_pid") || n.startsWith("core")).toList();
+      return files
+          .map(p -> p.getFileName().toString())
+          .filter(n -> n.startsWith("hs_err_pid") || n.startsWith("core"))
+          .toList();
     }
   }
 
@@ -190,10 +248,17 @@ final class FuzzHarness {
   static void assertContract(Outcome o, double expected) {
     assertTrue(o.inputUnchanged(), "input changed: " + o.describe());
     if (o.exit() == 0) {
-      double penalty = o.command().equals("penalty")
-          ? JsonParser.parseString(o.out()).getAsJsonObject().get("penalty").getAsDouble()
-          : Double.parseDouble(o.out().lines().filter(l -> l.startsWith("penalty"))
-              .findFirst().orElseThrow().substring("penalty".length()).strip());
+      double penalty =
+          o.command().equals("penalty")
+              ? JsonParser.parseString(o.out()).getAsJsonObject().get("penalty").getAsDouble()
+              : Double.parseDouble(
+                  o.out()
+                      .lines()
+                      .filter(l -> l.startsWith("penalty"))
+                      .findFirst()
+                      .orElseThrow()
+                      .substring("penalty".length())
+                      .strip());
       TestModels.assertClose(expected, penalty, "penalty of " + o.describe());
       if (o.command().equals("regularize")) {
         assertTrue(o.written(), "output written: " + o.describe());
@@ -204,7 +269,8 @@ final class FuzzHarness {
     assertEquals("", o.out(), "stdout of " + o.describe());
     List<String> lines = messageLines(o.err());
     assertEquals(1, lines.size(), "one line on stderr: " + o.describe());
-    assertTrue(lines.get(0).startsWith("tf-l1l2 " + o.command() + ": --model "),
+    assertTrue(
+        lines.get(0).startsWith("tf-l1l2 " + o.command() + ": --model "),
         "the line names --model: " + o.describe());
     assertEquals(List.of("model"), o.entries(), "nothing written: " + o.describe());
   }
@@ -216,5 +282,4 @@ final class FuzzHarness {
   static List<String> messageLines(String stderr) {
     return NativeLog.commandLines(stderr);
   }
-
 }

@@ -13,10 +13,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs a range of fuzz cases in one JVM, each as the real command line in this process, and
- * appends one JSON line per finished case to a results file. It writes the case number to a
- * progress file before starting a case, so that {@link FuzzHarness} can tell which case ended the
- * process (a native abort) or stopped making progress (a hang).
+ * Runs a range of fuzz cases in one JVM, each as the real command line in this process, and appends
+ * one JSON line per finished case to a results file. It writes the case number to a progress file
+ * before starting a case, so that {@link FuzzHarness} can tell which case ended the process (a
+ * native abort) or stopped making progress (a hang).
  *
  * <p>Even cases run {@code penalty --json}, odd ones {@code regularize --out}.
  */
@@ -32,11 +32,20 @@ public final class FuzzWorker {
     Path results = Path.of(args[4]);
     Path progress = Path.of(args[5]);
     for (int number = first; number < end; number++) {
-      Files.writeString(progress, number + "\n", StandardCharsets.UTF_8,
-          StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.SYNC);
+      Files.writeString(
+          progress,
+          number + "\n",
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND,
+          StandardOpenOption.SYNC);
       JsonObject result = runCase(seed, work, number);
-      try (Writer writer = Files.newBufferedWriter(results, StandardCharsets.UTF_8,
-          StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+      try (Writer writer =
+          Files.newBufferedWriter(
+              results,
+              StandardCharsets.UTF_8,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.APPEND)) {
         writer.write(new Gson().toJson(result) + "\n");
       }
     }
@@ -72,9 +81,11 @@ public final class FuzzWorker {
     result.addProperty("err", run.err());
     result.addProperty("millis", (System.nanoTime() - start) / 1_000_000);
     result.addProperty("inputUnchanged", before.equals(TestModels.digest(model)));
-    result.addProperty("written", Files.isDirectory(out)
-        && Files.isRegularFile(out.resolve("saved_model.pb"))
-        && Files.isRegularFile(out.resolve("variables/variables.index")));
+    result.addProperty(
+        "written",
+        Files.isDirectory(out)
+            && Files.isRegularFile(out.resolve("saved_model.pb"))
+            && Files.isRegularFile(out.resolve("variables/variables.index")));
     result.add("entries", new Gson().toJsonTree(TestModels.listing(caseDir)));
     TestModels.delete(caseDir);
     return result;

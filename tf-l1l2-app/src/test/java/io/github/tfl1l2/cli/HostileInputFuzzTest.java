@@ -3,8 +3,8 @@ package io.github.tfl1l2.cli;
 import static io.github.tfl1l2.savedmodel.TestModels.EXAMPLE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.savedmodel.TestModels;
+import io.github.tfl1l2.testing.References;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,15 +18,19 @@ import org.tensorflow.SavedModelBundle;
 
 /**
  * Corrupt copies of the example model (truncated files, flipped bits, hostile tensor shapes; see
- * {@link ModelMutator}) given to {@code penalty} and {@code regularize}: every case either
- * succeeds with the example's own penalty or fails with one line naming {@code --model}, exit
- * status 1 or 2, nothing written and the input unchanged; none leaves a JVM crash dump, and a
- * case that aborts or hangs TensorFlow in-process is judged as the supervised command line.
+ * {@link ModelMutator}) given to {@code penalty} and {@code regularize}: every case either succeeds
+ * with the example's own penalty or fails with one line naming {@code --model}, exit status 1 or 2,
+ * nothing written and the input unchanged; none leaves a JVM crash dump, and a case that aborts or
+ * hangs TensorFlow in-process is judged as the supervised command line.
  */
 class HostileInputFuzzTest {
   /** Cases in the default suite: a quick sample of every kind of mutation. */
   static final int QUICK_CASES = 200;
-  /** Cases in the soak run: {@code mvn -B test -Dtest=HostileInputFuzzTest -Dgroups=soak -DexcludedGroups=}. */
+
+  /**
+   * Cases in the soak run: {@code mvn -B test -Dtest=HostileInputFuzzTest -Dgroups=soak
+   * -DexcludedGroups=}.
+   */
   static final int SOAK_CASES = 1200;
 
   @TempDir Path temp;
@@ -58,16 +62,31 @@ class HostileInputFuzzTest {
     System.out.println(summary(outcomes, seconds));
   }
 
-  /** Counts by mutation kind and result, for the record (docs/savedmodels.md quotes a soak run's). */
+  /**
+   * Counts by mutation kind and result, for the record (docs/savedmodels.md quotes a soak run's).
+   */
   static String summary(List<FuzzHarness.Outcome> outcomes, long seconds) {
-    Map<String, Long> counts = new TreeMap<>(outcomes.stream().collect(Collectors.groupingBy(
-        o -> o.kind() + " " + o.file().replaceFirst(".*/", "") + " -> "
-            + (o.exit() == 0 ? "exit 0, correct penalty" : "exit " + o.exit() + ", one line")
-            + (o.inProcess().equals("in-process") ? "" : " [" + o.inProcess() + "]"),
-        Collectors.counting())));
+    Map<String, Long> counts =
+        new TreeMap<>(
+            outcomes.stream()
+                .collect(
+                    Collectors.groupingBy(
+                        o ->
+                            o.kind()
+                                + " "
+                                + o.file().replaceFirst(".*/", "")
+                                + " -> "
+                                + (o.exit() == 0
+                                    ? "exit 0, correct penalty"
+                                    : "exit " + o.exit() + ", one line")
+                                + (o.inProcess().equals("in-process")
+                                    ? ""
+                                    : " [" + o.inProcess() + "]"),
+                        Collectors.counting())));
     StringBuilder text = new StringBuilder(outcomes.size() + " mutations in " + seconds + " s\n");
     counts.forEach((k, v) -> text.append(String.format("%5d  %s%n", v, k)));
-    outcomes.stream().filter(o -> !o.inProcess().equals("in-process"))
+    outcomes.stream()
+        .filter(o -> !o.inProcess().equals("in-process"))
         .forEach(o -> text.append("  ").append(o.describe().strip()).append('\n'));
     return text.toString();
   }

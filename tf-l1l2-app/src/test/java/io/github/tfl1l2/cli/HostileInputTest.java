@@ -26,8 +26,8 @@ import org.tensorflow.proto.TensorShapeProto;
 
 /**
  * Models and paths built to break the loader: wrong tags, symbolic link loops, FIFOs, unreadable
- * and missing entries, and graphs on which TensorFlow's native code aborts or hangs. Each ends
- * with one line naming {@code --model}, a non-zero exit and nothing written.
+ * and missing entries, and graphs on which TensorFlow's native code aborts or hangs. Each ends with
+ * one line naming {@code --model}, a non-zero exit and nothing written.
  */
 class HostileInputTest {
   @TempDir Path temp;
@@ -45,21 +45,33 @@ class HostileInputTest {
   private CliRun regularizeFails(Path model, String... fragments) {
     Map<String, String> before = TestModels.digest(model);
     List<String> listing = TestModels.listing(temp);
-    CliRun run = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> CliRun.of(
-        "regularize", "--model", model.toString(), "--out", temp.resolve("out").toString()));
+    CliRun run =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(60),
+            () ->
+                CliRun.of(
+                    "regularize",
+                    "--model",
+                    model.toString(),
+                    "--out",
+                    temp.resolve("out").toString()));
     run.failedWith(1, fragments);
     assertEquals(listing, TestModels.listing(temp), "nothing written");
     assertEquals(before, TestModels.digest(model), "input unchanged");
     return run;
   }
 
-  private static void rewriteGraph(Path model, String nodeName,
-      java.util.function.UnaryOperator<AttrValue> change, String attr) throws IOException {
+  private static void rewriteGraph(
+      Path model, String nodeName, java.util.function.UnaryOperator<AttrValue> change, String attr)
+      throws IOException {
     Path pb = model.resolve("saved_model.pb");
     SavedModel saved = SavedModel.parseFrom(Files.readAllBytes(pb));
     MetaGraphDef.Builder meta = saved.getMetaGraphs(0).toBuilder();
-    NodeDef.Builder node = meta.getGraphDefBuilder().getNodeBuilderList().stream()
-        .filter(n -> n.getName().equals(nodeName)).findFirst().orElseThrow();
+    NodeDef.Builder node =
+        meta.getGraphDefBuilder().getNodeBuilderList().stream()
+            .filter(n -> n.getName().equals(nodeName))
+            .findFirst()
+            .orElseThrow();
     node.putAttr(attr, change.apply(node.getAttrOrThrow(attr)));
     Files.write(pb, saved.toBuilder().setMetaGraphs(0, meta).build().toByteArray());
   }
@@ -75,16 +87,28 @@ class HostileInputTest {
   /** A constant whose element count overflows: TensorFlow's shape code CHECK-fails (SIGABRT). */
   private Path abortingModel() throws IOException {
     Path model = copyOfExample("aborting");
-    rewriteGraph(model, "dense/Const_1", v -> v.toBuilder().setTensor(v.getTensor().toBuilder()
-        .setTensorShape(shape(1L << 31, 1L << 31, 4))).build(), "value");
+    rewriteGraph(
+        model,
+        "dense/Const_1",
+        v ->
+            v.toBuilder()
+                .setTensor(v.getTensor().toBuilder().setTensorShape(shape(1L << 31, 1L << 31, 4)))
+                .build(),
+        "value");
     return model;
   }
 
   /** A string constant of 2^33 elements: loading it takes far longer than any test can wait. */
   private Path hangingModel() throws IOException {
     Path model = copyOfExample("hanging");
-    rewriteGraph(model, "save/Const", v -> v.toBuilder().setTensor(v.getTensor().toBuilder()
-        .setTensorShape(shape(1L << 33))).build(), "value");
+    rewriteGraph(
+        model,
+        "save/Const",
+        v ->
+            v.toBuilder()
+                .setTensor(v.getTensor().toBuilder().setTensorShape(shape(1L << 33)))
+                .build(),
+        "value");
     return model;
   }
 
@@ -93,17 +117,25 @@ class HostileInputTest {
 
   private Launched launch(String... args) throws Exception {
     Path cwd = Files.createDirectories(temp.resolve("cwd"));
-    List<String> command = new ArrayList<>(List.of(
-        ProcessHandle.current().info().command().orElse("java"),
-        "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName()));
     command.addAll(List.of(args));
     Path out = temp.resolve("launched-stdout.txt");
     Path err = temp.resolve("launched-stderr.txt");
-    Process process = new ProcessBuilder(command).directory(cwd.toFile())
-        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    Process process =
+        new ProcessBuilder(command)
+            .directory(cwd.toFile())
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile())
+            .start();
     assertTrue(process.waitFor(120, TimeUnit.SECONDS), "the command ended");
-    return new Launched(process.exitValue(), Files.readString(out), Files.readString(err),
-        TestModels.listing(cwd));
+    return new Launched(
+        process.exitValue(), Files.readString(out), Files.readString(err), TestModels.listing(cwd));
   }
 
   @Test
@@ -118,10 +150,17 @@ class HostileInputTest {
     Path pb = model.resolve("saved_model.pb");
     SavedModel saved = SavedModel.parseFrom(Files.readAllBytes(pb));
     MetaGraphDef meta = saved.getMetaGraphs(0);
-    Files.write(pb, saved.toBuilder().setMetaGraphs(0, meta.toBuilder().setMetaInfoDef(
-        meta.getMetaInfoDef().toBuilder().clearTags().addTags("train"))).build().toByteArray());
-    String out = CliRun.of("penalty", "--model", model.toString(), "--tag", "train")
-        .succeeded().out();
+    Files.write(
+        pb,
+        saved.toBuilder()
+            .setMetaGraphs(
+                0,
+                meta.toBuilder()
+                    .setMetaInfoDef(meta.getMetaInfoDef().toBuilder().clearTags().addTags("train")))
+            .build()
+            .toByteArray());
+    String out =
+        CliRun.of("penalty", "--model", model.toString(), "--tag", "train").succeeded().out();
     assertTrue(out.contains("(tag train)"), out);
   }
 
@@ -155,8 +194,8 @@ class HostileInputTest {
     Path index = model.resolve("variables/variables.index");
     Files.delete(index);
     Files.createSymbolicLink(index, Path.of("variables.index"));
-    regularizeFails(model, "--model", "variables/variables.index is a symbolic link that leads "
-        + "nowhere");
+    regularizeFails(
+        model, "--model", "variables/variables.index is a symbolic link that leads " + "nowhere");
   }
 
   @Test
@@ -178,8 +217,8 @@ class HostileInputTest {
   void missingVariablesOfAGraphThatHasSomeAreRefused() throws IOException {
     Path model = copyOfExample("no-variables");
     Files.delete(model.resolve("variables/variables.index"));
-    regularizeFails(model, "--model",
-        "its graph has 4 variables but variables/variables.index is missing");
+    regularizeFails(
+        model, "--model", "its graph has 4 variables but variables/variables.index is missing");
   }
 
   @Test
@@ -187,11 +226,13 @@ class HostileInputTest {
     // Root reads any directory whatever its mode, so this cannot be shown when run as root.
     assumeFalse("root".equals(System.getProperty("user.name")), "running as root");
     Path model = copyOfExample("unreadable");
-    Files.setPosixFilePermissions(model.resolve("variables"), PosixFilePermissions.fromString("---------"));
+    Files.setPosixFilePermissions(
+        model.resolve("variables"), PosixFilePermissions.fromString("---------"));
     try {
       regularizeFails(model, "--model", "variables cannot be read");
     } finally {
-      Files.setPosixFilePermissions(model.resolve("variables"), PosixFilePermissions.fromString("rwx------"));
+      Files.setPosixFilePermissions(
+          model.resolve("variables"), PosixFilePermissions.fromString("rwx------"));
     }
   }
 
@@ -207,8 +248,10 @@ class HostileInputTest {
     assertTrue(lines.get(0).startsWith("tf-l1l2 regularize: --model " + model), lines.get(0));
     assertTrue(lines.get(0).contains("SIGABRT"), lines.get(0));
     assertTrue(lines.get(0).contains("Check failed"), lines.get(0));
-    assertEquals(List.of("aborting", "cwd", "launched-stderr.txt", "launched-stdout.txt"),
-        TestModels.listing(temp), "no --out, no temporary");
+    assertEquals(
+        List.of("aborting", "cwd", "launched-stderr.txt", "launched-stdout.txt"),
+        TestModels.listing(temp),
+        "no --out, no temporary");
     assertEquals(List.of(), run.cwdFiles(), "no hs_err_pid*.log");
   }
 
@@ -220,8 +263,12 @@ class HostileInputTest {
     long seconds = (System.nanoTime() - start) / 1_000_000_000;
     assertEquals(1, run.exit(), run.err());
     assertEquals("", run.out());
-    assertEquals(List.of("tf-l1l2 penalty: --model " + model + ": gave up after 3 s (--timeout): "
-        + "TensorFlow did not finish loading or computing; the model may be corrupt"),
+    assertEquals(
+        List.of(
+            "tf-l1l2 penalty: --model "
+                + model
+                + ": gave up after 3 s (--timeout): "
+                + "TensorFlow did not finish loading or computing; the model may be corrupt"),
         FuzzHarness.messageLines(run.err()));
     assertTrue(seconds < 30, "ended after " + seconds + " s");
   }
@@ -230,18 +277,22 @@ class HostileInputTest {
   void theSupervisedCommandPassesOnASuccessUnchanged() throws Exception {
     Launched run = launch("penalty", "--json", "--model", EXAMPLE.toAbsolutePath().toString());
     assertEquals(0, run.exit(), run.err());
-    assertEquals(CliRun.of("penalty", "--json", "--model", EXAMPLE.toAbsolutePath().toString())
-        .succeeded().out(), run.out());
+    assertEquals(
+        CliRun.of("penalty", "--json", "--model", EXAMPLE.toAbsolutePath().toString())
+            .succeeded()
+            .out(),
+        run.out());
   }
 
   @Test
   void nativeFatalLinesAreSummarizedWithTheirSourceFile() {
-    String stderr = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-        + "I0000 00:00:1795678545.725125   26269 mlir_graph_optimization_pass.cc:401] MLIR V1\n"
-        + "2026-11-26 07:39:49.754195: F tensorflow/core/framework/tensor_shape.cc:419] Check failed: 0 <= n (0 vs. -1)\n"
-        + "*** Check failure stack trace: ***\n";
-    assertEquals("Check failed: 0 <= n (0 vs. -1) at tensor_shape.cc:419",
-        NativeLog.fatalMessage(stderr));
+    String stderr =
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            + "I0000 00:00:1795678545.725125   26269 mlir_graph_optimization_pass.cc:401] MLIR V1\n"
+            + "2026-11-26 07:39:49.754195: F tensorflow/core/framework/tensor_shape.cc:419] Check failed: 0 <= n (0 vs. -1)\n"
+            + "*** Check failure stack trace: ***\n";
+    assertEquals(
+        "Check failed: 0 <= n (0 vs. -1) at tensor_shape.cc:419", NativeLog.fatalMessage(stderr));
     assertEquals(2, NativeLog.logLines(stderr).size());
     assertEquals(null, NativeLog.fatalMessage("tf-l1l2 penalty: --model x: no such directory"));
   }

@@ -24,18 +24,22 @@ import org.junit.jupiter.api.io.TempDir;
  * as a little-endian (x86) kernel prints them, and from this machine's own {@code /proc}.
  */
 class ListeningSocketsTest {
-  private static final String TCP6_HEADER = "  sl  local_address                         "
-      + "remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  "
-      + "timeout inode\n";
-  private static final String TCP_HEADER = "  sl  local_address rem_address   st tx_queue rx_queue "
-      + "tr tm->when retrnsmt   uid  timeout inode\n";
+  private static final String TCP6_HEADER =
+      "  sl  local_address                         "
+          + "remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+          + "timeout inode\n";
+  private static final String TCP_HEADER =
+      "  sl  local_address rem_address   st tx_queue rx_queue "
+          + "tr tm->when retrnsmt   uid  timeout inode\n";
 
   @TempDir Path proc;
 
   /** A table row: local address, remote address, state and inode; the other columns as usual. */
   private static String row(int sl, String local, String remote, String state, long inode) {
-    return String.format("%4d: %s %s %s 00000000:00000000 00:00000000 00000000     0        0 %d"
-        + " 1 0000000000000000 100 0 0 10 0\n", sl, local, remote, state, inode);
+    return String.format(
+        "%4d: %s %s %s 00000000:00000000 00:00000000 00000000     0        0 %d"
+            + " 1 0000000000000000 100 0 0 10 0\n",
+        sl, local, remote, state, inode);
   }
 
   private void writeProc(String tcp6, String tcp, String... fdTargets) throws IOException {
@@ -68,46 +72,61 @@ class ListeningSocketsTest {
             + row(1, "0100007F:5749", "0100007F:A1B2", "01", 10160)
             // our listener on another port
             + row(2, "0100007F:0CEA", "00000000:0000", "0A", 10161),
-        "anon_inode:[eventfd]", "pipe:[555]", "socket:[10159]", "socket:[10160]", "socket:[10161]",
+        "anon_inode:[eventfd]",
+        "pipe:[555]",
+        "socket:[10159]",
+        "socket:[10160]",
+        "socket:[10161]",
         "anon_inode:[eventpoll]");
-    assertEquals(List.of(new Listener("::", 22345, true, proc.resolve("net/tcp6"))),
-        onPort(22345));
-    assertEquals(List.of(new Listener("127.0.0.1", 3306, false, proc.resolve("net/tcp"))),
-        onPort(3306));
+    assertEquals(List.of(new Listener("::", 22345, true, proc.resolve("net/tcp6"))), onPort(22345));
+    assertEquals(
+        List.of(new Listener("127.0.0.1", 3306, false, proc.resolve("net/tcp"))), onPort(3306));
     assertEquals(List.of(), onPort(2222));
   }
 
   @Test
   void listsBothTablesIpv6First() throws IOException {
     writeProc(
-        TCP6_HEADER + row(0, "00000000000000000000000001000000:08AE",
-            "00000000000000000000000000000000:0000", "0A", 7),
+        TCP6_HEADER
+            + row(
+                0,
+                "00000000000000000000000001000000:08AE",
+                "00000000000000000000000000000000:0000",
+                "0A",
+                7),
         TCP_HEADER + row(0, "00000000:08AE", "00000000:0000", "0A", 8),
-        "socket:[8]", "socket:[7]");
-    assertEquals(List.of(new Listener("::1", 2222, false, proc.resolve("net/tcp6")),
-        new Listener("0.0.0.0", 2222, true, proc.resolve("net/tcp"))), onPort(2222));
+        "socket:[8]",
+        "socket:[7]");
+    assertEquals(
+        List.of(
+            new Listener("::1", 2222, false, proc.resolve("net/tcp6")),
+            new Listener("0.0.0.0", 2222, true, proc.resolve("net/tcp"))),
+        onPort(2222));
   }
 
   @Test
   void aKernelWithoutIpv6IsReadFromTcpAlone() throws IOException {
-    writeProc(null, TCP_HEADER + row(0, "00000000:08AE", "00000000:0000", "0A", 8),
-        "socket:[8]");
-    assertEquals(List.of(new Listener("0.0.0.0", 2222, true, proc.resolve("net/tcp"))),
-        onPort(2222));
+    writeProc(null, TCP_HEADER + row(0, "00000000:08AE", "00000000:0000", "0A", 8), "socket:[8]");
+    assertEquals(
+        List.of(new Listener("0.0.0.0", 2222, true, proc.resolve("net/tcp"))), onPort(2222));
   }
 
   @Test
   void noTablesIsAnIoExceptionNamingBoth() throws IOException {
     writeProc(null, null, "socket:[8]");
     IOException e = assertThrows(IOException.class, () -> onPort(2222));
-    assertEquals("neither " + proc.resolve("net/tcp6") + " nor " + proc.resolve("net/tcp")
-        + " exists", e.getMessage());
+    assertEquals(
+        "neither " + proc.resolve("net/tcp6") + " nor " + proc.resolve("net/tcp") + " exists",
+        e.getMessage());
   }
 
   @Test
   void noFdDirectoryIsAnIoExceptionNamingIt() {
-    IOException e = assertThrows(IOException.class,
-        () -> new ListeningSockets(proc.resolve("absent"), ByteOrder.LITTLE_ENDIAN).onPort(2222));
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                new ListeningSockets(proc.resolve("absent"), ByteOrder.LITTLE_ENDIAN).onPort(2222));
     assertEquals(proc.resolve("absent/self/fd") + " does not exist", e.getMessage());
   }
 
@@ -115,8 +134,13 @@ class ListeningSocketsTest {
   void aRowNotInTheKernelsFormatIsAnIoExceptionNamingTheTable() throws IOException {
     writeProc(TCP6_HEADER, TCP_HEADER + "   0: 0100007F 00000000:0000 0A\n", "socket:[8]");
     IOException e = assertThrows(IOException.class, () -> onPort(2222));
-    assertTrue(e.getMessage().startsWith(proc.resolve("net/tcp") + " has a row not in the "
-        + "kernel's format ('0: 0100007F 00000000:0000 0A')"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                proc.resolve("net/tcp")
+                    + " has a row not in the "
+                    + "kernel's format ('0: 0100007F 00000000:0000 0A')"),
+        e.getMessage());
   }
 
   @Test
@@ -128,8 +152,11 @@ class ListeningSocketsTest {
   /** The address of a one-row table, the row's words read in byte order {@code order}. */
   private static String host(String table, String address, ByteOrder order) throws IOException {
     String remote = address.replaceAll("[0-9A-F]", "0");
-    List<Row> rows = ListeningSockets.parse(Path.of(table), TCP_HEADER
-        + row(0, address + ":0016", remote + ":0000", "0A", 1), order);
+    List<Row> rows =
+        ListeningSockets.parse(
+            Path.of(table),
+            TCP_HEADER + row(0, address + ":0016", remote + ":0000", "0A", 1),
+            order);
     assertEquals(1, rows.size());
     assertEquals(22, rows.get(0).port());
     return rows.get(0).host();
@@ -160,17 +187,18 @@ class ListeningSocketsTest {
   @Test
   void readsThisProcesssOwnListenersFromTheRealProc() throws IOException {
     assumeTrue(Files.isDirectory(ListeningSockets.PROC.resolve("self/fd")), "no /proc");
-    ListeningSockets sockets =
-        new ListeningSockets(ListeningSockets.PROC, ByteOrder.nativeOrder());
+    ListeningSockets sockets = new ListeningSockets(ListeningSockets.PROC, ByteOrder.nativeOrder());
     try (ServerSocket loopback = new ServerSocket()) {
       loopback.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
       int port = loopback.getLocalPort();
       // The JVM opens IPv6 sockets where the kernel has IPv6: 127.0.0.1 is bound as its mapped
       // IPv6 address.
-      assertTrue(Set.of(
-          List.of(new Listener("127.0.0.1", port, false, Path.of("/proc/net/tcp"))),
-          List.of(new Listener("::ffff:127.0.0.1", port, false, Path.of("/proc/net/tcp6"))))
-          .contains(sockets.onPort(port)), sockets.onPort(port).toString());
+      assertTrue(
+          Set.of(
+                  List.of(new Listener("127.0.0.1", port, false, Path.of("/proc/net/tcp"))),
+                  List.of(new Listener("::ffff:127.0.0.1", port, false, Path.of("/proc/net/tcp6"))))
+              .contains(sockets.onPort(port)),
+          sockets.onPort(port).toString());
     }
     try (ServerSocket wildcard = new ServerSocket(0)) {
       int port = wildcard.getLocalPort();

@@ -9,7 +9,11 @@ class MainTest {
 
   @ParameterizedTest(name = "{0} {1}")
   @CsvSource({
-    "demo,--steps", "penalty,--model", "regularize,--out", "bench,--bogus-option", "nosuch,--x"
+    "demo,--steps",
+    "penalty,--model",
+    "regularize,--out",
+    "bench,--bogus-option",
+    "nosuch,--x"
   })
   void anOptionThatCannotBeParsedIsOneLineOnStderrWithExitStatus2(String command, String option) {
     CliRun run = CliRun.of(command, option).failedWith(2);

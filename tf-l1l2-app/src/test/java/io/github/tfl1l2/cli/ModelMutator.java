@@ -16,15 +16,16 @@ import org.tensorflow.proto.TensorShapeProto;
  * gives the same file, offsets and bits.
  *
  * <p>Most cases truncate a file at a random offset or flip one to three random bits in it ({@code
- * saved_model.pb}, {@code variables.index}, the data shard in turn). One case in five instead
- * gives a tensor or shape attribute of a random graph node a hostile dimension (negative, or so
- * large that the element count overflows): a file that parses but that TensorFlow's shape code
- * may reject with a failed CHECK, which aborts the process.
+ * saved_model.pb}, {@code variables.index}, the data shard in turn). One case in five instead gives
+ * a tensor or shape attribute of a random graph node a hostile dimension (negative, or so large
+ * that the element count overflows): a file that parses but that TensorFlow's shape code may reject
+ * with a failed CHECK, which aborts the process.
  */
 final class ModelMutator {
   /** The files of a SavedModel with variables, relative to its directory. */
-  static final List<String> FILES = List.of(
-      "saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001");
+  static final List<String> FILES =
+      List.of(
+          "saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001");
 
   private static final long[] HOSTILE_DIMS = {-7, -1, 1L << 31, 1L << 40, 1L << 62, Long.MAX_VALUE};
 
@@ -65,28 +66,41 @@ final class ModelMutator {
   private static Mutation hostileDimension(Path pb, SplittableRandom random) throws IOException {
     SavedModel model = SavedModel.parseFrom(Files.readAllBytes(pb));
     MetaGraphDef.Builder meta = model.getMetaGraphs(0).toBuilder();
-    List<NodeDef.Builder> nodes = meta.getGraphDefBuilder().getNodeBuilderList().stream()
-        .filter(n -> n.getAttrMap().values().stream()
-            .anyMatch(a -> a.hasTensor() || a.hasShape()))
-        .toList();
+    List<NodeDef.Builder> nodes =
+        meta.getGraphDefBuilder().getNodeBuilderList().stream()
+            .filter(
+                n -> n.getAttrMap().values().stream().anyMatch(a -> a.hasTensor() || a.hasShape()))
+            .toList();
     NodeDef.Builder node = nodes.get(random.nextInt(nodes.size()));
-    String attrName = node.getAttrMap().entrySet().stream()
-        .filter(e -> e.getValue().hasTensor() || e.getValue().hasShape())
-        .map(java.util.Map.Entry::getKey).sorted().findFirst().orElseThrow();
+    String attrName =
+        node.getAttrMap().entrySet().stream()
+            .filter(e -> e.getValue().hasTensor() || e.getValue().hasShape())
+            .map(java.util.Map.Entry::getKey)
+            .sorted()
+            .findFirst()
+            .orElseThrow();
     AttrValue attr = node.getAttrOrThrow(attrName);
     TensorShapeProto shape = attr.hasTensor() ? attr.getTensor().getTensorShape() : attr.getShape();
     int rank = 1 + random.nextInt(3);
     TensorShapeProto.Builder hostile = TensorShapeProto.newBuilder();
     for (int i = 0; i < rank; i++) {
-      long dim = random.nextInt(3) == 0
-          ? 1 + random.nextInt(8) : HOSTILE_DIMS[random.nextInt(HOSTILE_DIMS.length)];
+      long dim =
+          random.nextInt(3) == 0
+              ? 1 + random.nextInt(8)
+              : HOSTILE_DIMS[random.nextInt(HOSTILE_DIMS.length)];
       hostile.addDim(TensorShapeProto.Dim.newBuilder().setSize(dim));
     }
-    node.putAttr(attrName, attr.hasTensor()
-        ? attr.toBuilder().setTensor(attr.getTensor().toBuilder().setTensorShape(hostile)).build()
-        : attr.toBuilder().setShape(hostile).build());
+    node.putAttr(
+        attrName,
+        attr.hasTensor()
+            ? attr.toBuilder()
+                .setTensor(attr.getTensor().toBuilder().setTensorShape(hostile))
+                .build()
+            : attr.toBuilder().setShape(hostile).build());
     Files.write(pb, model.toBuilder().setMetaGraphs(0, meta).build().toByteArray());
-    return new Mutation(FILES.get(0), "hostile-shape",
+    return new Mutation(
+        FILES.get(0),
+        "hostile-shape",
         node.getName() + "." + attrName + " " + dims(shape) + " -> " + dims(hostile.build()));
   }
 

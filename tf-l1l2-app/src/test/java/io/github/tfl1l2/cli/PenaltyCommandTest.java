@@ -45,15 +45,26 @@ class PenaltyCommandTest {
     JsonObject report = json("--model", EXAMPLE.toString());
     assertEquals(Set.of("penalty", "l1_sum", "l2_sum", "variables"), report.keySet());
     for (JsonElement v : report.getAsJsonArray("variables")) {
-      assertEquals(Set.of("name", "shape", "dtype", "l1_sum", "l2_sum", "penalty"),
+      assertEquals(
+          Set.of("name", "shape", "dtype", "l1_sum", "l2_sum", "penalty"),
           v.getAsJsonObject().keySet());
     }
   }
 
   @Test
   void jsonValuesMatchTheVariablesRecomputedInDoublePrecision() {
-    JsonObject report = json("--model", EXAMPLE.toString(),
-        "--l1", "0.5", "--l2", "0.25", "--weight", "2", "--on", "kernel");
+    JsonObject report =
+        json(
+            "--model",
+            EXAMPLE.toString(),
+            "--l1",
+            "0.5",
+            "--l2",
+            "0.25",
+            "--weight",
+            "2",
+            "--on",
+            "kernel");
     assertEquals(List.of("dense/kernel", "dense_1/kernel"), names(report));
     double total = 0;
     double l1Total = 0;
@@ -64,7 +75,8 @@ class PenaltyCommandTest {
         double[] w = TestModels.values(bundle.session(), v.get("name").getAsString());
         assertClose(l1Sum(w), v.get("l1_sum").getAsDouble(), "l1_sum");
         assertClose(l2Sum(w), v.get("l2_sum").getAsDouble(), "l2_sum");
-        assertClose(2 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w)), v.get("penalty").getAsDouble(), "penalty");
+        assertClose(
+            2 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w)), v.get("penalty").getAsDouble(), "penalty");
         assertEquals("float32", v.get("dtype").getAsString());
         total += 2 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w));
         l1Total += l1Sum(w);
@@ -79,8 +91,8 @@ class PenaltyCommandTest {
   @Test
   void jsonShapesAreListsOfDimensions() {
     JsonObject report = json("--model", EXAMPLE.toString(), "--on", "^dense/kernel$");
-    JsonArray shape = report.getAsJsonArray("variables").get(0).getAsJsonObject()
-        .getAsJsonArray("shape");
+    JsonArray shape =
+        report.getAsJsonArray("variables").get(0).getAsJsonObject().getAsJsonArray("shape");
     assertEquals(List.of(4L, 8L), List.of(shape.get(0).getAsLong(), shape.get(1).getAsLong()));
   }
 
@@ -90,19 +102,24 @@ class PenaltyCommandTest {
     assertTrue(out.lines().anyMatch(l -> l.startsWith("penalty ")), out);
     List<String> rows = out.lines().filter(l -> l.startsWith("dense")).toList();
     assertEquals(4, rows.size(), out);
-    assertTrue(rows.stream().anyMatch(r -> r.contains("dense/kernel") && r.contains("[4, 8]")
-        && r.contains("float32")), out);
-    double shares = rows.stream()
-        .mapToDouble(r -> Double.parseDouble(r.substring(r.lastIndexOf(' ') + 1).replace("%", "")))
-        .sum();
+    assertTrue(
+        rows.stream()
+            .anyMatch(
+                r -> r.contains("dense/kernel") && r.contains("[4, 8]") && r.contains("float32")),
+        out);
+    double shares =
+        rows.stream()
+            .mapToDouble(
+                r -> Double.parseDouble(r.substring(r.lastIndexOf(' ') + 1).replace("%", "")))
+            .sum();
     assertEquals(100.0, shares, 0.05, out);
   }
 
   @Test
   void helpDescribesEveryOption() {
     String out = CliRun.of("penalty", "--help").succeeded().out();
-    for (String option : List.of("--model", "--l1", "--l2", "--weight", "--on",
-        "--all-variables", "--json")) {
+    for (String option :
+        List.of("--model", "--l1", "--l2", "--weight", "--on", "--all-variables", "--json")) {
       assertTrue(out.contains(option), option + " in " + out);
     }
   }
@@ -113,8 +130,15 @@ class PenaltyCommandTest {
     JsonObject report = json("--model", keras.toString());
     List<String> names = names(report);
     assertEquals(16, names.size(), names.toString());
-    assertTrue(names.stream().noneMatch(n -> n.startsWith("Adam/") || n.contains("moving_")
-        || n.startsWith("total") || n.startsWith("count")), names.toString());
+    assertTrue(
+        names.stream()
+            .noneMatch(
+                n ->
+                    n.startsWith("Adam/")
+                        || n.contains("moving_")
+                        || n.startsWith("total")
+                        || n.startsWith("count")),
+        names.toString());
     double l2Sum = 0;
     try (SavedModelBundle bundle = SavedModelBundle.load(keras.toString(), "serve")) {
       for (String name : names) {
@@ -131,8 +155,15 @@ class PenaltyCommandTest {
     List<String> names = names(json("--model", keras.toString(), "--all-variables"));
     // 63 variables, of which Adam/iter (int64) cannot be regularized.
     assertEquals(62, names.size(), names.toString());
-    assertTrue(names.containsAll(List.of("Adam/dense/kernel/m", "Adam/dense/kernel/v",
-        "batch_normalization/moving_mean", "total", "count_1")), names.toString());
+    assertTrue(
+        names.containsAll(
+            List.of(
+                "Adam/dense/kernel/m",
+                "Adam/dense/kernel/v",
+                "batch_normalization/moving_mean",
+                "total",
+                "count_1")),
+        names.toString());
   }
 
   @Test
@@ -161,8 +192,11 @@ class PenaltyCommandTest {
   void aCorruptVariablesFileFailsWithOneLine() throws IOException {
     Path copy = temp.resolve("copy");
     Files.createDirectories(copy.resolve("variables"));
-    for (String file : List.of("saved_model.pb", "variables/variables.index",
-        "variables/variables.data-00000-of-00001")) {
+    for (String file :
+        List.of(
+            "saved_model.pb",
+            "variables/variables.index",
+            "variables/variables.data-00000-of-00001")) {
       Files.copy(EXAMPLE.resolve(file), copy.resolve(file));
     }
     Path data = copy.resolve("variables/variables.data-00000-of-00001");

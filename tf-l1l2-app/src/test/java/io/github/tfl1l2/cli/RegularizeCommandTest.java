@@ -38,8 +38,11 @@ class RegularizeCommandTest {
   private Path copyOfExample(String name) throws IOException {
     Path copy = temp.resolve(name);
     Files.createDirectories(copy.resolve("variables"));
-    for (String file : List.of("saved_model.pb", "variables/variables.index",
-        "variables/variables.data-00000-of-00001")) {
+    for (String file :
+        List.of(
+            "saved_model.pb",
+            "variables/variables.index",
+            "variables/variables.data-00000-of-00001")) {
       Files.copy(EXAMPLE.resolve(file), copy.resolve(file));
     }
     return copy;
@@ -48,8 +51,21 @@ class RegularizeCommandTest {
   @Test
   void writesAModelWhoseRegularizationMatchesItsVariables() {
     Path out = temp.resolve("out");
-    CliRun.of("regularize", "--model", EXAMPLE.toString(), "--out", out.toString(),
-        "--l1", "0.5", "--l2", "0.25", "--weight", "3", "--on", "bias").succeeded();
+    CliRun.of(
+            "regularize",
+            "--model",
+            EXAMPLE.toString(),
+            "--out",
+            out.toString(),
+            "--l1",
+            "0.5",
+            "--l2",
+            "0.25",
+            "--weight",
+            "3",
+            "--on",
+            "bias")
+        .succeeded();
     try (SavedModelBundle bundle = SavedModelBundle.load(out.toString(), "serve")) {
       Map<String, Object> outputs = TestModels.callRegularization(bundle);
       assertEquals(List.of("dense/bias", "dense_1/bias"), outputs.get("variable_names"));
@@ -58,7 +74,8 @@ class RegularizeCommandTest {
       double l1Sum = 0;
       double l2Sum = 0;
       for (int i = 0; i < 2; i++) {
-        double[] w = TestModels.values(bundle.session(), List.of("dense/bias", "dense_1/bias").get(i));
+        double[] w =
+            TestModels.values(bundle.session(), List.of("dense/bias", "dense_1/bias").get(i));
         assertClose(3 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w)), perVariable[i], "per_variable " + i);
         penalty += 3 * (0.5 * l1Sum(w) + 0.25 * l2Sum(w));
         l1Sum += l1Sum(w);
@@ -79,13 +96,17 @@ class RegularizeCommandTest {
     assertEquals(inputBefore, TestModels.digest(EXAMPLE));
     try (SavedModelBundle before = SavedModelBundle.load(EXAMPLE.toString(), "serve");
         SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
-      assertEquals(before.metaGraphDef().getSignatureDefMap().keySet(),
+      assertEquals(
+          before.metaGraphDef().getSignatureDefMap().keySet(),
           after.metaGraphDef().getSignatureDefMap().keySet());
-      assertEquals(before.metaGraphDef().getSignatureDefOrThrow("serving_default"),
+      assertEquals(
+          before.metaGraphDef().getSignatureDefOrThrow("serving_default"),
           after.metaGraphDef().getSignatureDefOrThrow("serving_default"));
       for (String name : List.of("dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias")) {
-        assertArrayEquals(TestModels.bytes(before.session(), name),
-            TestModels.bytes(after.session(), name), name);
+        assertArrayEquals(
+            TestModels.bytes(before.session(), name),
+            TestModels.bytes(after.session(), name),
+            name);
       }
     }
   }
@@ -93,11 +114,23 @@ class RegularizeCommandTest {
   @Test
   void replacesAnExistingRegularizationSignatureAndSaysSo() {
     Path out = temp.resolve("out");
-    String stdout = CliRun.of("regularize", "--model", EXAMPLE.toString(), "--out", out.toString(),
-        "--l1", "0.125", "--l2", "0").succeeded().out();
+    String stdout =
+        CliRun.of(
+                "regularize",
+                "--model",
+                EXAMPLE.toString(),
+                "--out",
+                out.toString(),
+                "--l1",
+                "0.125",
+                "--l2",
+                "0")
+            .succeeded()
+            .out();
     assertTrue(stdout.contains("regularization replaced"), stdout);
     try (SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
-      assertEquals("tfl1l2/l1=0.125,l2=0.0,weight=1.0",
+      assertEquals(
+          "tfl1l2/l1=0.125,l2=0.0,weight=1.0",
           after.metaGraphDef().getSignatureDefOrThrow("regularization").getMethodName());
     }
   }
@@ -105,8 +138,8 @@ class RegularizeCommandTest {
   @Test
   void helpDescribesEveryOption() {
     String out = CliRun.of("regularize", "--help").succeeded().out();
-    for (String option : List.of("--model", "--out", "--l1", "--l2", "--weight", "--on",
-        "--all-variables")) {
+    for (String option :
+        List.of("--model", "--out", "--l1", "--l2", "--weight", "--on", "--all-variables")) {
       assertTrue(out.contains(option), option + " in " + out);
     }
   }
@@ -115,12 +148,17 @@ class RegularizeCommandTest {
   void kerasModelGetsARegularizationOverItsTrainableKernels() {
     Path keras = TestModels.external("keras-mnist-cnn");
     Path out = temp.resolve("keras");
-    CliRun.of("regularize", "--model", keras.toString(), "--out", out.toString(),
-        "--on", "kernel").succeeded();
+    CliRun.of("regularize", "--model", keras.toString(), "--out", out.toString(), "--on", "kernel")
+        .succeeded();
     try (SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
       Map<String, Object> outputs = TestModels.callRegularization(after);
-      List<String> kernels = List.of("conv2d/kernel", "conv2d_1/kernel", "conv2d_2/kernel",
-          "dense/kernel", "dense_1/kernel");
+      List<String> kernels =
+          List.of(
+              "conv2d/kernel",
+              "conv2d_1/kernel",
+              "conv2d_2/kernel",
+              "dense/kernel",
+              "dense_1/kernel");
       assertEquals(kernels, outputs.get("variable_names"));
       double l2Sum = 0;
       for (String kernel : kernels) {
@@ -138,18 +176,31 @@ class RegularizeCommandTest {
       Path once = temp.resolve(name + "-once");
       Path twice = temp.resolve(name + "-twice");
       CliRun.of("regularize", "--model", model.toString(), "--out", once.toString()).succeeded();
-      String stdout = CliRun.of("regularize", "--model", once.toString(), "--out",
-          twice.toString(), "--l1", "0.5").succeeded().out();
+      String stdout =
+          CliRun.of(
+                  "regularize",
+                  "--model",
+                  once.toString(),
+                  "--out",
+                  twice.toString(),
+                  "--l1",
+                  "0.5")
+              .succeeded()
+              .out();
       assertTrue(stdout.contains("(regularization replaced)"), stdout);
       int[] nodes = new int[3];
       List<Path> models = List.of(model, once, twice);
       for (int i = 0; i < models.size(); i++) {
-        MetaGraphDef metaGraph = SavedModel.parseFrom(
-            Files.readAllBytes(models.get(i).resolve("saved_model.pb"))).getMetaGraphs(0);
+        MetaGraphDef metaGraph =
+            SavedModel.parseFrom(Files.readAllBytes(models.get(i).resolve("saved_model.pb")))
+                .getMetaGraphs(0);
         nodes[i] = metaGraph.getObjectGraphDef().getNodesCount();
         if (i > 0) {
-          assertEquals(List.of(), Tf2LoaderRules.violations(metaGraph, "regularization",
-              Tf2LoaderRules.REGULARIZATION_OUTPUTS), models.get(i).toString());
+          assertEquals(
+              List.of(),
+              Tf2LoaderRules.violations(
+                  metaGraph, "regularization", Tf2LoaderRules.REGULARIZATION_OUTPUTS),
+              models.get(i).toString());
         }
       }
       assertEquals(nodes[0] + 1, nodes[1], name + ": the signature's node is appended");
@@ -161,10 +212,15 @@ class RegularizeCommandTest {
   void tf23ModelKeepsItsSignatures() {
     Path tf23 = TestModels.external("python-tf23-model");
     Path out = temp.resolve("tf23");
-    String stdout = CliRun.of("regularize", "--model", tf23.toString(), "--out", out.toString())
-        .succeeded().out();
-    assertTrue(stdout.contains("add, get_const_matrix, get_const_scalar, get_const_vector, "
-        + "get_variable, regularization (regularization added)"), stdout);
+    String stdout =
+        CliRun.of("regularize", "--model", tf23.toString(), "--out", out.toString())
+            .succeeded()
+            .out();
+    assertTrue(
+        stdout.contains(
+            "add, get_const_matrix, get_const_scalar, get_const_vector, "
+                + "get_variable, regularization (regularization added)"),
+        stdout);
   }
 
   @Test
@@ -180,8 +236,13 @@ class RegularizeCommandTest {
   void outEqualToModelIsRefused() throws IOException {
     Path copy = copyOfExample("model");
     Map<String, String> before = TestModels.digest(copy);
-    failsWritingNothing(2, "regularize", "--model", copy.toString(), "--out",
-        copy.resolve("..").resolve("model").toString())
+    failsWritingNothing(
+            2,
+            "regularize",
+            "--model",
+            copy.toString(),
+            "--out",
+            copy.resolve("..").resolve("model").toString())
         .failedWith(2, "--out", "is the --model directory");
     assertEquals(before, TestModels.digest(copy));
   }
@@ -189,24 +250,39 @@ class RegularizeCommandTest {
   @Test
   void outInsideModelIsRefused() throws IOException {
     Path copy = copyOfExample("model");
-    failsWritingNothing(2, "regularize", "--model", copy.toString(), "--out",
-        copy.resolve("regularized").toString())
+    failsWritingNothing(
+            2,
+            "regularize",
+            "--model",
+            copy.toString(),
+            "--out",
+            copy.resolve("regularized").toString())
         .failedWith(2, "--out", "lies inside --model");
     assertEquals(List.of("saved_model.pb", "variables"), TestModels.listing(copy));
   }
 
   @Test
   void aMissingModelWritesNothing() {
-    failsWritingNothing(1, "regularize", "--model", temp.resolve("missing").toString(),
-        "--out", temp.resolve("out").toString())
+    failsWritingNothing(
+            1,
+            "regularize",
+            "--model",
+            temp.resolve("missing").toString(),
+            "--out",
+            temp.resolve("out").toString())
         .failedWith(1, "--model", "no such directory");
   }
 
   @Test
   void aDirectoryThatIsNotASavedModelWritesNothing() throws IOException {
     Path notModel = Files.createDirectory(temp.resolve("not-a-model"));
-    failsWritingNothing(1, "regularize", "--model", notModel.toString(),
-        "--out", temp.resolve("out").toString())
+    failsWritingNothing(
+            1,
+            "regularize",
+            "--model",
+            notModel.toString(),
+            "--out",
+            temp.resolve("out").toString())
         .failedWith(1, "--model", "is not a SavedModel");
   }
 
@@ -216,10 +292,17 @@ class RegularizeCommandTest {
     Path pb = copy.resolve("saved_model.pb");
     var model = org.tensorflow.proto.SavedModel.parseFrom(Files.readAllBytes(pb));
     var meta = model.getMetaGraphs(0);
-    Files.write(pb, model.toBuilder().setMetaGraphs(0, meta.toBuilder().setMetaInfoDef(
-        meta.getMetaInfoDef().toBuilder().clearTags().addTags("train"))).build().toByteArray());
-    failsWritingNothing(1, "regularize", "--model", copy.toString(),
-        "--out", temp.resolve("out").toString())
+    Files.write(
+        pb,
+        model.toBuilder()
+            .setMetaGraphs(
+                0,
+                meta.toBuilder()
+                    .setMetaInfoDef(meta.getMetaInfoDef().toBuilder().clearTags().addTags("train")))
+            .build()
+            .toByteArray());
+    failsWritingNothing(
+            1, "regularize", "--model", copy.toString(), "--out", temp.resolve("out").toString())
         .failedWith(1, "--model", "no MetaGraphDef tagged \"serve\"");
   }
 
@@ -227,15 +310,22 @@ class RegularizeCommandTest {
   void aCorruptVariablesFileWritesNothing() throws IOException {
     Path copy = copyOfExample("corrupt");
     Files.write(copy.resolve("variables/variables.index"), new byte[] {1, 2, 3});
-    failsWritingNothing(1, "regularize", "--model", copy.toString(),
-        "--out", temp.resolve("out").toString())
+    failsWritingNothing(
+            1, "regularize", "--model", copy.toString(), "--out", temp.resolve("out").toString())
         .failedWith(1, "--model", "TensorFlow cannot load it");
   }
 
   @Test
   void aPatternMatchingNoVariableWritesNothing() {
-    failsWritingNothing(1, "regularize", "--model", EXAMPLE.toString(),
-        "--out", temp.resolve("out").toString(), "--on", "gamma")
+    failsWritingNothing(
+            1,
+            "regularize",
+            "--model",
+            EXAMPLE.toString(),
+            "--out",
+            temp.resolve("out").toString(),
+            "--on",
+            "gamma")
         .failedWith(1, "--on \"gamma\" matches none");
   }
 }

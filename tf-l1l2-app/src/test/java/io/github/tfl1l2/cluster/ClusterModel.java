@@ -1,8 +1,8 @@
 package io.github.tfl1l2.cluster;
 
-import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.optimizers.ProximalGradientDescent;
+import io.github.tfl1l2.testing.References;
 import java.util.List;
 import java.util.Random;
 import org.tensorflow.DeviceSpec;
@@ -20,9 +20,9 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 
 /**
- * The graph the cluster tests train: a float32 kernel of 4 MiB pinned to {@code /job:ps/task:0},
- * a float64 kernel of 4 MiB pinned to {@code /job:ps/task:1}, and a small bias with the data loss
- * on {@code /job:worker/task:0}; the penalty is on the kernels only. Built unpinned, the same graph
+ * The graph the cluster tests train: a float32 kernel of 4 MiB pinned to {@code /job:ps/task:0}, a
+ * float64 kernel of 4 MiB pinned to {@code /job:ps/task:1}, and a small bias with the data loss on
+ * {@code /job:worker/task:0}; the penalty is on the kernels only. Built unpinned, the same graph
  * runs in one process as the reference.
  */
 final class ClusterModel implements AutoCloseable {
@@ -37,6 +37,7 @@ final class ClusterModel implements AutoCloseable {
 
   /** Initial values, from a fixed seed, with exact zeros (sign 0) and both signs. */
   static final float[] A_INITIAL = floats(A_ROWS * A_COLS, 11);
+
   static final double[] B_INITIAL = doubles(B_ROWS * B_COLS, 12);
   static final float[] BIAS_INITIAL = {0.5f, -0.25f, 1f, -2f};
 
@@ -64,22 +65,33 @@ final class ClusterModel implements AutoCloseable {
       Ops ps0 = pinned ? tf.withDevice(task("ps", 0)) : tf;
       Ops ps1 = pinned ? tf.withDevice(task("ps", 1)) : tf;
       Ops worker = pinned ? tf.withDevice(task("worker", 0)) : tf;
-      kernelA = ps0.withName("kernel_a").variable(ps0.withInitScope()
-          .constant(Shape.of(A_ROWS, A_COLS), DataBuffers.of(A_INITIAL, true, false)));
-      kernelB = ps1.withName("kernel_b").variable(ps1.withInitScope()
-          .constant(Shape.of(B_ROWS, B_COLS), DataBuffers.of(B_INITIAL, true, false)));
+      kernelA =
+          ps0.withName("kernel_a")
+              .variable(
+                  ps0.withInitScope()
+                      .constant(Shape.of(A_ROWS, A_COLS), DataBuffers.of(A_INITIAL, true, false)));
+      kernelB =
+          ps1.withName("kernel_b")
+              .variable(
+                  ps1.withInitScope()
+                      .constant(Shape.of(B_ROWS, B_COLS), DataBuffers.of(B_INITIAL, true, false)));
       bias = worker.withName("bias").variable(worker.withInitScope().constant(BIAS_INITIAL));
       Operand<TFloat32> dataLoss =
           worker.reduceSum(worker.math.square(worker.identity(bias)), worker.constant(0));
       penalty = REGULARIZER.penalty(tf, List.of(kernelA, kernelB));
-      train = switch (step) {
-        case GRADIENT_DESCENT -> new GradientDescent(graph, LEARNING_RATE)
-            .minimize(REGULARIZER.addTo(tf, dataLoss, List.of(kernelA, kernelB, bias)));
-        case L1L2_MINIMIZE -> REGULARIZER.minimize(new GradientDescent(graph, LEARNING_RATE),
-            dataLoss, List.of(kernelA, kernelB, bias));
-        case PROXIMAL -> new ProximalGradientDescent(graph, LEARNING_RATE, REGULARIZER)
-            .minimize(dataLoss);
-      };
+      train =
+          switch (step) {
+            case GRADIENT_DESCENT ->
+                new GradientDescent(graph, LEARNING_RATE)
+                    .minimize(REGULARIZER.addTo(tf, dataLoss, List.of(kernelA, kernelB, bias)));
+            case L1L2_MINIMIZE ->
+                REGULARIZER.minimize(
+                    new GradientDescent(graph, LEARNING_RATE),
+                    dataLoss,
+                    List.of(kernelA, kernelB, bias));
+            case PROXIMAL ->
+                new ProximalGradientDescent(graph, LEARNING_RATE, REGULARIZER).minimize(dataLoss);
+          };
     } catch (RuntimeException | Error e) {
       graph.close();
       throw e;

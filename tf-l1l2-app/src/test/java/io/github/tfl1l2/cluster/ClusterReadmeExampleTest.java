@@ -3,9 +3,8 @@ package io.github.tfl1l2.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
-import io.github.tfl1l2.cluster.ClusterSession;
+import io.github.tfl1l2.testing.References;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -45,6 +44,7 @@ class ClusterReadmeExampleTest {
       Path.of("tf-l1l2-app/src/test/java/io/github/tfl1l2/cluster/ClusterReadmeExampleTest.java");
 
   static void example(String[] args) throws Exception {
+    // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
     // README:BEGIN
     String target = args[0];      // the worker task, e.g. grpc://127.0.0.1:2224
     String checkpoint = args[1];  // e.g. /tmp/l1l2-cluster/ckpt
@@ -76,6 +76,7 @@ class ClusterReadmeExampleTest {
       }
     }
     // README:END
+    // spotless:on
   }
 
   @Test
@@ -87,7 +88,10 @@ class ClusterReadmeExampleTest {
       assertTrue(Files.exists(Path.of(checkpoint + ".index")), "a checkpoint was saved");
       float second = printedPenalty(args);
       assertEquals(referencePenalty(100), first, 1e-5 * referencePenalty(100), "after 100 steps");
-      assertEquals(referencePenalty(200), second, 1e-5 * referencePenalty(200),
+      assertEquals(
+          referencePenalty(200),
+          second,
+          1e-5 * referencePenalty(200),
           "after 100 more steps from the checkpoint");
     }
   }
@@ -98,23 +102,29 @@ class ClusterReadmeExampleTest {
     String text = Files.readString(readme);
     int section = text.indexOf("# On a cluster");
     assertTrue(section >= 0, readme + " has an \"On a cluster\" section");
-    Matcher block = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL)
-        .matcher(text.substring(section));
+    Matcher block =
+        Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(text.substring(section));
     assertTrue(block.find(), readme + " shows the client example");
     List<String> lines = block.group(1).lines().toList();
     String source = Files.readString(SOURCE);
     List<String> imports = lines.stream().filter(l -> l.startsWith("import ")).toList();
     assertTrue(imports.size() > 5, "the example lists its imports");
     for (String line : imports) {
-      assertTrue(source.contains("\n" + line + "\n"),
+      assertTrue(
+          source.contains("\n" + line + "\n"),
           "the test imports what the README example imports: " + line);
     }
     String readmeBody = String.join("\n", lines.subList(imports.size(), lines.size())).strip();
-    String testBody = source.substring(source.indexOf("// README:BEGIN\n") + 16,
-        source.indexOf("    // README:END"));
-    String unindented = testBody.lines()
-        .map(l -> l.length() >= 4 ? l.substring(4) : l.strip())
-        .reduce((a, b) -> a + "\n" + b).orElse("").strip();
+    String testBody =
+        source.substring(
+            source.indexOf("// README:BEGIN\n") + 16, source.indexOf("    // README:END"));
+    String unindented =
+        testBody
+            .lines()
+            .map(l -> l.length() >= 4 ? l.substring(4) : l.strip())
+            .reduce((a, b) -> a + "\n" + b)
+            .orElse("")
+            .strip();
     assertEquals(unindented, readmeBody, "README example and test");
   }
 

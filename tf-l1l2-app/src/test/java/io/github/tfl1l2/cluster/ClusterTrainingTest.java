@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.cluster.ClusterModel.Step;
+import io.github.tfl1l2.testing.References;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -19,10 +19,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.tensorflow.Session;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.proto.ConfigProto;
@@ -84,7 +84,8 @@ class ClusterTrainingTest {
         Session session = new Session(model.graph)) {
       local = model.penalty(session);
     }
-    double reference = ClusterModel.referencePenalty(ClusterModel.A_INITIAL, ClusterModel.B_INITIAL);
+    double reference =
+        ClusterModel.referencePenalty(ClusterModel.A_INITIAL, ClusterModel.B_INITIAL);
     assertEquals(local, clustered, 4 * Math.ulp(local), "cluster against one process");
     assertEquals(reference, clustered, 1e-6 * reference, "cluster against the double reference");
   }
@@ -97,7 +98,8 @@ class ClusterTrainingTest {
           CrossTaskTraffic.trace(() -> session.runner().fetch(model.penalty));
       // The partition graphs' cross-task _Send nodes: each ps task sends the worker one tensor
       // of rank 0, its partial sum; nothing else moves.
-      assertEquals(List.of(PS0, PS1),
+      assertEquals(
+          List.of(PS0, PS1),
           traffic.sent().stream().map(CrossTaskTraffic.Sent::fromTask).sorted().toList(),
           "one send per ps task: " + traffic.sent());
       for (CrossTaskTraffic.Sent sent : traffic.sent()) {
@@ -114,7 +116,9 @@ class ClusterTrainingTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = Step.class, names = {"GRADIENT_DESCENT", "L1L2_MINIMIZE"})
+  @EnumSource(
+      value = Step.class,
+      names = {"GRADIENT_DESCENT", "L1L2_MINIMIZE"})
   void gradientDescentStepOnTheClusterEqualsTheStepInOneProcess(Step step) {
     float[] a;
     double[] b;
@@ -191,7 +195,8 @@ class ClusterTrainingTest {
       }
     }
     // More zeros than the initial ones (every 97th / 89th): the threshold caught small weights.
-    assertTrue(zerosA > a.length / 97 + 1 && zerosB > b.length / 89 + 1,
+    assertTrue(
+        zerosA > a.length / 97 + 1 && zerosB > b.length / 89 + 1,
         "exact zeros: " + zerosA + " in kernel_a, " + zerosB + " in kernel_b");
   }
 
@@ -232,13 +237,14 @@ class ClusterTrainingTest {
   }
 
   @Test
-  @Disabled("Fails today: with minimize(addTo) the penalty's fused gradient is computed on its"
-      + " weight's task, but TensorFlow's own gradient of the Identity read that feeds it is built"
-      + " without a device, lands on the worker, and the gradient crosses to it and back. Feeding"
-      + " the surrogate the variable itself fixes this test but made"
-      + " restartedTaskRestoredFromTheLastCheckpoint... fail to reach the restarted ps task on its"
-      + " first step (3 runs of 3); enable when both pass. L1L2.minimize has no such read gradient:"
-      + " fusedStepComputesEachGradientOnTheTaskThatHoldsTheVariable.")
+  @Disabled(
+      "Fails today: with minimize(addTo) the penalty's fused gradient is computed on its"
+          + " weight's task, but TensorFlow's own gradient of the Identity read that feeds it is built"
+          + " without a device, lands on the worker, and the gradient crosses to it and back. Feeding"
+          + " the surrogate the variable itself fixes this test but made"
+          + " restartedTaskRestoredFromTheLastCheckpoint... fail to reach the restarted ps task on its"
+          + " first step (3 runs of 3); enable when both pass. L1L2.minimize has no such read gradient:"
+          + " fusedStepComputesEachGradientOnTheTaskThatHoldsTheVariable.")
   void penaltyGradientIsComputedOnTheTaskThatHoldsTheVariable() {
     try (ClusterModel model = ClusterModel.onCluster(Step.GRADIENT_DESCENT);
         Session session = open(model)) {
@@ -253,13 +259,16 @@ class ClusterTrainingTest {
     }
   }
 
-  private static void assertGradientComputedOnItsTask(CrossTaskTraffic traffic, String variable,
-      String task) {
+  private static void assertGradientComputedOnItsTask(
+      CrossTaskTraffic traffic, String variable, String task) {
     NodeDef update = update(traffic, variable);
     String gradient = update.getInput(update.getInputCount() - 1).split(":")[0];
-    assertEquals(task, traffic.taskOf(gradient),
+    assertEquals(
+        task,
+        traffic.taskOf(gradient),
         variable + "'s gradient " + gradient + " is produced on its task");
-    assertFalse(traffic.nodes().get(gradient).getOp().startsWith("_Recv"),
+    assertFalse(
+        traffic.nodes().get(gradient).getOp().startsWith("_Recv"),
         variable + "'s gradient is computed there, not received");
   }
 
@@ -277,7 +286,8 @@ class ClusterTrainingTest {
       long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
       assertTrue(failure.getMessage().contains(PS1), "names the task: " + failure.getMessage());
       // At once: the loss of the connection is reported, not the operation timeout.
-      assertTrue(millis < SHORT_TIMEOUT.getOperationTimeoutInMs(), "failed after " + millis + " ms");
+      assertTrue(
+          millis < SHORT_TIMEOUT.getOperationTimeoutInMs(), "failed after " + millis + " ms");
     } finally {
       cluster.restartDead();
     }
@@ -297,7 +307,8 @@ class ClusterTrainingTest {
           assertThrows(TensorFlowException.class, () -> model.steps(session, 1));
       long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
       assertTrue(failure.getMessage().contains("Deadline"), failure.getMessage());
-      assertTrue(millis >= timeoutMs * 9 / 10 && millis < timeoutMs + 20_000,
+      assertTrue(
+          millis >= timeoutMs * 9 / 10 && millis < timeoutMs + 20_000,
           "failed after " + millis + " ms with a " + timeoutMs + " ms timeout");
       signal("CONT", pid); // before the session closes, which would wait for the task too
     } finally {
@@ -363,13 +374,15 @@ class ClusterTrainingTest {
     }
   }
 
-  private static void assertReadOnlyOnItsTask(CrossTaskTraffic traffic, String variable,
-      String task) {
+  private static void assertReadOnlyOnItsTask(
+      CrossTaskTraffic traffic, String variable, String task) {
     assertEquals(task, traffic.taskOf(variable), variable + " lives on " + task);
     List<NodeDef> readers = traffic.consumersOf(variable);
     assertFalse(readers.isEmpty(), variable + " is read");
     for (NodeDef reader : readers) {
-      assertEquals(task, CrossTaskTraffic.task(reader.getDevice()),
+      assertEquals(
+          task,
+          CrossTaskTraffic.task(reader.getDevice()),
           reader.getOp() + " " + reader.getName() + " reads " + variable + " on its task");
     }
   }

@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.function.Supplier;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.proto.DataType;
@@ -18,33 +18,46 @@ import org.tensorflow.proto.RunMetadata;
 import org.tensorflow.proto.RunOptions;
 
 /**
- * What a traced run moved between tasks and where it ran each node, read from TensorFlow's own
- * run metadata: the partition graphs (one per task, every node with its device) and the step
- * stats, where each tensor a task received from another appears as a {@code RecvTensor} entry
- * with its size.
+ * What a traced run moved between tasks and where it ran each node, read from TensorFlow's own run
+ * metadata: the partition graphs (one per task, every node with its device) and the step stats,
+ * where each tensor a task received from another appears as a {@code RecvTensor} entry with its
+ * size.
  */
 final class CrossTaskTraffic {
   /** Run options that return partition graphs and full step stats. */
-  static final RunOptions TRACED = RunOptions.newBuilder()
-      .setTraceLevel(RunOptions.TraceLevel.FULL_TRACE)
-      .setOutputPartitionGraphs(true)
-      .build();
+  static final RunOptions TRACED =
+      RunOptions.newBuilder()
+          .setTraceLevel(RunOptions.TraceLevel.FULL_TRACE)
+          .setOutputPartitionGraphs(true)
+          .build();
 
-  private static final Pattern EDGE =
-      Pattern.compile("(edge_\\S+) from (\\S+) to (\\S+)");
+  private static final Pattern EDGE = Pattern.compile("(edge_\\S+) from (\\S+) to (\\S+)");
 
   /** One tensor received by one task from another. */
   record Transfer(String edge, String fromTask, String toTask, long bytes) {}
 
   /**
-   * One {@code _Send} to another task, the shape its input had in this run (null: unknown) and
-   * its size in bytes (-1: unknown).
+   * One {@code _Send} to another task, the shape its input had in this run (null: unknown) and its
+   * size in bytes (-1: unknown).
    */
   record Sent(String sendNode, String fromTask, String toTask, List<Long> shape, long bytes) {}
 
-  private static final Map<DataType, Integer> BYTES = Map.of(
-      DataType.DT_FLOAT, 4, DataType.DT_DOUBLE, 8, DataType.DT_HALF, 2, DataType.DT_BFLOAT16, 2,
-      DataType.DT_INT32, 4, DataType.DT_INT64, 8, DataType.DT_BOOL, 1);
+  private static final Map<DataType, Integer> BYTES =
+      Map.of(
+          DataType.DT_FLOAT,
+          4,
+          DataType.DT_DOUBLE,
+          8,
+          DataType.DT_HALF,
+          2,
+          DataType.DT_BFLOAT16,
+          2,
+          DataType.DT_INT32,
+          4,
+          DataType.DT_INT64,
+          8,
+          DataType.DT_BOOL,
+          1);
   private static final int ATTEMPTS = 5;
 
   private final List<Transfer> transfers = new ArrayList<>();
@@ -60,23 +73,34 @@ final class CrossTaskTraffic {
     }
     for (DeviceStepStats device : metadata.getStepStats().getDevStatsList()) {
       for (NodeExecStats stats : device.getNodeStatsList()) {
-        stats.getOutputList().forEach(output -> outputShapes.put(
-            stats.getNodeName() + ":" + output.getSlot(),
-            output.getTensorDescription().getShape().getDimList().stream()
-                .map(d -> d.getSize()).toList()));
+        stats
+            .getOutputList()
+            .forEach(
+                output ->
+                    outputShapes.put(
+                        stats.getNodeName() + ":" + output.getSlot(),
+                        output.getTensorDescription().getShape().getDimList().stream()
+                            .map(d -> d.getSize())
+                            .toList()));
         if (!stats.getNodeName().equals("RecvTensor")) {
           continue;
         }
         Matcher m = EDGE.matcher(stats.getTimelineLabel());
         if (!m.find()) {
-          throw new IllegalStateException("unexpected RecvTensor label " + stats.getTimelineLabel());
+          throw new IllegalStateException(
+              "unexpected RecvTensor label " + stats.getTimelineLabel());
         }
         String from = task(m.group(2));
         String to = task(m.group(3));
         if (!from.equals(to)) {
-          long bytes = stats.getOutputCount() == 0 ? 0
-              : stats.getOutput(0).getTensorDescription().getAllocationDescription()
-                  .getRequestedBytes();
+          long bytes =
+              stats.getOutputCount() == 0
+                  ? 0
+                  : stats
+                      .getOutput(0)
+                      .getTensorDescription()
+                      .getAllocationDescription()
+                      .getRequestedBytes();
           transfers.add(new Transfer(m.group(1), from, to, bytes));
         }
       }
@@ -95,8 +119,8 @@ final class CrossTaskTraffic {
         String source = input.contains(":") ? input : input + ":0";
         List<Long> shape = outputShapes.get(source);
         Integer size = BYTES.get(node.getAttrOrThrow("T").getType());
-        long bytes = shape == null || size == null ? -1
-            : shape.stream().reduce(1L, (x, y) -> x * y) * size;
+        long bytes =
+            shape == null || size == null ? -1 : shape.stream().reduce(1L, (x, y) -> x * y) * size;
         sent.add(new Sent(node.getName(), from, to, shape, bytes));
       }
     }
@@ -109,7 +133,8 @@ final class CrossTaskTraffic {
    */
   static CrossTaskTraffic trace(Supplier<Session.Runner> runner) {
     CrossTaskTraffic traffic = null;
-    for (int attempt = 0; attempt < ATTEMPTS && (traffic == null || !traffic.complete());
+    for (int attempt = 0;
+        attempt < ATTEMPTS && (traffic == null || !traffic.complete());
         attempt++) {
       try (Result result = runner.get().setOptions(TRACED).runAndFetchMetadata()) {
         traffic = new CrossTaskTraffic(result.getMetadata().orElseThrow());
@@ -130,7 +155,8 @@ final class CrossTaskTraffic {
 
   /** The bytes of all cross-task sends, -1 if a send's shape or dtype is unknown. */
   long sentBytes() {
-    return sent.stream().anyMatch(s -> s.bytes() < 0) ? -1
+    return sent.stream().anyMatch(s -> s.bytes() < 0)
+        ? -1
         : sent.stream().mapToLong(Sent::bytes).sum();
   }
 
@@ -164,7 +190,8 @@ final class CrossTaskTraffic {
       for (String input : node.getInputList()) {
         String source = input.startsWith("^") ? input.substring(1) : input;
         int colon = source.indexOf(':');
-        if (!input.startsWith("^") && (colon < 0 ? source : source.substring(0, colon)).equals(name)) {
+        if (!input.startsWith("^")
+            && (colon < 0 ? source : source.substring(0, colon)).equals(name)) {
           consumers.add(node);
           break;
         }

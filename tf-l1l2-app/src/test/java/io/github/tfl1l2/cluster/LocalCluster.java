@@ -19,17 +19,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A TensorFlow cluster on 127.0.0.1 for tests: every task is {@code tf-l1l2 server} in a child
- * JVM with the test class path, on a free port. {@link #close()} kills every child (SIGKILL) and
- * waits for it, and a shutdown hook does the same if the test JVM itself is stopped, so no task
- * outlives the test even when it fails.
+ * A TensorFlow cluster on 127.0.0.1 for tests: every task is {@code tf-l1l2 server} in a child JVM
+ * with the test class path, on a free port. {@link #close()} kills every child (SIGKILL) and waits
+ * for it, and a shutdown hook does the same if the test JVM itself is stopped, so no task outlives
+ * the test even when it fails.
  */
 final class LocalCluster implements AutoCloseable {
   /** How long a task may take from JVM start to its ready line (two loaded cores: ~3-10 s). */
   static final long START_TIMEOUT_SECONDS = 90;
 
-  private static final String JAVA = ProcessHandle.current().info().command()
-      .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+  private static final String JAVA =
+      ProcessHandle.current()
+          .info()
+          .command()
+          .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
 
   private final Map<String, List<Integer>> ports;
   private final Map<String, Process> processes = new LinkedHashMap<>();
@@ -42,7 +45,9 @@ final class LocalCluster implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(killOnExit);
   }
 
-  /** Starts {@code ps} parameter-server tasks and {@code workers} worker tasks and waits for them. */
+  /**
+   * Starts {@code ps} parameter-server tasks and {@code workers} worker tasks and waits for them.
+   */
   static LocalCluster start(int ps, int workers) throws IOException {
     List<Integer> free = freePorts(ps + workers);
     Map<String, List<Integer>> ports = new LinkedHashMap<>();
@@ -52,12 +57,13 @@ final class LocalCluster implements AutoCloseable {
     try {
       List<String> names = new ArrayList<>();
       List<CompletableFuture<String>> ready = new ArrayList<>();
-      ports.forEach((job, list) -> {
-        for (int task = 0; task < list.size(); task++) {
-          names.add(job + "/" + task);
-          ready.add(cluster.launch(job, task));
-        }
-      });
+      ports.forEach(
+          (job, list) -> {
+            for (int task = 0; task < list.size(); task++) {
+              names.add(job + "/" + task);
+              ready.add(cluster.launch(job, task));
+            }
+          });
       for (int i = 0; i < ready.size(); i++) {
         cluster.await(names.get(i), ready.get(i));
       }
@@ -76,10 +82,12 @@ final class LocalCluster implements AutoCloseable {
   /** The {@code --cluster} options that describe this cluster. */
   List<String> clusterOptions() {
     List<String> options = new ArrayList<>();
-    ports.forEach((job, list) -> {
-      options.add("--cluster");
-      options.add(job + "=" + String.join(",", list.stream().map(p -> "127.0.0.1:" + p).toList()));
-    });
+    ports.forEach(
+        (job, list) -> {
+          options.add("--cluster");
+          options.add(
+              job + "=" + String.join(",", list.stream().map(p -> "127.0.0.1:" + p).toList()));
+        });
     return options;
   }
 
@@ -90,7 +98,9 @@ final class LocalCluster implements AutoCloseable {
     }
   }
 
-  /** Kills a task (SIGKILL, as a crash or a lost machine would end it) and waits until it is gone. */
+  /**
+   * Kills a task (SIGKILL, as a crash or a lost machine would end it) and waits until it is gone.
+   */
   void kill(String job, int task) throws InterruptedException {
     Process process = process(job, task);
     process.destroyForcibly();
@@ -113,13 +123,14 @@ final class LocalCluster implements AutoCloseable {
 
   /** Restarts every task that is not alive, e.g. after a test that killed one failed midway. */
   void restartDead() {
-    ports.forEach((job, list) -> {
-      for (int task = 0; task < list.size(); task++) {
-        if (!process(job, task).isAlive()) {
-          restart(job, task);
-        }
-      }
-    });
+    ports.forEach(
+        (job, list) -> {
+          for (int task = 0; task < list.size(); task++) {
+            if (!process(job, task).isAlive()) {
+              restart(job, task);
+            }
+          }
+        });
   }
 
   @Override
@@ -164,49 +175,76 @@ final class LocalCluster implements AutoCloseable {
   }
 
   private CompletableFuture<String> launch(String job, int task) {
-    List<String> command = new ArrayList<>(List.of(JAVA, "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC", "-XX:-CreateCoredumpOnCrash", "-cp",
-        System.getProperty("java.class.path"), Main.class.getName(), "server"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                JAVA,
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
+                "-XX:-CreateCoredumpOnCrash",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "server"));
     command.addAll(clusterOptions());
     command.addAll(List.of("--job", job, "--task", Integer.toString(task)));
     Path log = logs.resolve(job + "-" + task + ".stderr");
     Process process;
     try {
-      process = new ProcessBuilder(command)
-          .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .start();
+      process =
+          new ProcessBuilder(command)
+              .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .start();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     synchronized (processes) {
       processes.put(job + "/" + task, process);
     }
-    String expected = "tf-l1l2 server: /job:" + job + "/replica:0/task:" + task
-        + " listening on grpc://" + address(job, task);
+    String expected =
+        "tf-l1l2 server: /job:"
+            + job
+            + "/replica:0/task:"
+            + task
+            + " listening on grpc://"
+            + address(job, task);
     CompletableFuture<String> ready = new CompletableFuture<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader out = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = out.readLine()) != null) {
-          if (!ready.isDone()) {
-            ready.complete(line);
-          }
-        }
-      } catch (IOException e) {
-        // the task is gone
-      }
-      ready.complete(null);
-    }, "task-" + job + "-" + task);
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader out =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = out.readLine()) != null) {
+                  if (!ready.isDone()) {
+                    ready.complete(line);
+                  }
+                }
+              } catch (IOException e) {
+                // the task is gone
+              }
+              ready.complete(null);
+            },
+            "task-" + job + "-" + task);
     reader.setDaemon(true);
     reader.start();
-    return ready.thenApply(line -> {
-      if (!expected.equals(line)) {
-        throw new IllegalStateException(job + "/" + task + " printed " + line + " instead of "
-            + expected + "; its stderr: " + stderr(job, task));
-      }
-      return line;
-    });
+    return ready.thenApply(
+        line -> {
+          if (!expected.equals(line)) {
+            throw new IllegalStateException(
+                job
+                    + "/"
+                    + task
+                    + " printed "
+                    + line
+                    + " instead of "
+                    + expected
+                    + "; its stderr: "
+                    + stderr(job, task));
+          }
+          return line;
+        });
   }
 
   private void await(String name, CompletableFuture<String> ready) {

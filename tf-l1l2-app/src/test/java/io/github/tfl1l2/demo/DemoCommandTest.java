@@ -8,9 +8,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** The {@code demo} command line: defaults, help, and one-line errors for bad options. */
@@ -37,8 +37,20 @@ class DemoCommandTest {
 
   @Test
   void everyOptionIsHonoured() {
-    DemoSettings settings = parse("--l1", "0.5", "--l2", "0", "--steps", "100", "--seed", "-7",
-        "--out", "a/b", "--export", "c");
+    DemoSettings settings =
+        parse(
+            "--l1",
+            "0.5",
+            "--l2",
+            "0",
+            "--steps",
+            "100",
+            "--seed",
+            "-7",
+            "--out",
+            "a/b",
+            "--export",
+            "c");
     assertEquals(0.5, settings.l1());
     assertEquals(0.0, settings.l2());
     assertEquals(100, settings.steps());
@@ -52,17 +64,29 @@ class DemoCommandTest {
     Outcome outcome = runMain("demo", "--help");
     assertEquals(0, outcome.code());
     for (String option :
-        new String[] {"--l1", "--l2", "--steps", "--seed", "--out", "--export", "--quick",
-            "--dataset", "--json"}) {
+        new String[] {
+          "--l1", "--l2", "--steps", "--seed", "--out", "--export", "--quick", "--dataset", "--json"
+        }) {
       assertTrue(outcome.out().contains(option), option + " in\n" + outcome.out());
     }
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-    "--bogus", "stray", "--l1=-1", "--l2=NaN", "--l1=Infinity", "--l1=abc", "--steps=0",
-    "--steps=1.5", "--seed=x", "--out=", "--dataset=iris", "--json=path.json"
-  })
+  @ValueSource(
+      strings = {
+        "--bogus",
+        "stray",
+        "--l1=-1",
+        "--l2=NaN",
+        "--l1=Infinity",
+        "--l1=abc",
+        "--steps=0",
+        "--steps=1.5",
+        "--seed=x",
+        "--out=",
+        "--dataset=iris",
+        "--json=path.json"
+      })
   void aBadOptionGetsOneLineOnStandardErrorAndExitStatusTwo(String argument) {
     Outcome outcome = runMain("demo", argument);
     assertEquals(2, outcome.code(), outcome.err());
@@ -73,14 +97,16 @@ class DemoCommandTest {
 
   @Test
   void theErrorNamesTheOptionAndTheValue() {
-    assertTrue(runMain("demo", "--steps", "abc").err().contains("--steps must be an integer,"
-        + " but was 'abc'"));
+    assertTrue(
+        runMain("demo", "--steps", "abc")
+            .err()
+            .contains("--steps must be an integer," + " but was 'abc'"));
     assertTrue(runMain("demo", "--bogus").err().contains("unknown option '--bogus'"));
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"--l1=0.3", "--l2=0.1", "--steps=100", "--seed=3", "--export=x",
-      "--quick"})
+  @ValueSource(
+      strings = {"--l1=0.3", "--l2=0.1", "--steps=100", "--seed=3", "--export=x", "--quick"})
   void syntheticOnlyOptionsAreRejectedWithTheDiabetesDataset(String argument) {
     Outcome outcome = runMain("demo", "--dataset", "diabetes", argument);
     assertEquals(2, outcome.code(), outcome.err());
@@ -118,8 +144,8 @@ class DemoCommandTest {
       System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
       int code = Main.run(args);
-      return new Outcome(code, out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
+      return new Outcome(
+          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(originalOut);
       System.setErr(originalErr);

@@ -44,10 +44,15 @@ class DemoTest {
     exportDirectory = outputs.resolve("model");
     StringWriter text = new StringWriter();
     DemoCommand command = new DemoCommand();
-    exitCode = new CommandLine(command)
-        .setOut(new PrintWriter(text, true))
-        .execute("--quick", "--out", outputs.resolve("charts").toString(),
-            "--export", exportDirectory.toString());
+    exitCode =
+        new CommandLine(command)
+            .setOut(new PrintWriter(text, true))
+            .execute(
+                "--quick",
+                "--out",
+                outputs.resolve("charts").toString(),
+                "--export",
+                exportDirectory.toString());
     printed = text.toString();
     report = command.report();
   }
@@ -71,7 +76,8 @@ class DemoTest {
     double[] truth = report.problem().trueWeights();
     double[] l1 = weights(Demo.L1_ONLY);
     double[] none = weights(Demo.NO_PENALTY);
-    assertTrue(precision(l1, truth) > 2 * precision(none, truth),
+    assertTrue(
+        precision(l1, truth) > 2 * precision(none, truth),
         "precision L1 " + precision(l1, truth) + " vs no penalty " + precision(none, truth));
     assertEquals(1.0, recall(l1, truth), "every informative feature keeps a non-zero weight");
   }
@@ -99,11 +105,18 @@ class DemoTest {
     ScoredModel plain = report.subgradient();
     assertEquals(Setting.Step.SUBGRADIENT, plain.setting().step());
     int nonZero = nonZero(plain.model().weights());
-    assertTrue(nonZero > 2 * nonZero(weights(Demo.L1_ONLY)),
-        "plain GD keeps " + nonZero + " non-zero weights, the prox " + nonZero(weights(Demo.L1_ONLY)));
-    List<String> rows = printed.lines()
-        .filter(line -> line.trim().startsWith(Demo.L1_SUBGRADIENT + " ") && line.contains("/200"))
-        .toList();
+    assertTrue(
+        nonZero > 2 * nonZero(weights(Demo.L1_ONLY)),
+        "plain GD keeps "
+            + nonZero
+            + " non-zero weights, the prox "
+            + nonZero(weights(Demo.L1_ONLY)));
+    List<String> rows =
+        printed
+            .lines()
+            .filter(
+                line -> line.trim().startsWith(Demo.L1_SUBGRADIENT + " ") && line.contains("/200"))
+            .toList();
     assertEquals(1, rows.size(), printed);
     assertTrue(rows.get(0).contains(" " + nonZero + "/200"), rows.get(0));
     for (ScoredModel m : report.settings()) {
@@ -118,14 +131,18 @@ class DemoTest {
     for (ScoredModel m : rows) {
       double[] truth = report.problem().trueWeights();
       int nonZero = nonZero(m.model().weights());
-      String row = printed.lines()
-          .filter(line -> line.trim().startsWith(m.setting().label() + " "))
-          .filter(line -> line.contains("/200"))
-          .findFirst()
-          .orElseThrow(() -> new AssertionError("no summary row for " + m.setting().label()));
+      String row =
+          printed
+              .lines()
+              .filter(line -> line.trim().startsWith(m.setting().label() + " "))
+              .filter(line -> line.contains("/200"))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError("no summary row for " + m.setting().label()));
       assertTrue(row.contains(" " + nonZero + "/200"), row + " should count " + nonZero);
-      assertTrue(row.contains(String.format(java.util.Locale.ROOT, "%.2f",
-          recall(m.model().weights(), truth))), row);
+      assertTrue(
+          row.contains(
+              String.format(java.util.Locale.ROOT, "%.2f", recall(m.model().weights(), truth))),
+          row);
     }
   }
 
@@ -137,7 +154,9 @@ class DemoTest {
       assertTrue(path.get(i).setting().l1() > path.get(i - 1).setting().l1());
     }
     assertTrue(nonZero(path.get(0).model().weights()) > 50, "smallest coefficient: dense");
-    assertEquals(0, nonZero(path.get(path.size() - 1).model().weights()),
+    assertEquals(
+        0,
+        nonZero(path.get(path.size() - 1).model().weights()),
         "largest coefficient: every weight zero");
   }
 
@@ -149,7 +168,8 @@ class DemoTest {
       assertTrue(chart.startsWith(outputs.resolve("charts")), chart + " is in --out");
       BufferedImage image = ImageIO.read(chart.toFile());
       assertNotNull(image, chart + " is a readable image");
-      assertTrue(image.getWidth() >= 800 && image.getHeight() >= 500,
+      assertTrue(
+          image.getWidth() >= 800 && image.getHeight() >= 500,
           chart + " is " + image.getWidth() + "x" + image.getHeight());
       assertTrue(distinctColours(image) > 20, chart + " has content, not a blank canvas");
     }
@@ -161,13 +181,16 @@ class DemoTest {
     double b = report.setting(Demo.L1_L2).model().bias();
     double[][] rows = report.problem().testFeatures();
     try (SavedModelBundle bundle = SavedModelBundle.load(exportDirectory.toString(), "serve");
-        TFloat32 x = TFloat32.tensorOf(Shape.of(rows.length, w.length), t -> {
-          for (int i = 0; i < rows.length; i++) {
-            for (int j = 0; j < w.length; j++) {
-              t.setFloat((float) rows[i][j], i, j);
-            }
-          }
-        });
+        TFloat32 x =
+            TFloat32.tensorOf(
+                Shape.of(rows.length, w.length),
+                t -> {
+                  for (int i = 0; i < rows.length; i++) {
+                    for (int j = 0; j < w.length; j++) {
+                      t.setFloat((float) rows[i][j], i, j);
+                    }
+                  }
+                });
         Result served = bundle.function(Signature.DEFAULT_KEY).call(Map.of("features", x))) {
       TFloat32 prediction = (TFloat32) served.get("prediction").orElseThrow();
       assertEquals(rows.length, prediction.shape().get(0));
@@ -219,22 +242,29 @@ class DemoTest {
   @Test
   void theSameSeedGivesTheSameNumbers(@TempDir Path second) {
     DemoCommand command = new DemoCommand();
-    int code = new CommandLine(command)
-        .setOut(new PrintWriter(new StringWriter()))
-        .execute("--quick", "--out", second.toString());
+    int code =
+        new CommandLine(command)
+            .setOut(new PrintWriter(new StringWriter()))
+            .execute("--quick", "--out", second.toString());
     assertEquals(0, code);
     DemoReport again = command.report();
     for (int i = 0; i < report.settings().size(); i++) {
-      assertArrayEquals(report.settings().get(i).model().weights(),
-          again.settings().get(i).model().weights(), report.settings().get(i).setting().label());
-      assertEquals(report.settings().get(i).model().finalPenalty(),
+      assertArrayEquals(
+          report.settings().get(i).model().weights(),
+          again.settings().get(i).model().weights(),
+          report.settings().get(i).setting().label());
+      assertEquals(
+          report.settings().get(i).model().finalPenalty(),
           again.settings().get(i).model().finalPenalty());
     }
     for (int i = 0; i < report.path().size(); i++) {
-      assertArrayEquals(report.path().get(i).model().weights(),
-          again.path().get(i).model().weights(), "path point " + i);
+      assertArrayEquals(
+          report.path().get(i).model().weights(),
+          again.path().get(i).model().weights(),
+          "path point " + i);
     }
-    assertTrue(Files.isRegularFile(second.resolve("savedmodel").resolve("saved_model.pb")),
+    assertTrue(
+        Files.isRegularFile(second.resolve("savedmodel").resolve("saved_model.pb")),
         "--export defaults to a folder inside --out");
   }
 
@@ -251,7 +281,9 @@ class DemoTest {
     double[] trained = weights(label);
     for (int j = 0; j < trained.length; j++) {
       assertEquals(optimum[j], trained[j], 1e-3, label + " weight " + j);
-      assertEquals(optimum[j] == 0.0, trained[j] == 0.0,
+      assertEquals(
+          optimum[j] == 0.0,
+          trained[j] == 0.0,
           label + " weight " + j + ": optimum " + optimum[j] + ", trained " + trained[j]);
     }
   }

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.tfl1l2.testing.References;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.tfl1l2.demo.LassoSolver.Solution;
+import io.github.tfl1l2.testing.References;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -43,10 +43,16 @@ class DiabetesDemoTest {
     json = outputs.resolve("json").resolve("path.json");
     StringWriter text = new StringWriter();
     DemoCommand command = new DemoCommand();
-    exitCode = new CommandLine(command)
-        .setOut(new PrintWriter(text, true))
-        .execute("--dataset", "diabetes", "--out", outputs.resolve("charts").toString(),
-            "--json", json.toString());
+    exitCode =
+        new CommandLine(command)
+            .setOut(new PrintWriter(text, true))
+            .execute(
+                "--dataset",
+                "diabetes",
+                "--out",
+                outputs.resolve("charts").toString(),
+                "--json",
+                json.toString());
     printed = text.toString();
     report = command.diabetesReport();
   }
@@ -54,7 +60,8 @@ class DiabetesDemoTest {
   @Test
   void theDataLoadWithTheirShapeAndValuesAsPublished() {
     DiabetesData data = DiabetesData.load();
-    assertEquals(List.of("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"),
+    assertEquals(
+        List.of("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"),
         data.featureNames());
     assertEquals(442, data.features().length);
     assertEquals(442, data.target().length);
@@ -63,17 +70,17 @@ class DiabetesDemoTest {
     }
     // Rows 1, 10, 24 and 442, checked by hand against scikit-learn's diabetes_data_raw.csv.gz
     // and diabetes_target.csv.gz and against the paper's tab-separated file.
-    assertArrayEquals(new double[] {59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87},
-        data.features()[0]);
+    assertArrayEquals(
+        new double[] {59, 2, 32.1, 101, 157, 93.2, 38, 4, 4.8598, 87}, data.features()[0]);
     assertEquals(151, data.target()[0]);
-    assertArrayEquals(new double[] {29, 1, 30.0, 85, 180, 93.4, 43, 4, 5.3845, 88},
-        data.features()[9]);
+    assertArrayEquals(
+        new double[] {29, 1, 30.0, 85, 180, 93.4, 43, 4, 5.3845, 88}, data.features()[9]);
     assertEquals(310, data.target()[9]);
-    assertArrayEquals(new double[] {61, 2, 32.0, 103.67, 210, 85.2, 35, 6, 6.107, 124},
-        data.features()[23]);
+    assertArrayEquals(
+        new double[] {61, 2, 32.0, 103.67, 210, 85.2, 35, 6, 6.107, 124}, data.features()[23]);
     assertEquals(245, data.target()[23]);
-    assertArrayEquals(new double[] {36, 1, 19.6, 71, 250, 133.2, 97, 3, 4.5951, 92},
-        data.features()[441]);
+    assertArrayEquals(
+        new double[] {36, 1, 19.6, 71, 250, 133.2, 97, 3, 4.5951, 92}, data.features()[441]);
     assertEquals(57, data.target()[441]);
   }
 
@@ -104,7 +111,8 @@ class DiabetesDemoTest {
 
   @Test
   void theEntryOrderIsThePapers() {
-    assertEquals(List.of("bmi", "s5", "bp", "s3", "sex", "s6", "s1", "s4", "s2", "age"),
+    assertEquals(
+        List.of("bmi", "s5", "bp", "s3", "sex", "s6", "s1", "s4", "s2", "age"),
         report.path().entryOrder());
   }
 
@@ -142,8 +150,16 @@ class DiabetesDemoTest {
       assertEquals(0.0, optimum[10], 1e-9, "intercept");
       for (int j = 0; j < 10; j++) {
         assertEquals(optimum[j], point.weights()[j], 1e-4, "l1 " + point.l1() + " weight " + j);
-        assertEquals(optimum[j] == 0.0, point.weights()[j] == 0.0,
-            "l1 " + point.l1() + " weight " + j + ": optimum " + optimum[j] + ", traced "
+        assertEquals(
+            optimum[j] == 0.0,
+            point.weights()[j] == 0.0,
+            "l1 "
+                + point.l1()
+                + " weight "
+                + j
+                + ": optimum "
+                + optimum[j]
+                + ", traced "
                 + point.weights()[j]);
       }
     }
@@ -162,18 +178,18 @@ class DiabetesDemoTest {
 
   @Test
   void s3LeavesTheModelAndComesBack() {
-    assertTrue(report.path().exits().stream()
-        .anyMatch(line -> line.startsWith("s3 leaves") && line.contains("comes back")),
+    assertTrue(
+        report.path().exits().stream()
+            .anyMatch(line -> line.startsWith("s3 leaves") && line.contains("comes back")),
         String.join("\n", report.path().exits()));
   }
 
   @Test
   void theJsonHoldsFeatureNamesPathAndEntryOrder() throws Exception {
-    JsonObject document = JsonParser.parseString(
-        Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
+    JsonObject document =
+        JsonParser.parseString(Files.readString(json, StandardCharsets.UTF_8)).getAsJsonObject();
     assertEquals(Set.of("feature_names", "path", "entry_order"), document.keySet());
-    assertEquals(strings(document.getAsJsonArray("feature_names")),
-        report.path().featureNames());
+    assertEquals(strings(document.getAsJsonArray("feature_names")), report.path().featureNames());
     assertEquals(strings(document.getAsJsonArray("entry_order")), report.path().entryOrder());
     JsonArray path = document.getAsJsonArray("path");
     assertEquals(report.path().points().size(), path.size());

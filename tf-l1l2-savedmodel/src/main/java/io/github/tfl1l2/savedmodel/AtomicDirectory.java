@@ -33,8 +33,8 @@ final class AtomicDirectory {
    *
    * @param argument how the caller names {@code target} in messages, e.g. {@code --out}
    * @return what {@code writer} returned
-   * @throws SavedModelException if {@code target} exists, its parent does not, or writing fails;
-   *     an unchecked exception of {@code writer} passes unchanged, the temporary removed
+   * @throws SavedModelException if {@code target} exists, its parent does not, or writing fails; an
+   *     unchecked exception of {@code writer} passes unchanged, the temporary removed
    */
   static <T> T create(Path target, String argument, Writer<T> writer) {
     ExportDirectory.checkAvailable(target, argument);
@@ -85,8 +85,8 @@ final class AtomicDirectory {
   }
 
   /**
-   * The hidden temporary siblings that {@link #create} makes for {@code target} and that a
-   * process killed while writing leaves behind.
+   * The hidden temporary siblings that {@link #create} makes for {@code target} and that a process
+   * killed while writing leaves behind.
    *
    * @return the paths, sorted; empty when there are none or the parent cannot be listed
    */
@@ -109,8 +109,8 @@ final class AtomicDirectory {
   }
 
   /**
-   * Deletes {@code directory} and everything in it without following symbolic links. Best
-   * effort: a failure here must not hide the failure that made the caller clean up.
+   * Deletes {@code directory} and everything in it without following symbolic links. Best effort: a
+   * failure here must not hide the failure that made the caller clean up.
    */
   static void deleteRecursively(Path directory) {
     if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {

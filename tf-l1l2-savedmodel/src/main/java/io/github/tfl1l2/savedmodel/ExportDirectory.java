@@ -11,11 +11,10 @@ import java.util.Set;
  * The directory that an export ({@link RegularizedSavedModel.Exporter#exportTo}, {@link
  * LoadedSavedModel#exportRegularized}) creates.
  *
- * <p>An export never writes into a path that exists, not even an empty directory, and never
- * leaves a partial directory: it writes into a hidden temporary sibling {@code .NAME.tmp-…} that is
- * renamed into place when complete. A process killed while exporting cannot remove that
- * temporary; whoever supervised it can, through {@link #watch(Path)} and {@link
- * #removeLeftovers()}.
+ * <p>An export never writes into a path that exists, not even an empty directory, and never leaves
+ * a partial directory: it writes into a hidden temporary sibling {@code .NAME.tmp-…} that is
+ * renamed into place when complete. A process killed while exporting cannot remove that temporary;
+ * whoever supervised it can, through {@link #watch(Path)} and {@link #removeLeftovers()}.
  */
 public final class ExportDirectory {
   private final Path target;

@@ -34,28 +34,27 @@ import org.tensorflow.proto.OpDef.ArgDef;
  *
  * <ul>
  *   <li>Each body node becomes one op of the same type, built with {@code graph.opBuilder} under
- *       {@code prefix}: the body's node names stay readable in the graph, and a nested call's
- *       nodes get the call's name as one more level.
- *   <li>A reference {@code node:arg:index} names output {@code index} of the node's output
- *       argument {@code arg}. The op's {@link OpDef} (from the MetaGraphDef's {@code
- *       stripped_op_list}, else the process's registry) gives the order and length of the
- *       arguments, which the C API needs as one flat output index. A bare name is an argument of
- *       the function, taken by position from the call's inputs.
+ *       {@code prefix}: the body's node names stay readable in the graph, and a nested call's nodes
+ *       get the call's name as one more level.
+ *   <li>A reference {@code node:arg:index} names output {@code index} of the node's output argument
+ *       {@code arg}. The op's {@link OpDef} (from the MetaGraphDef's {@code stripped_op_list}, else
+ *       the process's registry) gives the order and length of the arguments, which the C API needs
+ *       as one flat output index. A bare name is an argument of the function, taken by position
+ *       from the call's inputs.
  *   <li>Input lists ({@code N}, {@code Tin}, … arguments) are added as lists: the C API matches
  *       inputs to the OpDef's arguments by how they were added.
  *   <li>Nested {@code PartitionedCall} and {@code StatefulPartitionedCall} nodes, and nodes whose
- *       op is a function of the library, are inlined recursively: a call inside the body would
- *       stop the gradient just as the outer one does.
- *   <li>Attributes are copied as {@link AttrValue}s, except those starting with {@code _}: they
- *       are TensorFlow's private annotations (shapes it inferred, auto-control-dependency markers,
- *       XLA scopes) and describe the function's nodes, not ops of this graph.
+ *       op is a function of the library, are inlined recursively: a call inside the body would stop
+ *       the gradient just as the outer one does.
+ *   <li>Attributes are copied as {@link AttrValue}s, except those starting with {@code _}: they are
+ *       TensorFlow's private annotations (shapes it inferred, auto-control-dependency markers, XLA
+ *       scopes) and describe the function's nodes, not ops of this graph.
  *   <li>Control inputs are dropped. In a body traced by TF2 they order the variable reads before
- *       the function returns (automatic control dependencies); within one {@code Session.run}
- *       data edges suffice. A body that writes state, where the order would matter, is refused.
+ *       the function returns (automatic control dependencies); within one {@code Session.run} data
+ *       edges suffice. A body that writes state, where the order would matter, is refused.
  *   <li>Devices are not copied: the session places the ops, as it places the loaded graph's.
- *   <li>Functional control flow ({@code If}, {@code While}, their stateless forms, {@code Case})
- *       is refused: its branches are functions again, and the C++ registry has no gradient for
- *       it.
+ *   <li>Functional control flow ({@code If}, {@code While}, their stateless forms, {@code Case}) is
+ *       refused: its branches are functions again, and the C++ registry has no gradient for it.
  * </ul>
  *
  * <p>Not thread-safe; one instance inlines the calls of one signature.
@@ -65,13 +64,18 @@ final class FunctionInliner {
   static final Set<String> CALL_OPS = Set.of("StatefulPartitionedCall", "PartitionedCall");
 
   /** Functional control flow: its branches are functions, and it has no C++ gradient. */
-  private static final Set<String> CONTROL_FLOW = Set.of(
-      "If", "StatelessIf", "While", "StatelessWhile", "Case", "StatelessCase");
+  private static final Set<String> CONTROL_FLOW =
+      Set.of("If", "StatelessIf", "While", "StatelessWhile", "Case", "StatelessCase");
 
   /** Prefixes of ops that write a resource: their order to the reads would be lost. */
-  private static final List<String> WRITES = List.of(
-      "Assign", "ResourceApply", "ResourceSparseApply", "ResourceScatter",
-      "ResourceStridedSliceAssign", "DestroyResourceOp");
+  private static final List<String> WRITES =
+      List.of(
+          "Assign",
+          "ResourceApply",
+          "ResourceSparseApply",
+          "ResourceScatter",
+          "ResourceStridedSliceAssign",
+          "DestroyResourceOp");
 
   /** One op the inliner built (named by its body node's path) and its data inputs. */
   record InlinedOp(GraphOperation op, List<Output<?>> inputs) {}
@@ -125,8 +129,14 @@ final class FunctionInliner {
     String name = function.getSignature().getName();
     List<ArgDef> inputArgs = function.getSignature().getInputArgList();
     if (inputArgs.size() != arguments.size()) {
-      throw refused(prefix, "function " + name + " takes " + inputArgs.size()
-          + " arguments but the call passes " + arguments.size());
+      throw refused(
+          prefix,
+          "function "
+              + name
+              + " takes "
+              + inputArgs.size()
+              + " arguments but the call passes "
+              + arguments.size());
     }
     Map<String, Output<?>> args = new HashMap<>();
     for (int i = 0; i < inputArgs.size(); i++) {
@@ -137,13 +147,20 @@ final class FunctionInliner {
     for (NodeDef node : topologicalOrder(function, prefix)) {
       String path = prefix + node.getName();
       if (CONTROL_FLOW.contains(node.getOp())) {
-        throw refused(path, "is functional control flow (" + node.getOp()
-            + "): its branches cannot be inlined and TensorFlow has no C++ gradient for it");
+        throw refused(
+            path,
+            "is functional control flow ("
+                + node.getOp()
+                + "): its branches cannot be inlined and TensorFlow has no C++ gradient for it");
       }
       for (String write : WRITES) {
         if (node.getOp().startsWith(write)) {
-          throw refused(path, "writes a resource (" + node.getOp() + "); the inlined body drops"
-              + " control dependencies, so its order to the reads would be lost");
+          throw refused(
+              path,
+              "writes a resource ("
+                  + node.getOp()
+                  + "); the inlined body drops"
+                  + " control dependencies, so its order to the reads would be lost");
         }
       }
       List<Output<?>> inputs = new ArrayList<>();
@@ -173,8 +190,8 @@ final class FunctionInliner {
     for (ArgDef output : function.getSignature().getOutputArgList()) {
       String ret = function.getRetMap().get(output.getName());
       if (ret == null) {
-        throw refused(prefix, "function " + name + " has no return value for its output "
-            + output.getName());
+        throw refused(
+            prefix, "function " + name + " has no return value for its output " + output.getName());
       }
       results.add(resolve(ret, args, nodes, offsets, prefix + "(return " + output.getName() + ")"));
     }
@@ -188,30 +205,36 @@ final class FunctionInliner {
       if (isList(arg)) {
         int length = listLength(node, opDef, arg, path);
         if (next + length > inputs.size()) {
-          throw refused(path, "has " + inputs.size() + " inputs, too few for its op "
-              + node.getOp());
+          throw refused(
+              path, "has " + inputs.size() + " inputs, too few for its op " + node.getOp());
         }
         builder.addInputList(inputs.subList(next, next + length).toArray(new Output<?>[0]));
         next += length;
       } else {
         if (next >= inputs.size()) {
-          throw refused(path, "has " + inputs.size() + " inputs, too few for its op "
-              + node.getOp());
+          throw refused(
+              path, "has " + inputs.size() + " inputs, too few for its op " + node.getOp());
         }
         builder.addInput(inputs.get(next++));
       }
     }
     if (next != inputs.size()) {
-      throw refused(path, "has " + inputs.size() + " inputs; its op " + node.getOp()
-          + " takes " + next);
+      throw refused(
+          path, "has " + inputs.size() + " inputs; its op " + node.getOp() + " takes " + next);
     }
     for (Map.Entry<String, AttrValue> attr : node.getAttrMap().entrySet()) {
       if (attr.getKey().startsWith("_")) {
         continue;
       }
       if (!attr.getValue().getPlaceholder().isEmpty()) {
-        throw refused(path, "has attribute " + attr.getKey() + " bound to the function's own"
-            + " attribute $" + attr.getValue().getPlaceholder() + " (a polymorphic function)");
+        throw refused(
+            path,
+            "has attribute "
+                + attr.getKey()
+                + " bound to the function's own"
+                + " attribute $"
+                + attr.getValue().getPlaceholder()
+                + " (a polymorphic function)");
       }
       builder.setAttr(attr.getKey(), attr.getValue());
     }
@@ -219,8 +242,14 @@ final class FunctionInliner {
       return builder.build();
     } catch (RuntimeException e) {
       throw new SavedModelException(
-          source + ": node " + path + " (" + node.getOp() + ") cannot be added to the graph: "
-              + SavedModelException.firstLine(e), e);
+          source
+              + ": node "
+              + path
+              + " ("
+              + node.getOp()
+              + ") cannot be added to the graph: "
+              + SavedModelException.firstLine(e),
+          e);
     }
   }
 
@@ -228,8 +257,12 @@ final class FunctionInliner {
    * The tensor that {@code reference} names: a function argument ({@code x}), or output {@code i}
    * of an output argument of an earlier node ({@code node:arg:i}).
    */
-  private Output<?> resolve(String reference, Map<String, Output<?>> args,
-      Map<String, Output<?>[]> nodes, Map<String, Map<String, Integer>> offsets, String path) {
+  private Output<?> resolve(
+      String reference,
+      Map<String, Output<?>> args,
+      Map<String, Output<?>[]> nodes,
+      Map<String, Map<String, Integer>> offsets,
+      String path) {
     String[] parts = reference.split(":");
     if (parts.length == 1) {
       Output<?> arg = args.get(reference);
@@ -300,8 +333,8 @@ final class FunctionInliner {
       }
     }
     if (value == null) {
-      throw refused(path, "lacks attribute " + attr + ", the length of its argument "
-          + arg.getName());
+      throw refused(
+          path, "lacks attribute " + attr + ", the length of its argument " + arg.getName());
     }
     return arg.getNumberAttr().isEmpty()
         ? value.getList().getTypeCount()
@@ -309,9 +342,10 @@ final class FunctionInliner {
   }
 
   private FunctionDef callee(NodeDef node, String path) {
-    String name = CALL_OPS.contains(node.getOp())
-        ? node.getAttrOrDefault("f", AttrValue.getDefaultInstance()).getFunc().getName()
-        : node.getOp();
+    String name =
+        CALL_OPS.contains(node.getOp())
+            ? node.getAttrOrDefault("f", AttrValue.getDefaultInstance()).getFunc().getName()
+            : node.getOp();
     FunctionDef function = library.get(name);
     if (function == null) {
       throw refused(path, "calls function \"" + name + "\", which the graph's library lacks");
@@ -335,15 +369,19 @@ final class FunctionInliner {
       def = registry.get(op);
     }
     if (def == null) {
-      throw refused(path, "has op " + op + ", which is neither listed in the MetaGraphDef nor"
-          + " registered in this TensorFlow");
+      throw refused(
+          path,
+          "has op "
+              + op
+              + ", which is neither listed in the MetaGraphDef nor"
+              + " registered in this TensorFlow");
     }
     return def;
   }
 
   /**
-   * The body's nodes, each after the nodes whose outputs it reads. A FunctionDef lists its nodes
-   * in any order; ties keep the listed order, so that the inlined graph is the same every time.
+   * The body's nodes, each after the nodes whose outputs it reads. A FunctionDef lists its nodes in
+   * any order; ties keep the listed order, so that the inlined graph is the same every time.
    */
   private List<NodeDef> topologicalOrder(FunctionDef function, String prefix) {
     Map<String, NodeDef> byName = new HashMap<>();
@@ -382,8 +420,8 @@ final class FunctionInliner {
       }
     }
     if (order.size() != function.getNodeDefCount()) {
-      throw refused(prefix, "function " + function.getSignature().getName()
-          + " has a cycle among its nodes");
+      throw refused(
+          prefix, "function " + function.getSignature().getName() + " has a cycle among its nodes");
     }
     return order;
   }

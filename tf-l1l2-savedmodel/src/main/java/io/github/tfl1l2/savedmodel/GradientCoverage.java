@@ -16,8 +16,8 @@ import org.tensorflow.proto.DataType;
 
 /**
  * Checks, when a signature is inlined, that {@code Graph.addGradients} will find a gradient for
- * every inlined op between a trainable variable and a floating-point output, and names the first
- * op it would fail on.
+ * every inlined op between a trainable variable and a floating-point output, and names the first op
+ * it would fail on.
  *
  * <p>Only ops on such a path matter: TensorFlow's C++ gradient builder visits exactly those, and an
  * op elsewhere in the body (an {@code ArgMax} beside the probabilities, a {@code Shape} feeding a
@@ -35,8 +35,11 @@ final class GradientCoverage {
    * @param outputs the signature's outputs
    * @throws SavedModelException naming the first op on a path that has no registered gradient
    */
-  static void check(String source, List<FunctionInliner.InlinedOp> ops,
-      List<Output<?>> variables, List<Output<?>> outputs) {
+  static void check(
+      String source,
+      List<FunctionInliner.InlinedOp> ops,
+      List<Output<?>> variables,
+      List<Output<?>> outputs) {
     Map<String, List<FunctionInliner.InlinedOp>> consumers = new HashMap<>();
     Map<String, FunctionInliner.InlinedOp> byName = new HashMap<>();
     for (FunctionInliner.InlinedOp op : ops) {
@@ -79,12 +82,19 @@ final class GradientCoverage {
 
     for (FunctionInliner.InlinedOp op : ops) {
       String name = op.op().name();
-      if (fromVariables.contains(name) && toOutputs.contains(name)
+      if (fromVariables.contains(name)
+          && toOutputs.contains(name)
           && !TFJ_HasGradient(op.op().type())) {
         throw new SavedModelException(
-            source + ": node " + name + " (" + op.op().type() + ") lies between a trainable"
+            source
+                + ": node "
+                + name
+                + " ("
+                + op.op().type()
+                + ") lies between a trainable"
                 + " variable and an output, but TensorFlow has no C++ gradient for "
-                + op.op().type() + "; the signature cannot be differentiated");
+                + op.op().type()
+                + "; the signature cannot be differentiated");
       }
     }
   }

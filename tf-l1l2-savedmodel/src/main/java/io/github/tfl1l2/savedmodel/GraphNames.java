@@ -11,9 +11,9 @@ final class GraphNames {
   private GraphNames() {}
 
   /**
-   * {@code base}, or {@code base_1}, {@code base_2}, … : the first name that neither names an op
-   * of {@code graph} nor prefixes one. TF-Java's name scopes only know the names they made
-   * themselves, so ops of a loaded graph would otherwise collide.
+   * {@code base}, or {@code base_1}, {@code base_2}, … : the first name that neither names an op of
+   * {@code graph} nor prefixes one. TF-Java's name scopes only know the names they made themselves,
+   * so ops of a loaded graph would otherwise collide.
    */
   static String unusedScope(Graph graph, String base) {
     List<String> names = new ArrayList<>();

@@ -26,12 +26,13 @@ final class GraphVariables {
     List<ModelVariable> result = new ArrayList<>();
     for (NodeDef node : graph.getNodeList()) {
       if (isVariable(node)) {
-        result.add(new ModelVariable(
-            node.getName(),
-            node.getOp(),
-            node.getAttrOrDefault("dtype", AttrValue.getDefaultInstance()).getType(),
-            shape(node.getAttrOrDefault("shape", AttrValue.getDefaultInstance()).getShape()),
-            flags.isTrainable(node.getName())));
+        result.add(
+            new ModelVariable(
+                node.getName(),
+                node.getOp(),
+                node.getAttrOrDefault("dtype", AttrValue.getDefaultInstance()).getType(),
+                shape(node.getAttrOrDefault("shape", AttrValue.getDefaultInstance()).getShape()),
+                flags.isTrainable(node.getName())));
       }
     }
     result.sort(Comparator.comparing(ModelVariable::name));

@@ -96,8 +96,13 @@ public final class LoadedSavedModel implements AutoCloseable {
           directory + ": TensorFlow cannot load it: " + SavedModelException.firstLine(e), e);
     }
     TrainableFlags flags = TrainableFlags.of(metaGraph);
-    return new LoadedSavedModel(directory, savedModel, index, bundle,
-        GraphVariables.list(metaGraph.getGraphDef(), flags), flags.source());
+    return new LoadedSavedModel(
+        directory,
+        savedModel,
+        index,
+        bundle,
+        GraphVariables.list(metaGraph.getGraphDef(), flags),
+        flags.source());
   }
 
   /** The directory the model was loaded from. */
@@ -117,8 +122,7 @@ public final class LoadedSavedModel implements AutoCloseable {
 
   /** The keys of the loaded MetaGraphDef's signatures, sorted. */
   public Set<String> signatureKeys() {
-    return new TreeSet<>(
-        savedModel.getMetaGraphs(metaGraphIndex).getSignatureDefMap().keySet());
+    return new TreeSet<>(savedModel.getMetaGraphs(metaGraphIndex).getSignatureDefMap().keySet());
   }
 
   /** The loaded bundle; it stays owned by this object and closes with it. */
@@ -158,15 +162,21 @@ public final class LoadedSavedModel implements AutoCloseable {
    */
   public PenaltyReport penalty(L1L2 config, List<ModelVariable> selected) {
     Objects.requireNonNull(config, "config must not be null");
-    RegularizationOutputs outputs = RegularizationOutputs.emit(Ops.create(bundle.graph()),
-        bundle.graph(), "penalty_report", config, reads(selected), config.xla());
+    RegularizationOutputs outputs =
+        RegularizationOutputs.emit(
+            Ops.create(bundle.graph()),
+            bundle.graph(),
+            "penalty_report",
+            config,
+            reads(selected),
+            config.xla());
     return PenaltyMeasurement.run(directory, bundle.session(), config, outputs, selected);
   }
 
   /**
    * Writes a copy of this SavedModel to {@code out} with a {@value RegularizationSignature#KEY}
-   * signature over {@code selected} added, replacing one that exists, and reports the penalty
-   * that signature computes.
+   * signature over {@code selected} added, replacing one that exists, and reports the penalty that
+   * signature computes.
    *
    * <p>Everything else is kept: the graph (extended by the signature's ops), every signature, the
    * object graph and collections of the MetaGraphDef, every variable value (saved through the
@@ -178,8 +188,8 @@ public final class LoadedSavedModel implements AutoCloseable {
    *
    * @return the values of the added signature's outputs, one row per regularized variable
    * @throws SavedModelException if {@code out} exists, its parent does not, the SavedModel holds
-   *     more than one MetaGraphDef (the others would be lost), TensorFlow cannot save the
-   *     variables or compute the penalty, or writing fails
+   *     more than one MetaGraphDef (the others would be lost), TensorFlow cannot save the variables
+   *     or compute the penalty, or writing fails
    * @throws IllegalArgumentException as for {@link #penalty(L1L2, List)}
    */
   public PenaltyReport exportRegularized(L1L2 config, List<ModelVariable> selected, Path out) {
@@ -188,19 +198,28 @@ public final class LoadedSavedModel implements AutoCloseable {
     checkOneMetaGraph();
     // Checked before any op is added, so that a refused export leaves the graph as it was.
     ExportDirectory.checkAvailable(out, OUT);
-    RegularizationOutputs outputs = RegularizationOutputs.emit(Ops.create(bundle.graph()),
-        bundle.graph(), RegularizationSignature.KEY, config, reads(selected), false);
+    RegularizationOutputs outputs =
+        RegularizationOutputs.emit(
+            Ops.create(bundle.graph()),
+            bundle.graph(),
+            RegularizationSignature.KEY,
+            config,
+            reads(selected),
+            false);
     MetaGraphDef written = regularizedMetaGraph(config, selected, outputs);
-    return AtomicDirectory.create(out, OUT, temporary -> {
-      RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle, written, temporary);
-      return PenaltyMeasurement.run(directory, bundle.session(), config, outputs, selected);
-    });
+    return AtomicDirectory.create(
+        out,
+        OUT,
+        temporary -> {
+          RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle, written, temporary);
+          return PenaltyMeasurement.run(directory, bundle.session(), config, outputs, selected);
+        });
   }
 
   /**
-   * Writes a copy of this SavedModel to {@code out} with the session's current variable values
-   * and the MetaGraphDef exactly as it was read: no op added to the loaded graph since is written.
-   * The rules are those of {@link #exportRegularized} (atomic, other files copied, fingerprint
+   * Writes a copy of this SavedModel to {@code out} with the session's current variable values and
+   * the MetaGraphDef exactly as it was read: no op added to the loaded graph since is written. The
+   * rules are those of {@link #exportRegularized} (atomic, other files copied, fingerprint
    * dropped).
    *
    * @throws SavedModelException as for {@link #exportRegularized}
@@ -208,11 +227,19 @@ public final class LoadedSavedModel implements AutoCloseable {
   void exportCopy(Path out) {
     Objects.requireNonNull(out, "out must not be null");
     checkOneMetaGraph();
-    AtomicDirectory.create(out, OUT, temporary -> {
-      RegularizedCopy.write(directory, savedModel, metaGraphIndex, bundle,
-          savedModel.getMetaGraphs(metaGraphIndex), temporary);
-      return null;
-    });
+    AtomicDirectory.create(
+        out,
+        OUT,
+        temporary -> {
+          RegularizedCopy.write(
+              directory,
+              savedModel,
+              metaGraphIndex,
+              bundle,
+              savedModel.getMetaGraphs(metaGraphIndex),
+              temporary);
+          return null;
+        });
   }
 
   /** The MetaGraphDef that was loaded, as it was read from {@code saved_model.pb}. */
@@ -277,7 +304,8 @@ public final class LoadedSavedModel implements AutoCloseable {
       }
       FloatingTypes.requireFloating("variable " + variable.name(), variable.dtype());
       Operand<?> handle = graph.operation(variable.name()).output(0);
-      reads.put(variable.name(),
+      reads.put(
+          variable.name(),
           variable.opType().equals("VarHandleOp")
               ? tf.readVariableOp(handle, TensorTypeRegistry.find(variable.dtype()).type())
               : handle);

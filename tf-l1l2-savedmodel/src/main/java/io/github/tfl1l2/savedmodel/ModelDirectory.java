@@ -13,14 +13,14 @@ import java.util.EnumSet;
 
 /**
  * Checks a SavedModel directory's files before TensorFlow opens them, so that what would make the
- * native loader block, skip the variables silently, or fail with a message about some inner path
- * is refused with one line naming the entry instead.
+ * native loader block, skip the variables silently, or fail with a message about some inner path is
+ * refused with one line naming the entry instead.
  *
  * <p>Refused: a path that is missing or not a directory; symbolic links that lead nowhere or back
- * to a directory that contains them (loops); entries that are neither regular files nor
- * directories (a FIFO blocks whoever opens it for reading until a writer comes, possibly forever);
- * entries that cannot be read; a graph with variables but no {@code variables/variables.index}
- * (TensorFlow would then load the model with its variables uninitialized).
+ * to a directory that contains them (loops); entries that are neither regular files nor directories
+ * (a FIFO blocks whoever opens it for reading until a writer comes, possibly forever); entries that
+ * cannot be read; a graph with variables but no {@code variables/variables.index} (TensorFlow would
+ * then load the model with its variables uninitialized).
  */
 final class ModelDirectory {
   private static final String INDEX = "variables/variables.index";
@@ -34,14 +34,17 @@ final class ModelDirectory {
    */
   static void checkFiles(Path directory) {
     if (!Files.exists(directory)) {
-      throw new SavedModelException(directory
-          + (Files.isSymbolicLink(directory) ? " " + DANGLING : ": no such directory"));
+      throw new SavedModelException(
+          directory + (Files.isSymbolicLink(directory) ? " " + DANGLING : ": no such directory"));
     }
     if (!Files.isDirectory(directory)) {
       throw new SavedModelException(directory + " is not a directory");
     }
     try {
-      Files.walkFileTree(directory, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
+      Files.walkFileTree(
+          directory,
+          EnumSet.of(FileVisitOption.FOLLOW_LINKS),
+          Integer.MAX_VALUE,
           new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attributes) {
@@ -58,8 +61,11 @@ final class ModelDirectory {
                 throw refused(directory, file, DANGLING);
               }
               if (!attributes.isRegularFile()) {
-                throw refused(directory, file, "is not a regular file (a FIFO, socket or device:"
-                    + " reading it could block forever)");
+                throw refused(
+                    directory,
+                    file,
+                    "is not a regular file (a FIFO, socket or device:"
+                        + " reading it could block forever)");
               }
               if (!Files.isReadable(file)) {
                 throw refused(directory, file, "cannot be read (permission denied)");
@@ -70,7 +76,9 @@ final class ModelDirectory {
             @Override
             public FileVisitResult visitFileFailed(Path file, IOException failure) {
               if (failure instanceof FileSystemLoopException) {
-                throw refused(directory, file,
+                throw refused(
+                    directory,
+                    file,
                     "is a symbolic link loop: it leads back to a directory that contains it");
               }
               if (failure instanceof AccessDeniedException) {
@@ -93,9 +101,14 @@ final class ModelDirectory {
   static void checkVariables(Path directory, int variableCount) {
     Path index = directory.resolve(INDEX);
     if (variableCount > 0 && !Files.isRegularFile(index)) {
-      throw new SavedModelException(directory + ": its graph has " + variableCount
-          + " variables but " + INDEX + (Files.exists(index) ? " is not a file" : " is missing")
-          + ", so their values cannot be restored");
+      throw new SavedModelException(
+          directory
+              + ": its graph has "
+              + variableCount
+              + " variables but "
+              + INDEX
+              + (Files.exists(index) ? " is not a file" : " is missing")
+              + ", so their values cannot be restored");
     }
   }
 
@@ -103,8 +116,9 @@ final class ModelDirectory {
       "is a symbolic link that leads nowhere (its target is missing or the links form a loop)";
 
   private static SavedModelException refused(Path directory, Path entry, String why) {
-    return new SavedModelException(entry.equals(directory)
-        ? directory + " " + why
-        : directory + ": " + directory.relativize(entry) + " " + why);
+    return new SavedModelException(
+        entry.equals(directory)
+            ? directory + " " + why
+            : directory + ": " + directory.relativize(entry) + " " + why);
   }
 }

@@ -14,9 +14,10 @@ final class ModelFiles {
    * Written anew by the export: the graph, the checkpoint, and the fingerprint, which hashes the
    * old files and would no longer match.
    */
-  private static final Set<String> REWRITTEN = Set.of(
-      SavedModelProto.SAVED_MODEL_PB, SavedModelProto.SAVED_MODEL_PBTXT,
-      SavedModelProto.FINGERPRINT_PB, SavedModelProto.VARIABLES);
+  private static final Set<String> REWRITTEN =
+      Set.of(
+          SavedModelProto.SAVED_MODEL_PB, SavedModelProto.SAVED_MODEL_PBTXT,
+          SavedModelProto.FINGERPRINT_PB, SavedModelProto.VARIABLES);
 
   private ModelFiles() {}
 

@@ -19,7 +19,6 @@ import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.ResourceHandleProto;
-import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.SavedObjectGraphOuterClass.FunctionSpec;
 import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedBareConcreteFunction;
 import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedConcreteFunction;
@@ -27,6 +26,7 @@ import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedObject;
 import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedObjectGraph;
 import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedUserObject;
 import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedVariable;
+import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.Struct.DictValue;
 import org.tensorflow.proto.Struct.ListValue;
 import org.tensorflow.proto.Struct.NamedTupleValue;
@@ -40,8 +40,8 @@ import org.tensorflow.proto.TrackableObjectGraphOuterClass.TrackableObjectGraph.
 import org.tensorflow.proto.VersionDef;
 
 /**
- * Writes the {@value RegularizationSignature#KEY} signature into a MetaGraphDef that has an
- * object graph (TensorFlow 2 and Keras SavedModels), in both places a loader looks.
+ * Writes the {@value RegularizationSignature#KEY} signature into a MetaGraphDef that has an object
+ * graph (TensorFlow 2 and Keras SavedModels), in both places a loader looks.
  *
  * <p>TensorFlow 2's {@code tf.saved_model.load} builds {@code .signatures} from the object graph
  * alone; TensorFlow-Java, TF Serving and the TF1 loader read {@code signature_def}. Both get the
@@ -66,6 +66,7 @@ import org.tensorflow.proto.VersionDef;
 final class ObjectGraphSignature {
   /** The root's child that holds the signatures. */
   static final String SIGNATURES = "signatures";
+
   /** The user-object identifier of the signature map. */
   static final String SIGNATURE_MAP = "signature_map";
 
@@ -80,22 +81,25 @@ final class ObjectGraphSignature {
   }
 
   /**
-   * Adds the signature over the variables of {@code selected} that {@code config} selects to
-   * {@code metaGraph}, replacing one that exists.
+   * Adds the signature over the variables of {@code selected} that {@code config} selects to {@code
+   * metaGraph}, replacing one that exists.
    *
    * <p>The call node is built by TensorFlow-Java in {@code graph} (the loaded {@code metaGraph},
-   * which gets the function and the call); only that node and the function are written, beside
-   * the MetaGraphDef as it was read.
+   * which gets the function and the call); only that node and the function are written, beside the
+   * MetaGraphDef as it was read.
    *
    * @param source how messages name the model, e.g. its directory
    * @return the MetaGraphDef to write
    * @throws SavedModelException if a selected variable cannot be mapped to one object-graph node,
    *     or the object graph's {@code signatures} child is not a signature map
-   * @throws IllegalArgumentException if {@code config} selects none of {@code selected}, or one
-   *     it selects is not a floating-point resource variable
+   * @throws IllegalArgumentException if {@code config} selects none of {@code selected}, or one it
+   *     selects is not a floating-point resource variable
    */
   static MetaGraphDef add(
-      String source, MetaGraphDef metaGraph, Graph graph, L1L2 config,
+      String source,
+      MetaGraphDef metaGraph,
+      Graph graph,
+      L1L2 config,
       List<ModelVariable> selected) {
     Objects.requireNonNull(config, "config must not be null");
     List<ModelVariable> chosen = new ArrayList<>();
@@ -105,44 +109,57 @@ final class ObjectGraphSignature {
       }
     }
     SavedObjectGraph objectGraph = metaGraph.getObjectGraphDef();
-    List<Integer> nodeIds = ObjectGraphVariables.of(metaGraph)
-        .nodeIds(source, chosen.stream().map(ModelVariable::name).toList());
+    List<Integer> nodeIds =
+        ObjectGraphVariables.of(metaGraph)
+            .nodeIds(source, chosen.stream().map(ModelVariable::name).toList());
     Slots slots = Slots.find(source, objectGraph);
 
-    try (RegularizationFunction function = RegularizationFunction.create(
-        config, chosen, functionBaseName(metaGraph.getGraphDef().getLibrary()))) {
+    try (RegularizationFunction function =
+        RegularizationFunction.create(
+            config, chosen, functionBaseName(metaGraph.getGraphDef().getLibrary()))) {
       List<ResourceHandleProto.DtypeAndShape> handleData = new ArrayList<>();
       for (int id : nodeIds) {
         SavedVariable variable = objectGraph.getNodes(id).getVariable();
-        handleData.add(ResourceHandleProto.DtypeAndShape.newBuilder()
-            .setDtype(variable.getDtype())
-            .setShape(variable.getShape())
-            .build());
+        handleData.add(
+            ResourceHandleProto.DtypeAndShape.newBuilder()
+                .setDtype(variable.getDtype())
+                .setShape(variable.getShape())
+                .build());
       }
       FunctionDef functionDef = function.functionDef(handleData);
 
-      Ops tf = Ops.create(graph).withSubScope(
-          GraphNames.unusedScope(graph, RegularizationSignature.KEY));
+      Ops tf =
+          Ops.create(graph)
+              .withSubScope(GraphNames.unusedScope(graph, RegularizationSignature.KEY));
       List<Operand<?>> handles = new ArrayList<>();
       for (ModelVariable variable : chosen) {
         handles.add(graph.operationOrThrow(variable.name()).output(0));
       }
-      StatefulPartitionedCall call = StatefulPartitionedCall.create(
-          tf.scope(), handles, function.outputClasses(), function.function());
-      Signature.Builder signature = Signature.builder()
-          .key(RegularizationSignature.KEY)
-          .methodName(RegularizationSignature.methodName(config));
+      StatefulPartitionedCall call =
+          StatefulPartitionedCall.create(
+              tf.scope(), handles, function.outputClasses(), function.function());
+      Signature.Builder signature =
+          Signature.builder()
+              .key(RegularizationSignature.KEY)
+              .methodName(RegularizationSignature.methodName(config));
       List<String> keys = function.outputKeys();
       for (int i = 0; i < keys.size(); i++) {
         signature.output(keys.get(i), call.output().get(i));
       }
       String callName = call.output().get(0).op().name();
-      NodeDef callNode = graph.toGraphDef().getNodeList().stream()
-          .filter(n -> n.getName().equals(callName))
-          .findFirst()
-          .orElseThrow(() -> new IllegalStateException("the call " + callName + " is missing"));
+      NodeDef callNode =
+          graph.toGraphDef().getNodeList().stream()
+              .filter(n -> n.getName().equals(callName))
+              .findFirst()
+              .orElseThrow(() -> new IllegalStateException("the call " + callName + " is missing"));
 
-      return write(metaGraph, slots, function, functionDef, callNode, nodeIds,
+      return write(
+          metaGraph,
+          slots,
+          function,
+          functionDef,
+          callNode,
+          nodeIds,
           SignatureDefs.of(signature.build()));
     }
   }
@@ -163,34 +180,37 @@ final class ObjectGraphSignature {
     String name = function.name();
     if (graphDef.getLibrary().getFunctionList().stream()
         .anyMatch(f -> f.getSignature().getName().equals(name))) {
-      throw new IllegalStateException(
-          "the graph's library already holds a function named " + name);
+      throw new IllegalStateException("the graph's library already holds a function named " + name);
     }
     graphDef.getLibraryBuilder().addFunction(functionDef);
     graphDef.addNode(callNode);
 
     objectGraph.putConcreteFunctions(name, concreteFunction(function, nodeIds));
-    SavedObject node = SavedObject.newBuilder()
-        .setBareConcreteFunction(SavedBareConcreteFunction.newBuilder()
-            .setConcreteFunctionName(name)
-            .setAllowedPositionalArguments(0)
-            .setFunctionSpec(signatureFunctionSpec()))
-        .build();
+    SavedObject node =
+        SavedObject.newBuilder()
+            .setBareConcreteFunction(
+                SavedBareConcreteFunction.newBuilder()
+                    .setConcreteFunctionName(name)
+                    .setAllowedPositionalArguments(0)
+                    .setFunctionSpec(signatureFunctionSpec()))
+            .build();
     if (slots.previous >= 0) {
       objectGraph.setNodes(slots.previous, node);
     } else {
       int map = slots.map;
       if (map < 0) {
         map = objectGraph.getNodesCount();
-        objectGraph.addNodes(SavedObject.newBuilder().setUserObject(SavedUserObject.newBuilder()
-            .setIdentifier(SIGNATURE_MAP)
-            .setVersion(VersionDef.newBuilder().setProducer(1).setMinConsumer(1))));
+        objectGraph.addNodes(
+            SavedObject.newBuilder()
+                .setUserObject(
+                    SavedUserObject.newBuilder()
+                        .setIdentifier(SIGNATURE_MAP)
+                        .setVersion(VersionDef.newBuilder().setProducer(1).setMinConsumer(1))));
         objectGraph.getNodesBuilder(0).addChildren(child(SIGNATURES, map));
       }
       int id = objectGraph.getNodesCount();
       objectGraph.addNodes(node);
-      objectGraph.getNodesBuilder(map)
-          .addChildren(child(RegularizationSignature.KEY, id));
+      objectGraph.getNodesBuilder(map).addChildren(child(RegularizationSignature.KEY, id));
     }
     return metaGraph.toBuilder()
         .setGraphDef(graphDef)
@@ -202,8 +222,8 @@ final class ObjectGraphSignature {
   /** Where the signature goes: the signature map's node, and the node of a previous one. */
   private record Slots(int map, int previous) {
     /**
-     * @throws SavedModelException if the root's {@code signatures} child is not a signature
-     *     map, or a {@value RegularizationSignature#KEY} signature there is not a function
+     * @throws SavedModelException if the root's {@code signatures} child is not a signature map, or
+     *     a {@value RegularizationSignature#KEY} signature there is not a function
      */
     static Slots find(String source, SavedObjectGraph objectGraph) {
       int map = onlyChild(source, objectGraph, 0, SIGNATURES);
@@ -214,15 +234,27 @@ final class ObjectGraphSignature {
       if (!mapNode.hasUserObject()
           || !mapNode.getUserObject().getIdentifier().equals(SIGNATURE_MAP)) {
         throw new SavedModelException(
-            source + ": the object graph's root has a child \"" + SIGNATURES + "\" (node " + map
-                + ") that is not a " + SIGNATURE_MAP + " but a " + mapNode.getKindCase()
+            source
+                + ": the object graph's root has a child \""
+                + SIGNATURES
+                + "\" (node "
+                + map
+                + ") that is not a "
+                + SIGNATURE_MAP
+                + " but a "
+                + mapNode.getKindCase()
                 + "; the signature cannot be listed there");
       }
       int previous = onlyChild(source, objectGraph, map, RegularizationSignature.KEY);
       if (previous >= 0 && !objectGraph.getNodes(previous).hasBareConcreteFunction()) {
         throw new SavedModelException(
-            source + ": the signature map's \"" + RegularizationSignature.KEY + "\" (node "
-                + previous + ") is a " + objectGraph.getNodes(previous).getKindCase()
+            source
+                + ": the signature map's \""
+                + RegularizationSignature.KEY
+                + "\" (node "
+                + previous
+                + ") is a "
+                + objectGraph.getNodes(previous).getKindCase()
                 + ", not a bare concrete function; it cannot be replaced");
       }
       return new Slots(map, previous);
@@ -235,14 +267,29 @@ final class ObjectGraphSignature {
         if (child.getLocalName().equals(name)) {
           if (found >= 0) {
             throw new SavedModelException(
-                source + ": object-graph node " + parent + " has two children named \"" + name
-                    + "\" (nodes " + found + " and " + child.getNodeId() + ")");
+                source
+                    + ": object-graph node "
+                    + parent
+                    + " has two children named \""
+                    + name
+                    + "\" (nodes "
+                    + found
+                    + " and "
+                    + child.getNodeId()
+                    + ")");
           }
           if (child.getNodeId() < 0 || child.getNodeId() >= objectGraph.getNodesCount()) {
             throw new SavedModelException(
-                source + ": object-graph node " + parent + " has a child \"" + name
-                    + "\" with node id " + child.getNodeId() + ", but the graph has "
-                    + objectGraph.getNodesCount() + " nodes");
+                source
+                    + ": object-graph node "
+                    + parent
+                    + " has a child \""
+                    + name
+                    + "\" with node id "
+                    + child.getNodeId()
+                    + ", but the graph has "
+                    + objectGraph.getNodesCount()
+                    + " nodes");
           }
           found = child.getNodeId();
         }
@@ -258,13 +305,13 @@ final class ObjectGraphSignature {
    */
   private static void removePrevious(
       SavedObjectGraph.Builder objectGraph, GraphDef.Builder graphDef, int previous) {
-    String old = objectGraph.getNodes(previous).getBareConcreteFunction()
-        .getConcreteFunctionName();
+    String old = objectGraph.getNodes(previous).getBareConcreteFunction().getConcreteFunctionName();
     boolean namedElsewhere = false;
     for (int id = 0; id < objectGraph.getNodesCount(); id++) {
       SavedObject node = objectGraph.getNodes(id);
-      if (id != previous && (node.getFunction().getConcreteFunctionsList().contains(old)
-          || node.getBareConcreteFunction().getConcreteFunctionName().equals(old))) {
+      if (id != previous
+          && (node.getFunction().getConcreteFunctionsList().contains(old)
+              || node.getBareConcreteFunction().getConcreteFunctionName().equals(old))) {
         namedElsewhere = true;
       }
     }
@@ -300,8 +347,9 @@ final class ObjectGraphSignature {
         referenced |= function.getNodeDefList().stream().anyMatch(n -> refersTo(n, old));
       }
     }
-    referenced |= library.getGradientList().stream()
-        .anyMatch(g -> g.getFunctionName().equals(old) || g.getGradientFunc().equals(old));
+    referenced |=
+        library.getGradientList().stream()
+            .anyMatch(g -> g.getFunctionName().equals(old) || g.getGradientFunc().equals(old));
     if (!referenced) {
       for (int i = library.getFunctionCount() - 1; i >= 0; i--) {
         if (library.getFunction(i).getSignature().getName().equals(old)) {
@@ -313,8 +361,8 @@ final class ObjectGraphSignature {
 
   /**
    * {@code tfl1l2_regularization_K} with the least K that starts no function name of {@code
-   * library}. The loaded graph still holds the previous signature's function, and TensorFlow
-   * names a function by its body: the same configuration would give the same name again.
+   * library}. The loaded graph still holds the previous signature's function, and TensorFlow names
+   * a function by its body: the same configuration would give the same name again.
    */
   private static String functionBaseName(FunctionDefLibrary library) {
     for (int k = 0; ; k++) {
@@ -359,42 +407,53 @@ final class ObjectGraphSignature {
       RegularizationFunction function, List<Integer> nodeIds) {
     DictValue.Builder outputs = DictValue.newBuilder();
     for (String key : function.outputKeys()) {
-      outputs.putFields(key, StructuredValue.newBuilder()
-          .setTensorSpecValue(TensorSpecProto.newBuilder()
-              .setName(key)
-              .setShape(shapeProto(function.outputShape(key)))
-              .setDtype(function.outputType(key)))
-          .build());
+      outputs.putFields(
+          key,
+          StructuredValue.newBuilder()
+              .setTensorSpecValue(
+                  TensorSpecProto.newBuilder()
+                      .setName(key)
+                      .setShape(shapeProto(function.outputShape(key)))
+                      .setDtype(function.outputType(key)))
+              .build());
     }
     return SavedConcreteFunction.newBuilder()
         .addAllBoundInputs(nodeIds)
-        .setCanonicalizedInputSignature(StructuredValue.newBuilder()
-            .setTupleValue(TupleValue.newBuilder()
-                .addValues(StructuredValue.newBuilder().setTupleValue(TupleValue.newBuilder()))
-                .addValues(StructuredValue.newBuilder().setDictValue(DictValue.newBuilder()))))
+        .setCanonicalizedInputSignature(
+            StructuredValue.newBuilder()
+                .setTupleValue(
+                    TupleValue.newBuilder()
+                        .addValues(
+                            StructuredValue.newBuilder().setTupleValue(TupleValue.newBuilder()))
+                        .addValues(
+                            StructuredValue.newBuilder().setDictValue(DictValue.newBuilder()))))
         .setOutputSignature(StructuredValue.newBuilder().setDictValue(outputs))
         .build();
   }
 
   /**
-   * The function spec TensorFlow writes for a signature: {@code signature_wrapper(**kwargs)},
-   * no input signature. Without inputs the keyword arguments stay empty.
+   * The function spec TensorFlow writes for a signature: {@code signature_wrapper(**kwargs)}, no
+   * input signature. Without inputs the keyword arguments stay empty.
    */
   private static FunctionSpec signatureFunctionSpec() {
-    StructuredValue none = StructuredValue.newBuilder().setNoneValue(NoneValue.newBuilder()).build();
+    StructuredValue none =
+        StructuredValue.newBuilder().setNoneValue(NoneValue.newBuilder()).build();
     StructuredValue emptyList =
         StructuredValue.newBuilder().setListValue(ListValue.newBuilder()).build();
-    NamedTupleValue fullArgSpec = NamedTupleValue.newBuilder()
-        .setName("FullArgSpec")
-        .addValues(pair("args", emptyList))
-        .addValues(pair("varargs", none))
-        .addValues(pair("varkw", StructuredValue.newBuilder().setStringValue("kwargs").build()))
-        .addValues(pair("defaults", none))
-        .addValues(pair("kwonlyargs", emptyList))
-        .addValues(pair("kwonlydefaults", none))
-        .addValues(pair("annotations",
-            StructuredValue.newBuilder().setDictValue(DictValue.newBuilder()).build()))
-        .build();
+    NamedTupleValue fullArgSpec =
+        NamedTupleValue.newBuilder()
+            .setName("FullArgSpec")
+            .addValues(pair("args", emptyList))
+            .addValues(pair("varargs", none))
+            .addValues(pair("varkw", StructuredValue.newBuilder().setStringValue("kwargs").build()))
+            .addValues(pair("defaults", none))
+            .addValues(pair("kwonlyargs", emptyList))
+            .addValues(pair("kwonlydefaults", none))
+            .addValues(
+                pair(
+                    "annotations",
+                    StructuredValue.newBuilder().setDictValue(DictValue.newBuilder()).build()))
+            .build();
     return FunctionSpec.newBuilder()
         .setFullargspec(StructuredValue.newBuilder().setNamedTupleValue(fullArgSpec))
         .setInputSignature(none)

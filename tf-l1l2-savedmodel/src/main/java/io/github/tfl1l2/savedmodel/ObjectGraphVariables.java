@@ -22,11 +22,11 @@ import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedVariable;
  * Keras model has a {@code total} and a {@code count} per metric). Two routes are unique:
  *
  * <ol>
- *   <li>A graph node that calls a function of the object graph ({@code serving_default}, for
- *       one) passes the variables' handles as the function's last arguments, in the order of the
+ *   <li>A graph node that calls a function of the object graph ({@code serving_default}, for one)
+ *       passes the variables' handles as the function's last arguments, in the order of the
  *       function's {@code bound_inputs}: pairing the two names each handle's node.
- *   <li>Otherwise a variable whose op name is the name of exactly one {@code SavedVariable}, of
- *       the same dtype and shape, and that no call binds to another op, is that node.
+ *   <li>Otherwise a variable whose op name is the name of exactly one {@code SavedVariable}, of the
+ *       same dtype and shape, and that no call binds to another op, is that node.
  * </ol>
  *
  * A variable that neither route names, or that two routes name differently, is refused.
@@ -36,10 +36,13 @@ final class ObjectGraphVariables {
 
   private final SavedObjectGraph objectGraph;
   private final Map<String, NodeDef> variableOps = new HashMap<>();
+
   /** Graph op name to the node ids that calls bind its handle to (more than one: conflicting). */
   private final Map<String, Set<Integer>> bound = new TreeMap<>();
+
   /** Node id to the graph op names that calls bind to it. */
   private final Map<Integer, Set<String>> boundOps = new HashMap<>();
+
   /** SavedVariable name to the ids of the nodes that carry it. */
   private final Map<String, List<Integer>> byName = new HashMap<>();
 
@@ -83,8 +86,15 @@ final class ObjectGraphVariables {
       String other = taken.putIfAbsent(id, opName);
       if (other != null) {
         throw new SavedModelException(
-            source + ": variables " + other + " and " + opName + " both map to object-graph "
-                + "node " + id + "; the regularization signature needs one node per variable");
+            source
+                + ": variables "
+                + other
+                + " and "
+                + opName
+                + " both map to object-graph "
+                + "node "
+                + id
+                + "; the regularization signature needs one node per variable");
       }
       ids.add(id);
     }
@@ -92,8 +102,8 @@ final class ObjectGraphVariables {
   }
 
   private int nodeId(String source, String opName) {
-    String prefix = source + ": variable " + opName + " cannot be matched to one object-graph "
-        + "node: ";
+    String prefix =
+        source + ": variable " + opName + " cannot be matched to one object-graph " + "node: ";
     if (!variableOps.containsKey(opName)) {
       throw new SavedModelException(prefix + "it is not a VarHandleOp of the graph");
     }
@@ -106,26 +116,35 @@ final class ObjectGraphVariables {
       int id = viaCalls.iterator().next();
       Set<String> ops = boundOps.get(id);
       if (ops.size() > 1) {
-        throw new SavedModelException(
-            prefix + "node " + id + " is bound to the handles of " + ops);
+        throw new SavedModelException(prefix + "node " + id + " is bound to the handles of " + ops);
       }
       return id;
     }
     List<Integer> named = byName.getOrDefault(opName, List.of());
     if (named.size() != 1) {
       throw new SavedModelException(
-          prefix + "no function of the object graph binds its handle, and "
+          prefix
+              + "no function of the object graph binds its handle, and "
               + (named.isEmpty()
                   ? "no SavedVariable is named \"" + opName + "\""
-                  : named.size() + " SavedVariables are named \"" + opName + "\" (nodes "
-                      + named + ")")
+                  : named.size()
+                      + " SavedVariables are named \""
+                      + opName
+                      + "\" (nodes "
+                      + named
+                      + ")")
               + "; leave it out of the selection");
     }
     int id = named.get(0);
     if (boundOps.containsKey(id)) {
       throw new SavedModelException(
-          prefix + "the SavedVariable named \"" + opName + "\" (node " + id
-              + ") is bound to the handle of " + boundOps.get(id));
+          prefix
+              + "the SavedVariable named \""
+              + opName
+              + "\" (node "
+              + id
+              + ") is bound to the handle of "
+              + boundOps.get(id));
     }
     SavedVariable saved = objectGraph.getNodes(id).getVariable();
     NodeDef op = variableOps.get(opName);
@@ -133,17 +152,27 @@ final class ObjectGraphVariables {
     AttrValue shape = op.getAttrOrDefault("shape", AttrValue.getDefaultInstance());
     if (saved.getDtype() != dtype.getType() || !saved.getShape().equals(shape.getShape())) {
       throw new SavedModelException(
-          prefix + "the SavedVariable named \"" + opName + "\" (node " + id + ") has dtype "
-              + saved.getDtype() + " and shape " + dims(saved.getShape()) + ", the op "
-              + dtype.getType() + " and " + dims(shape.getShape()));
+          prefix
+              + "the SavedVariable named \""
+              + opName
+              + "\" (node "
+              + id
+              + ") has dtype "
+              + saved.getDtype()
+              + " and shape "
+              + dims(saved.getShape())
+              + ", the op "
+              + dtype.getType()
+              + " and "
+              + dims(shape.getShape()));
     }
     return id;
   }
 
   /** Pairs the trailing inputs of a call of an object-graph function with its bound inputs. */
   private void bindCall(NodeDef call) {
-    String function = call.getAttrOrDefault("f", AttrValue.getDefaultInstance())
-        .getFunc().getName();
+    String function =
+        call.getAttrOrDefault("f", AttrValue.getDefaultInstance()).getFunc().getName();
     SavedConcreteFunction saved = objectGraph.getConcreteFunctionsMap().get(function);
     if (saved == null) {
       return;
@@ -161,7 +190,9 @@ final class ObjectGraphVariables {
     for (int i = 0; i < count; i++) {
       String opName = opName(inputs.get(inputs.size() - count + i));
       int id = saved.getBoundInputs(i);
-      if (variableOps.containsKey(opName) && id >= 0 && id < objectGraph.getNodesCount()
+      if (variableOps.containsKey(opName)
+          && id >= 0
+          && id < objectGraph.getNodesCount()
           && objectGraph.getNodes(id).hasVariable()) {
         bound.computeIfAbsent(opName, k -> new TreeSet<>()).add(id);
         boundOps.computeIfAbsent(id, k -> new TreeSet<>()).add(opName);

@@ -23,15 +23,21 @@ final class PenaltyMeasurement {
    * @throws SavedModelException if TensorFlow fails to compute them (e.g. a corrupt graph leaves a
    *     variable uninitialized)
    */
-  static PenaltyReport run(Path directory, Session session, L1L2 config,
-      RegularizationOutputs outputs, List<ModelVariable> selected) {
-    Session.Runner runner = session.runner()
-        .fetch(outputs.penalty)
-        .fetch(outputs.l1Sum)
-        .fetch(outputs.l2Sum)
-        .fetch(outputs.perVariable)
-        .fetch(outputs.absSums)
-        .fetch(outputs.squareSums);
+  static PenaltyReport run(
+      Path directory,
+      Session session,
+      L1L2 config,
+      RegularizationOutputs outputs,
+      List<ModelVariable> selected) {
+    Session.Runner runner =
+        session
+            .runner()
+            .fetch(outputs.penalty)
+            .fetch(outputs.l1Sum)
+            .fetch(outputs.l2Sum)
+            .fetch(outputs.perVariable)
+            .fetch(outputs.absSums)
+            .fetch(outputs.squareSums);
     try (Result result = runner.run()) {
       double[] penalties = doubles(result.get(3));
       double[] absSums = doubles(result.get(4));
@@ -40,15 +46,22 @@ final class PenaltyMeasurement {
       selected.forEach(v -> byName.put(v.name(), v));
       List<PenaltyReport.VariablePenalty> rows = new ArrayList<>();
       for (int i = 0; i < outputs.names.size(); i++) {
-        rows.add(new PenaltyReport.VariablePenalty(
-            byName.get(outputs.names.get(i)), absSums[i], squareSums[i], penalties[i]));
+        rows.add(
+            new PenaltyReport.VariablePenalty(
+                byName.get(outputs.names.get(i)), absSums[i], squareSums[i], penalties[i]));
       }
-      return new PenaltyReport(config, doubles(result.get(0))[0], doubles(result.get(1))[0],
-          doubles(result.get(2))[0], rows);
+      return new PenaltyReport(
+          config,
+          doubles(result.get(0))[0],
+          doubles(result.get(1))[0],
+          doubles(result.get(2))[0],
+          rows);
     } catch (TensorFlowException e) {
       throw new SavedModelException(
-          directory + ": TensorFlow cannot compute the penalty: "
-              + SavedModelException.firstLine(e), e);
+          directory
+              + ": TensorFlow cannot compute the penalty: "
+              + SavedModelException.firstLine(e),
+          e);
     }
   }
 

@@ -32,7 +32,8 @@ public record PenaltyReport(
    * @param l2Sum Σw² over its elements
    * @param penalty its penalty, {@code weight · (l1 · l1Sum + l2 · l2Sum)}
    */
-  public record VariablePenalty(ModelVariable variable, double l1Sum, double l2Sum, double penalty) {
+  public record VariablePenalty(
+      ModelVariable variable, double l1Sum, double l2Sum, double penalty) {
     /** Validates that {@code variable} is present. */
     public VariablePenalty {
       Objects.requireNonNull(variable, "variable must not be null");

@@ -15,7 +15,6 @@ import org.tensorflow.Output;
 import org.tensorflow.Signature;
 import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.op.Ops;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.FunctionDef;
 import org.tensorflow.proto.OpDef;
@@ -24,17 +23,18 @@ import org.tensorflow.types.family.TType;
 
 /**
  * The {@value RegularizationSignature#KEY} signature as one graph function: it takes the resource
- * handles of the regularized variables as its arguments, reads them with {@code ReadVariableOp}
- * and returns the outputs of {@link RegularizationSignature}, in sorted key order (the order in
- * which TensorFlow 2's loader unpacks a dictionary of outputs).
+ * handles of the regularized variables as its arguments, reads them with {@code ReadVariableOp} and
+ * returns the outputs of {@link RegularizationSignature}, in sorted key order (the order in which
+ * TensorFlow 2's loader unpacks a dictionary of outputs).
  *
- * <p>The body is built by {@link RegularizationSignature#create} into a graph of its own and
- * turned into a function by TensorFlow, so that the function computes exactly what the plain
- * signature computes.
+ * <p>The body is built by {@link RegularizationSignature#create} into a graph of its own and turned
+ * into a function by TensorFlow, so that the function computes exactly what the plain signature
+ * computes.
  */
 final class RegularizationFunction implements AutoCloseable {
   private final ConcreteFunction function;
   private final List<ModelVariable> variables;
+
   /** Output key to its dtype and shape, in the function's output order (sorted keys). */
   private final Map<String, Signature.TensorDescription> outputs;
 
@@ -61,36 +61,45 @@ final class RegularizationFunction implements AutoCloseable {
     for (ModelVariable variable : arguments) {
       if (!variable.opType().equals("VarHandleOp") || !variable.isFloating()) {
         throw new IllegalArgumentException(
-            "variable " + variable.name() + " is a " + variable.dtypeName() + " "
-                + variable.opType() + "; the function takes floating-point resource variables "
+            "variable "
+                + variable.name()
+                + " is a "
+                + variable.dtypeName()
+                + " "
+                + variable.opType()
+                + "; the function takes floating-point resource variables "
                 + "(VarHandleOp) only");
       }
     }
     Map<String, Signature.TensorDescription> described = new LinkedHashMap<>();
-    ConcreteFunction function = ConcreteFunction.create(tf -> {
-      Graph graph = (Graph) tf.scope().env();
-      Map<String, Operand<?>> reads = new LinkedHashMap<>();
-      Signature.Builder signature =
-          Signature.builder().key(baseName).methodName(baseName);
-      for (int i = 0; i < arguments.size(); i++) {
-        ModelVariable variable = arguments.get(i);
-        Output<?> handle = tf.scope().opBuilder("Placeholder", "handle_" + i)
-            .setAttr("dtype", DataType.DT_RESOURCE)
-            .build()
-            .output(0);
-        signature.input("handle_" + i, handle);
-        reads.put(variable.name(),
-            tf.readVariableOp(handle, TensorTypeRegistry.find(variable.dtype()).type()));
-      }
-      Signature plain = RegularizationSignature.create(tf, config, reads);
-      // TreeMap: the outputs in sorted key order, the order in which they are returned.
-      for (Map.Entry<String, Signature.TensorDescription> output :
-          new TreeMap<>(plain.getOutputs()).entrySet()) {
-        described.put(output.getKey(), output.getValue());
-        signature.output(output.getKey(), graph.outputOrThrow(output.getValue().name));
-      }
-      return signature.build();
-    });
+    ConcreteFunction function =
+        ConcreteFunction.create(
+            tf -> {
+              Graph graph = (Graph) tf.scope().env();
+              Map<String, Operand<?>> reads = new LinkedHashMap<>();
+              Signature.Builder signature = Signature.builder().key(baseName).methodName(baseName);
+              for (int i = 0; i < arguments.size(); i++) {
+                ModelVariable variable = arguments.get(i);
+                Output<?> handle =
+                    tf.scope()
+                        .opBuilder("Placeholder", "handle_" + i)
+                        .setAttr("dtype", DataType.DT_RESOURCE)
+                        .build()
+                        .output(0);
+                signature.input("handle_" + i, handle);
+                reads.put(
+                    variable.name(),
+                    tf.readVariableOp(handle, TensorTypeRegistry.find(variable.dtype()).type()));
+              }
+              Signature plain = RegularizationSignature.create(tf, config, reads);
+              // TreeMap: the outputs in sorted key order, the order in which they are returned.
+              for (Map.Entry<String, Signature.TensorDescription> output :
+                  new TreeMap<>(plain.getOutputs()).entrySet()) {
+                described.put(output.getKey(), output.getValue());
+                signature.output(output.getKey(), graph.outputOrThrow(output.getValue().name));
+              }
+              return signature.build();
+            });
     return new RegularizationFunction(
         function, arguments, Collections.unmodifiableMap(new LinkedHashMap<>(described)));
   }
@@ -133,8 +142,8 @@ final class RegularizationFunction implements AutoCloseable {
    * The FunctionDef to store in a SavedModel's library: TensorFlow's own conversion, with two
    * additions that TensorFlow 2's functions carry as well. Output arguments are named after the
    * output keys (the return map is renamed with them), and each argument records the dtype and
-   * shape of the variable its handle points to ({@code handle_data}), which the Python loader
-   * uses for shape inference inside the function.
+   * shape of the variable its handle points to ({@code handle_data}), which the Python loader uses
+   * for shape inference inside the function.
    *
    * @param handleData per argument, the dtype and shape of its variable
    */
@@ -145,9 +154,14 @@ final class RegularizationFunction implements AutoCloseable {
         || signature.getInputArgCount() != variables.size()
         || handleData.size() != variables.size()) {
       throw new IllegalStateException(
-          "TensorFlow converted the function to " + signature.getInputArgCount() + " inputs and "
-              + signature.getOutputArgCount() + " outputs; expected " + variables.size()
-              + " and " + outputs.size());
+          "TensorFlow converted the function to "
+              + signature.getInputArgCount()
+              + " inputs and "
+              + signature.getOutputArgCount()
+              + " outputs; expected "
+              + variables.size()
+              + " and "
+              + outputs.size());
     }
     FunctionDef.Builder def = converted.toBuilder().clearRet();
     List<String> keys = outputKeys();

@@ -31,37 +31,50 @@ final class RegularizationOutputs {
   final Operand<TFloat64> coefficients;
   private final String methodName;
 
-  private RegularizationOutputs(Ops tf, L1L2 config, Map<String, ? extends Operand<?>> variables,
-      List<String> names, boolean xla) {
+  private RegularizationOutputs(
+      Ops tf,
+      L1L2 config,
+      Map<String, ? extends Operand<?>> variables,
+      List<String> names,
+      boolean xla) {
     this.names = List.copyOf(names);
     // Every figure derives from one call that reads each variable once for both sums.
     ParameterSums sums = config.toBuilder().xla(xla).build().sums(tf, variables);
-    penalty = tf.withName(RegularizationSignature.PENALTY).dtypes.cast(sums.penalty(), TFloat32.class);
-    perVariable = tf.withName(RegularizationSignature.PER_VARIABLE)
-        .dtypes.cast(sums.perParameter(), TFloat32.class);
+    penalty =
+        tf.withName(RegularizationSignature.PENALTY).dtypes.cast(sums.penalty(), TFloat32.class);
+    perVariable =
+        tf.withName(RegularizationSignature.PER_VARIABLE)
+            .dtypes
+            .cast(sums.perParameter(), TFloat32.class);
     absSums = tf.dtypes.cast(sums.absSums(), TFloat32.class);
     squareSums = tf.dtypes.cast(sums.squareSums(), TFloat32.class);
     l1Sum = tf.withName(RegularizationSignature.L1_SUM).sum(absSums, tf.constant(0));
     l2Sum = tf.withName(RegularizationSignature.L2_SUM).sum(squareSums, tf.constant(0));
-    variableNames = tf.withName(RegularizationSignature.VARIABLE_NAMES)
-        .constant(StandardCharsets.UTF_8, names.toArray(new String[0]));
-    coefficients = tf.withName(RegularizationSignature.COEFFICIENTS)
-        .constant(new double[] {config.l1(), config.l2(), config.weight()});
+    variableNames =
+        tf.withName(RegularizationSignature.VARIABLE_NAMES)
+            .constant(StandardCharsets.UTF_8, names.toArray(new String[0]));
+    coefficients =
+        tf.withName(RegularizationSignature.COEFFICIENTS)
+            .constant(new double[] {config.l1(), config.l2(), config.weight()});
     methodName = RegularizationSignature.methodName(config);
   }
 
   /**
-   * Emits the outputs for {@code config} over {@code variables} with {@code tf}, under a name
-   * scope {@code base} (made unique among the ops of {@code graph}, the graph {@code tf} builds
-   * into).
+   * Emits the outputs for {@code config} over {@code variables} with {@code tf}, under a name scope
+   * {@code base} (made unique among the ops of {@code graph}, the graph {@code tf} builds into).
    *
-   * @param xla whether the sums are XLA-marked: true for a report computed here and now (one
-   *     fused read of each variable), false for ops that a SavedModel will carry, which must run
-   *     in any TensorFlow runtime and run once per call, where compiling costs more than it saves
+   * @param xla whether the sums are XLA-marked: true for a report computed here and now (one fused
+   *     read of each variable), false for ops that a SavedModel will carry, which must run in any
+   *     TensorFlow runtime and run once per call, where compiling costs more than it saves
    * @throws IllegalArgumentException if {@code config} selects none of {@code variables}
    */
-  static RegularizationOutputs emit(Ops tf, Graph graph, String base, L1L2 config,
-      Map<String, ? extends Operand<?>> variables, boolean xla) {
+  static RegularizationOutputs emit(
+      Ops tf,
+      Graph graph,
+      String base,
+      L1L2 config,
+      Map<String, ? extends Operand<?>> variables,
+      boolean xla) {
     List<String> selected = new ArrayList<>();
     for (String name : variables.keySet()) {
       if (config.selects(name)) {

@@ -37,16 +37,22 @@ import org.tensorflow.op.Ops;
 public final class RegularizationSignature {
   /** The signature key. */
   public static final String KEY = "regularization";
+
   /** Output: the configured penalty (float32 scalar). */
   public static final String PENALTY = "penalty";
+
   /** Output: Σ|w| (float32 scalar). */
   public static final String L1_SUM = "l1_sum";
+
   /** Output: Σw² (float32 scalar). */
   public static final String L2_SUM = "l2_sum";
+
   /** Output: the per-variable penalties (float32 vector, input order). */
   public static final String PER_VARIABLE = "per_variable";
+
   /** Output: the names of the regularized variables (string vector, input order). */
   public static final String VARIABLE_NAMES = "variable_names";
+
   /** Output: {@code [l1, l2, weight]} (float64 vector). */
   public static final String COEFFICIENTS = "coefficients";
 
@@ -67,8 +73,7 @@ public final class RegularizationSignature {
    * @return a signature with key {@value #KEY}, no inputs and the outputs above
    * @throws IllegalArgumentException if {@code tf} is not a graph's, or no variable is selected
    */
-  public static Signature create(
-      Ops tf, L1L2 config, Map<String, ? extends Operand<?>> variables) {
+  public static Signature create(Ops tf, L1L2 config, Map<String, ? extends Operand<?>> variables) {
     Objects.requireNonNull(tf, "tf must not be null");
     Objects.requireNonNull(config, "config must not be null");
     Objects.requireNonNull(variables, "variables must not be null");
@@ -82,7 +87,13 @@ public final class RegularizationSignature {
 
   /** The method name that documents {@code config} inside the SavedModel. */
   public static String methodName(L1L2 config) {
-    return METHOD_PREFIX + "l1=" + config.l1() + ",l2=" + config.l2() + ",weight=" + config.weight()
+    return METHOD_PREFIX
+        + "l1="
+        + config.l1()
+        + ",l2="
+        + config.l2()
+        + ",weight="
+        + config.weight()
         + config.on().map(p -> ",on=" + p).orElse("");
   }
 
@@ -91,8 +102,8 @@ public final class RegularizationSignature {
    * l1}, {@code l2} and {@code weight} from its {@value #COEFFICIENTS} output (float64, exact),
    * {@code on} from its method name ({@link #methodName(L1L2)}).
    *
-   * <p>The signature records only those four settings: it always sums ({@link Reduction#SUM})
-   * and is never marked for XLA, whatever the regularizer said. The other settings of the result
+   * <p>The signature records only those four settings: it always sums ({@link Reduction#SUM}) and
+   * is never marked for XLA, whatever the regularizer said. The other settings of the result
    * ({@link L1L2#reduction()}, {@link L1L2#name()}, {@link L1L2#xla()}, {@link
    * L1L2#checkNumerics()}) are the builder's defaults, so a regularizer that kept those defaults
    * reads back {@code equals} to itself.

@@ -28,8 +28,14 @@ final class RegularizedCopy {
    * @throws SavedModelException naming {@code source} if TensorFlow cannot save the variables
    * @throws IOException if a file cannot be written
    */
-  static void write(Path source, SavedModel savedModel, int metaGraphIndex,
-      SavedModelBundle bundle, MetaGraphDef metaGraph, Path target) throws IOException {
+  static void write(
+      Path source,
+      SavedModel savedModel,
+      int metaGraphIndex,
+      SavedModelBundle bundle,
+      MetaGraphDef metaGraph,
+      Path target)
+      throws IOException {
     Path variables = Files.createDirectory(target.resolve(SavedModelProto.VARIABLES));
     try {
       // The model's own saver writes the same checkpoint keys as the input's (object-based ones

@@ -85,7 +85,9 @@ public final class RegularizedSavedModel {
       Objects.requireNonNull(signature, "signature must not be null");
       if (signature.key().equals(RegularizationSignature.KEY)) {
         throw new IllegalArgumentException(
-            "signature key \"" + RegularizationSignature.KEY + "\" is reserved for the "
+            "signature key \""
+                + RegularizationSignature.KEY
+                + "\" is reserved for the "
                 + "regularization signature the export adds");
       }
       for (Signature added : signatures) {
@@ -114,15 +116,18 @@ public final class RegularizedSavedModel {
       Graph graph = session.graph();
       Signature regularization =
           RegularizationSignature.create(Ops.create(graph), regularizer, variables);
-      AtomicDirectory.create(directory, "directory", temporary -> {
-        SavedModelBundle.Exporter exporter =
-            SavedModelBundle.exporter(temporary.toString()).withSession(session);
-        for (Signature signature : signatures) {
-          exporter.withSignature(signature);
-        }
-        exporter.withSignature(regularization).export();
-        return null;
-      });
+      AtomicDirectory.create(
+          directory,
+          "directory",
+          temporary -> {
+            SavedModelBundle.Exporter exporter =
+                SavedModelBundle.exporter(temporary.toString()).withSession(session);
+            for (Signature signature : signatures) {
+              exporter.withSignature(signature);
+            }
+            exporter.withSignature(regularization).export();
+            return null;
+          });
       return regularization;
     }
   }

@@ -1,8 +1,8 @@
 package io.github.tfl1l2.savedmodel;
 
 /**
- * A SavedModel cannot be read or written as asked. The message is one line that names the
- * directory and says what is wrong with it.
+ * A SavedModel cannot be read or written as asked. The message is one line that names the directory
+ * and says what is wrong with it.
  */
 public final class SavedModelException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -19,9 +19,9 @@ public final class SavedModelException extends RuntimeException {
 
   /**
    * The first line of {@code failure}'s message, stripped, or {@code (no message)} when it has
-   * none. TensorFlow's messages go on with stack traces and graph excerpts after the line that
-   * says what failed; this is the rule by which every one-line message of this module, and of the
-   * {@code tf-l1l2} command line, quotes another failure.
+   * none. TensorFlow's messages go on with stack traces and graph excerpts after the line that says
+   * what failed; this is the rule by which every one-line message of this module, and of the {@code
+   * tf-l1l2} command line, quotes another failure.
    *
    * @param failure any exception
    * @return one line, never empty

@@ -13,10 +13,13 @@ import org.tensorflow.proto.SavedModel;
 final class SavedModelProto {
   /** The binary SavedModel protocol buffer: the only form TF-Java loads. */
   static final String SAVED_MODEL_PB = "saved_model.pb";
+
   /** The text form, which TF-Java cannot load. */
   static final String SAVED_MODEL_PBTXT = "saved_model.pbtxt";
+
   /** The checkpoint directory, and the checkpoint's prefix inside it. */
   static final String VARIABLES = "variables";
+
   /** Hashes the exact files of the directory; they change on re-export. */
   static final String FINGERPRINT_PB = "fingerprint.pb";
 
@@ -43,8 +46,13 @@ final class SavedModelProto {
       savedModel = SavedModel.parseFrom(Files.readAllBytes(pb));
     } catch (IOException e) {
       throw new SavedModelException(
-          directory + " is not a SavedModel: " + SAVED_MODEL_PB + " cannot be parsed ("
-              + SavedModelException.firstLine(e) + ")", e);
+          directory
+              + " is not a SavedModel: "
+              + SAVED_MODEL_PB
+              + " cannot be parsed ("
+              + SavedModelException.firstLine(e)
+              + ")",
+          e);
     }
     if (savedModel.getMetaGraphsCount() == 0) {
       throw new SavedModelException(
@@ -65,7 +73,10 @@ final class SavedModelProto {
       }
     }
     throw new SavedModelException(
-        directory + " has no MetaGraphDef tagged \"" + tag + "\"; its tag sets are "
+        directory
+            + " has no MetaGraphDef tagged \""
+            + tag
+            + "\"; its tag sets are "
             + tagSets(savedModel));
   }
 

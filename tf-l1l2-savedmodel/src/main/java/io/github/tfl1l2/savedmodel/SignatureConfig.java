@@ -17,10 +17,11 @@ final class SignatureConfig {
    * {@link RegularizationSignature#methodName(L1L2)}: {@code on} comes last, so that whatever
    * characters its regular expression holds, all of the rest is the expression.
    */
-  private static final Pattern METHOD_NAME = Pattern.compile(
-      Pattern.quote(RegularizationSignature.METHOD_PREFIX)
-          + "l1=([^,]*),l2=([^,]*),weight=([^,]*)(?:,on=(.*))?",
-      Pattern.DOTALL);
+  private static final Pattern METHOD_NAME =
+      Pattern.compile(
+          Pattern.quote(RegularizationSignature.METHOD_PREFIX)
+              + "l1=([^,]*),l2=([^,]*),weight=([^,]*)(?:,on=(.*))?",
+          Pattern.DOTALL);
 
   private SignatureConfig() {}
 
@@ -28,21 +29,33 @@ final class SignatureConfig {
     SignatureDef signature =
         bundle.metaGraphDef().getSignatureDefMap().get(RegularizationSignature.KEY);
     if (signature == null) {
-      throw refused("is missing; the signatures are "
-          + new TreeSet<>(bundle.metaGraphDef().getSignatureDefMap().keySet()));
+      throw refused(
+          "is missing; the signatures are "
+              + new TreeSet<>(bundle.metaGraphDef().getSignatureDefMap().keySet()));
     }
     Matcher method = METHOD_NAME.matcher(signature.getMethodName());
     if (!method.matches()) {
-      throw refused("has the method name \"" + signature.getMethodName()
-          + "\", not one of the form " + RegularizationSignature.METHOD_PREFIX
-          + "l1=…,l2=…,weight=…[,on=…]");
+      throw refused(
+          "has the method name \""
+              + signature.getMethodName()
+              + "\", not one of the form "
+              + RegularizationSignature.METHOD_PREFIX
+              + "l1=…,l2=…,weight=…[,on=…]");
     }
     double[] coefficients = coefficients(bundle, signature);
     String[] names = {"l1", "l2", "weight"};
     for (int i = 0; i < names.length; i++) {
       if (!sameNumber(method.group(i + 1), coefficients[i])) {
-        throw refused("says " + names[i] + "=" + method.group(i + 1) + " in its method name but "
-            + coefficients[i] + " in its " + RegularizationSignature.COEFFICIENTS + " output");
+        throw refused(
+            "says "
+                + names[i]
+                + "="
+                + method.group(i + 1)
+                + " in its method name but "
+                + coefficients[i]
+                + " in its "
+                + RegularizationSignature.COEFFICIENTS
+                + " output");
       }
     }
     L1L2.Builder config =
@@ -66,8 +79,12 @@ final class SignatureConfig {
     try (Result result = bundle.session().runner().fetch(output.getName()).run()) {
       TFloat64 values = (TFloat64) result.get(0);
       if (values.shape().numDimensions() != 1 || values.shape().size() != 3) {
-        throw refused("has a " + RegularizationSignature.COEFFICIENTS + " output of shape "
-            + values.shape() + "; [l1, l2, weight] has shape [3]");
+        throw refused(
+            "has a "
+                + RegularizationSignature.COEFFICIENTS
+                + " output of shape "
+                + values.shape()
+                + "; [l1, l2, weight] has shape [3]");
       }
       return new double[] {values.getDouble(0), values.getDouble(1), values.getDouble(2)};
     }

@@ -21,12 +21,15 @@ import org.tensorflow.proto.VariableDef;
  */
 final class TrainableFlags {
   private static final String COLLECTION = "trainable_variables";
+
   /** A graph name TensorFlow made unique by a suffix: {@code total_1} for the second "total". */
   private static final Pattern UNIQUIFIED = Pattern.compile("(.+)_(\\d+)");
 
   private final TrainableSource source;
+
   /** SavedVariable names to their flags, in object-graph order (names may repeat). */
   private final Map<String, List<Boolean>> objectGraph;
+
   /** Op names listed in the {@value #COLLECTION} collection. */
   private final Set<String> collection;
 
@@ -42,11 +45,13 @@ final class TrainableFlags {
     if (metaGraph.hasObjectGraphDef()
         && metaGraph.getObjectGraphDef().getNodesList().stream()
             .anyMatch(n -> n.hasVariable() && !n.getVariable().getName().isEmpty())) {
-      return new TrainableFlags(TrainableSource.OBJECT_GRAPH,
-          objectGraphFlags(metaGraph.getObjectGraphDef()), Set.of());
+      return new TrainableFlags(
+          TrainableSource.OBJECT_GRAPH, objectGraphFlags(metaGraph.getObjectGraphDef()), Set.of());
     }
     if (metaGraph.containsCollectionDef(COLLECTION)) {
-      return new TrainableFlags(TrainableSource.TRAINABLE_VARIABLES_COLLECTION, Map.of(),
+      return new TrainableFlags(
+          TrainableSource.TRAINABLE_VARIABLES_COLLECTION,
+          Map.of(),
           collectionNames(metaGraph.getCollectionDefOrThrow(COLLECTION)));
     }
     return new TrainableFlags(TrainableSource.ALL_ASSUMED_TRAINABLE, Map.of(), Set.of());
@@ -92,7 +97,8 @@ final class TrainableFlags {
     Map<String, List<Boolean>> flags = new HashMap<>();
     for (SavedObject node : objectGraph.getNodesList()) {
       if (node.hasVariable()) {
-        flags.computeIfAbsent(node.getVariable().getName(), k -> new ArrayList<>())
+        flags
+            .computeIfAbsent(node.getVariable().getName(), k -> new ArrayList<>())
             .add(node.getVariable().getTrainable());
       }
     }

@@ -37,16 +37,15 @@ import org.tensorflow.types.family.TType;
  * }
  * }</pre>
  *
- * <p>The signature's outputs are computed by the inlined ops, which read the same variables as
- * the model's own call: assigning a variable changes both. The inlined graph is the serving
+ * <p>The signature's outputs are computed by the inlined ops, which read the same variables as the
+ * model's own call: assigning a variable changes both. The inlined graph is the serving
  * computation: Keras layers run as in inference ({@code BatchNormalization} normalizes with its
  * moving statistics and does not update them, {@code Dropout} passes its input through).
  *
  * <p>Refused at {@link #open}: models without an object graph (TF1-style graphs and TF-Java
- * exports, whose reference variables train without inlining), functional control flow ({@code
- * If}, {@code While}, {@code Case} and their stateless forms) in the body, bodies that write a
- * variable, and an op without a registered C++ gradient between a trainable variable and an
- * output.
+ * exports, whose reference variables train without inlining), functional control flow ({@code If},
+ * {@code While}, {@code Case} and their stateless forms) in the body, bodies that write a variable,
+ * and an op without a registered C++ gradient between a trainable variable and an output.
  *
  * <p>Not thread-safe.
  */
@@ -64,9 +63,13 @@ public final class TrainableSavedModel implements AutoCloseable {
   private final List<ModelVariable> trainable;
   private final List<Operand<?>> handles;
 
-  private TrainableSavedModel(LoadedSavedModel loaded, String signatureKey,
-      Map<String, Output<?>> inputs, Map<String, Output<?>> outputs,
-      List<ModelVariable> trainable, List<Operand<?>> handles) {
+  private TrainableSavedModel(
+      LoadedSavedModel loaded,
+      String signatureKey,
+      Map<String, Output<?>> inputs,
+      Map<String, Output<?>> outputs,
+      List<ModelVariable> trainable,
+      List<Operand<?>> handles) {
     this.loaded = loaded;
     this.signatureKey = signatureKey;
     this.inputs = inputs;
@@ -84,17 +87,17 @@ public final class TrainableSavedModel implements AutoCloseable {
   }
 
   /**
-   * Loads the MetaGraphDef tagged {@code serve} of the SavedModel in {@code
-   * directory}, its variables restored, and inlines the function of signature {@code
-   * signatureKey} into its graph, nested calls included.
+   * Loads the MetaGraphDef tagged {@code serve} of the SavedModel in {@code directory}, its
+   * variables restored, and inlines the function of signature {@code signatureKey} into its graph,
+   * nested calls included.
    *
    * @param directory a TF2 or Keras SavedModel
    * @param signatureKey the key of one of its signatures, e.g. {@code serving_default}
    * @throws IllegalArgumentException if the model has no signature {@code signatureKey} (the
    *     message lists those it has)
-   * @throws SavedModelException with a one-line message if the directory does not load (see
-   *     {@link LoadedSavedModel#open(Path, String)}), has no object graph, or the signature's
-   *     body cannot be inlined or differentiated; the message names the node
+   * @throws SavedModelException with a one-line message if the directory does not load (see {@link
+   *     LoadedSavedModel#open(Path, String)}), has no object graph, or the signature's body cannot
+   *     be inlined or differentiated; the message names the node
    */
   public static TrainableSavedModel open(Path directory, String signatureKey) {
     Objects.requireNonNull(directory, "directory must not be null");
@@ -116,12 +119,17 @@ public final class TrainableSavedModel implements AutoCloseable {
       Set<String> keys = new TreeSet<>(metaGraph.getSignatureDefMap().keySet());
       keys.remove(INIT_OP_KEY);
       throw new IllegalArgumentException(
-          "signatureKey \"" + signatureKey + "\" names no signature of " + directory
-              + "; its signatures are " + keys);
+          "signatureKey \""
+              + signatureKey
+              + "\" names no signature of "
+              + directory
+              + "; its signatures are "
+              + keys);
     }
     if (!ObjectGraphSignature.applies(metaGraph)) {
       throw new SavedModelException(
-          directory + " has no object graph (it is not a TF2 or Keras SavedModel): its variables"
+          directory
+              + " has no object graph (it is not a TF2 or Keras SavedModel): its variables"
               + " cannot be mapped to trainable resource variables");
     }
     String source = directory + ", signature " + signatureKey;
@@ -140,8 +148,9 @@ public final class TrainableSavedModel implements AutoCloseable {
       NodeDef node = nodes.get(tensor.op().name());
       if (node != null && inliner.isCall(node)) {
         // Outputs of one call share one inlined body.
-        List<Output<?>> results = calls.computeIfAbsent(node.getName(),
-            k -> inliner.inlineCall(node, arguments(graph, node), prefix));
+        List<Output<?>> results =
+            calls.computeIfAbsent(
+                node.getName(), k -> inliner.inlineCall(node, arguments(graph, node), prefix));
         outputs.put(entry.getKey(), results.get(tensor.index()));
       } else {
         // Already ordinary ops of the graph (e.g. a constant output): nothing to inline.
@@ -170,8 +179,13 @@ public final class TrainableSavedModel implements AutoCloseable {
       }
     }
     GradientCoverage.check(source, body, handleOutputs, List.copyOf(outputs.values()));
-    return new TrainableSavedModel(loaded, signatureKey, Map.copyOf(inputs),
-        Collections.unmodifiableMap(outputs), List.copyOf(trainable), List.copyOf(handles));
+    return new TrainableSavedModel(
+        loaded,
+        signatureKey,
+        Map.copyOf(inputs),
+        Collections.unmodifiableMap(outputs),
+        List.copyOf(trainable),
+        List.copyOf(handles));
   }
 
   /** The graph tensors that {@code call}'s data inputs name, in order. */
@@ -198,13 +212,25 @@ public final class TrainableSavedModel implements AutoCloseable {
       TensorInfo info = infos.get(key);
       if (info.getEncodingCase() != TensorInfo.EncodingCase.NAME) {
         throw new SavedModelException(
-            source + ": " + what + " " + key + " is a " + info.getEncodingCase()
+            source
+                + ": "
+                + what
+                + " "
+                + key
+                + " is a "
+                + info.getEncodingCase()
                 + " tensor, not one named graph tensor");
       }
       Output<?> tensor = graph.output(info.getName());
       if (tensor == null || tensor.index() >= tensor.op().numOutputs()) {
         throw new SavedModelException(
-            source + ": " + what + " " + key + " names " + info.getName()
+            source
+                + ": "
+                + what
+                + " "
+                + key
+                + " names "
+                + info.getName()
                 + ", which is not a tensor of the graph");
       }
       tensors.put(key, tensor);
@@ -218,16 +244,16 @@ public final class TrainableSavedModel implements AutoCloseable {
   }
 
   /**
-   * The session of the loaded model, its variables restored from the SavedModel. Closed by
-   * {@link #close()}.
+   * The session of the loaded model, its variables restored from the SavedModel. Closed by {@link
+   * #close()}.
    */
   public Session session() {
     return loaded.bundle().session();
   }
 
   /**
-   * The tensor to feed for the signature's input {@code key}: the same placeholder that the
-   * model's own call reads, so one feed serves both.
+   * The tensor to feed for the signature's input {@code key}: the same placeholder that the model's
+   * own call reads, so one feed serves both.
    *
    * @throws IllegalArgumentException if the signature has no input {@code key}
    */
@@ -235,15 +261,20 @@ public final class TrainableSavedModel implements AutoCloseable {
     Objects.requireNonNull(key, "key must not be null");
     Output<?> input = inputs.get(key);
     if (input == null) {
-      throw new IllegalArgumentException("key \"" + key + "\" names no input of signature "
-          + signatureKey + "; its inputs are " + new TreeSet<>(inputs.keySet()));
+      throw new IllegalArgumentException(
+          "key \""
+              + key
+              + "\" names no input of signature "
+              + signatureKey
+              + "; its inputs are "
+              + new TreeSet<>(inputs.keySet()));
     }
     return input;
   }
 
   /**
-   * The signature's output {@code key}, computed by the inlined ops: its value equals the
-   * model's own signature output, and gradients of it reach {@link #trainableVariables()}.
+   * The signature's output {@code key}, computed by the inlined ops: its value equals the model's
+   * own signature output, and gradients of it reach {@link #trainableVariables()}.
    *
    * @param type the output's tensor type, e.g. {@code TFloat32.class} for {@code DT_FLOAT}
    * @throws IllegalArgumentException if the signature has no output {@code key}, or its dtype is
@@ -254,8 +285,13 @@ public final class TrainableSavedModel implements AutoCloseable {
     Objects.requireNonNull(type, "type must not be null");
     Output<?> output = outputs.get(key);
     if (output == null) {
-      throw new IllegalArgumentException("key \"" + key + "\" names no output of signature "
-          + signatureKey + "; its outputs are " + outputs.keySet());
+      throw new IllegalArgumentException(
+          "key \""
+              + key
+              + "\" names no output of signature "
+              + signatureKey
+              + "; its outputs are "
+              + outputs.keySet());
     }
     DataType wanted;
     try {
@@ -265,9 +301,18 @@ public final class TrainableSavedModel implements AutoCloseable {
           "type " + type.getName() + " is not a tensor type of one dtype (e.g. TFloat32)", e);
     }
     if (output.dataType() != wanted) {
-      throw new IllegalArgumentException("output " + key + " of signature " + signatureKey
-          + " has dtype " + output.dataType() + ", so it cannot be taken as "
-          + type.getSimpleName() + " (" + wanted + ")");
+      throw new IllegalArgumentException(
+          "output "
+              + key
+              + " of signature "
+              + signatureKey
+              + " has dtype "
+              + output.dataType()
+              + ", so it cannot be taken as "
+              + type.getSimpleName()
+              + " ("
+              + wanted
+              + ")");
     }
     return output.expect(type);
   }
@@ -286,8 +331,8 @@ public final class TrainableSavedModel implements AutoCloseable {
   /**
    * Writes the model with the session's current variable values to the new directory {@code
    * directory}: the MetaGraphDef as it was read (every signature unchanged, none of the ops added
-   * to {@link #graph()} since), the variables saved through the model's own {@code saver_def},
-   * and the directory's other files ({@code assets/}, {@code keras_metadata.pb}) except {@code
+   * to {@link #graph()} since), the variables saved through the model's own {@code saver_def}, and
+   * the directory's other files ({@code assets/}, {@code keras_metadata.pb}) except {@code
    * fingerprint.pb}, which would no longer match.
    *
    * <p>Atomic: written into a hidden temporary sibling, renamed into place when complete.
@@ -302,9 +347,9 @@ public final class TrainableSavedModel implements AutoCloseable {
   }
 
   /**
-   * Writes the model as {@link #exportTo(Path)} does, with a {@code regularization} signature
-   * added as the {@code tf-l1l2 regularize} command adds it (to {@code signature_def} and to the
-   * object graph), over the {@link #trainableVariables()} that {@code regularizer} selects.
+   * Writes the model as {@link #exportTo(Path)} does, with a {@code regularization} signature added
+   * as the {@code tf-l1l2 regularize} command adds it (to {@code signature_def} and to the object
+   * graph), over the {@link #trainableVariables()} that {@code regularizer} selects.
    *
    * @return the penalty of the exported values, as the added signature computes it (float32,
    *     widened)

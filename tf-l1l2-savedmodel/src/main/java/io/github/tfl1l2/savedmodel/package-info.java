@@ -1,6 +1,6 @@
 /**
- * SavedModels and the {@code regularization} signature: export a session with it, load an
- * existing SavedModel to measure its penalty, re-export it regularized, or fine-tune it.
+ * SavedModels and the {@code regularization} signature: export a session with it, load an existing
+ * SavedModel to measure its penalty, re-export it regularized, or fine-tune it.
  *
  * <p><b>API:</b> {@link io.github.tfl1l2.savedmodel.LoadedSavedModel} (open, list and select
  * variables, penalty, {@code exportRegularized}), {@link

@@ -23,8 +23,8 @@ import org.tensorflow.ndarray.StdArrays;
 import org.tensorflow.types.TFloat32;
 
 /**
- * The example in {@code savedmodels/mlp-4-8-3}, read with plain TF-Java: its documented
- * regularizer is l1=0.001, l2=0.01, weight=1 over the variables whose name contains "kernel".
+ * The example in {@code savedmodels/mlp-4-8-3}, read with plain TF-Java: its documented regularizer
+ * is l1=0.001, l2=0.01, weight=1 over the variables whose name contains "kernel".
  */
 class ExampleSavedModelTest {
   private static final double L1 = 0.001;
@@ -72,7 +72,8 @@ class ExampleSavedModelTest {
   @Test
   void coefficientsOutputRecordsTheConfiguration() {
     assertArrayEquals(new double[] {L1, L2, 1.0}, (double[]) outputs.get("coefficients"), 0.0);
-    assertEquals("tfl1l2/l1=0.001,l2=0.01,weight=1.0,on=kernel",
+    assertEquals(
+        "tfl1l2/l1=0.001,l2=0.01,weight=1.0,on=kernel",
         bundle.metaGraphDef().getSignatureDefOrThrow("regularization").getMethodName());
   }
 
@@ -100,8 +101,8 @@ class ExampleSavedModelTest {
 
   @Test
   void penaltyIsTheWeightedSumOverTheKernels() {
-    double expected = KERNELS.stream()
-        .mapToDouble(k -> L1 * l1Sum(variable(k)) + L2 * l2Sum(variable(k))).sum();
+    double expected =
+        KERNELS.stream().mapToDouble(k -> L1 * l1Sum(variable(k)) + L2 * l2Sum(variable(k))).sum();
     assertClose(expected, ((double[]) outputs.get("penalty"))[0], "penalty");
   }
 

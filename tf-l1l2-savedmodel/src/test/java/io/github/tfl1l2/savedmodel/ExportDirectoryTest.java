@@ -18,27 +18,29 @@ class ExportDirectoryTest {
   @Test
   void anExistingDirectoryIsNotAvailable() throws IOException {
     Path out = Files.createDirectory(temp.resolve("out"));
-    SavedModelException e = assertThrows(SavedModelException.class,
-        () -> ExportDirectory.checkAvailable(out, "--out"));
-    assertEquals("--out " + out + " already exists; give a directory that does not exist yet",
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> ExportDirectory.checkAvailable(out, "--out"));
+    assertEquals(
+        "--out " + out + " already exists; give a directory that does not exist yet",
         e.getMessage());
   }
 
   @Test
   void aDanglingSymbolicLinkCountsAsExisting() throws IOException {
     Path link = Files.createSymbolicLink(temp.resolve("out"), temp.resolve("nowhere"));
-    SavedModelException e = assertThrows(SavedModelException.class,
-        () -> ExportDirectory.checkAvailable(link, "out"));
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> ExportDirectory.checkAvailable(link, "out"));
     assertTrue(e.getMessage().contains("already exists"), e.getMessage());
   }
 
   @Test
   void aMissingParentIsNamed() {
     Path out = temp.resolve("missing").resolve("out");
-    SavedModelException e = assertThrows(SavedModelException.class,
-        () -> ExportDirectory.checkAvailable(out, "--out"));
-    assertTrue(e.getMessage().contains("parent directory " + temp.resolve("missing")
-        + " does not exist"), e.getMessage());
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> ExportDirectory.checkAvailable(out, "--out"));
+    assertTrue(
+        e.getMessage().contains("parent directory " + temp.resolve("missing") + " does not exist"),
+        e.getMessage());
   }
 
   @Test

@@ -16,8 +16,8 @@ import org.tensorflow.proto.SavedModel;
 import org.tensorflow.types.TFloat32;
 
 /**
- * The central finite difference of the Keras CNN's cross-entropy with respect to one element of
- * one variable: the loss is computed from the model's own {@code serving_default} call (the graph
+ * The central finite difference of the Keras CNN's cross-entropy with respect to one element of one
+ * variable: the loss is computed from the model's own {@code serving_default} call (the graph
  * tensor its SignatureDef names, not the inlined copy) and summed in double precision; the element
  * is moved with {@code AssignVariableOp} and restored afterwards.
  */

@@ -22,15 +22,16 @@ final class KerasCnn {
   static final int CLASSES = 10;
 
   /** The 16 trainable variables, sorted by name (from the model's Keras definition). */
-  static final List<String> TRAINABLE = List.of(
-      "batch_normalization/beta", "batch_normalization/gamma",
-      "batch_normalization_1/beta", "batch_normalization_1/gamma",
-      "batch_normalization_2/beta", "batch_normalization_2/gamma",
-      "conv2d/bias", "conv2d/kernel",
-      "conv2d_1/bias", "conv2d_1/kernel",
-      "conv2d_2/bias", "conv2d_2/kernel",
-      "dense/bias", "dense/kernel",
-      "dense_1/bias", "dense_1/kernel");
+  static final List<String> TRAINABLE =
+      List.of(
+          "batch_normalization/beta", "batch_normalization/gamma",
+          "batch_normalization_1/beta", "batch_normalization_1/gamma",
+          "batch_normalization_2/beta", "batch_normalization_2/gamma",
+          "conv2d/bias", "conv2d/kernel",
+          "conv2d_1/bias", "conv2d_1/kernel",
+          "conv2d_2/bias", "conv2d_2/kernel",
+          "dense/bias", "dense/kernel",
+          "dense_1/bias", "dense_1/kernel");
 
   private KerasCnn() {}
 
@@ -50,8 +51,8 @@ final class KerasCnn {
   }
 
   static TFloat32 tensor(float[] pixels) {
-    return TFloat32.tensorOf(Shape.of(pixels.length / (28 * 28), 28, 28, 1),
-        DataBuffers.of(pixels, true, false));
+    return TFloat32.tensorOf(
+        Shape.of(pixels.length / (28 * 28), 28, 28, 1), DataBuffers.of(pixels, true, false));
   }
 
   /** The class probabilities {@code serving_default} of {@code bundle} gives, row by row. */

@@ -91,10 +91,14 @@ class LoadedSavedModelTest {
   @Test
   void aModelWithoutTheServeTagIsRefusedListingItsTags() throws IOException {
     Path dir = temp.resolve("train-only");
-    try (Graph g = new Graph(); Session s = new Session(g)) {
+    try (Graph g = new Graph();
+        Session s = new Session(g)) {
       Ops tf = Ops.create(g);
-      SavedModelBundle.exporter(dir.toString()).withTags("train").withSession(s)
-          .withSignature(Signature.builder().output("c", tf.constant(1f)).build()).export();
+      SavedModelBundle.exporter(dir.toString())
+          .withTags("train")
+          .withSession(s)
+          .withSignature(Signature.builder().output("c", tf.constant(1f)).build())
+          .export();
     }
     assertOneLine(openFails(dir), "no MetaGraphDef tagged \"serve\"", "[[train]]");
   }
@@ -113,7 +117,8 @@ class LoadedSavedModelTest {
   void aTf1StyleExportWithoutFlagsCountsEveryVariableAsTrainable() {
     try (LoadedSavedModel model = LoadedSavedModel.open(EXAMPLE)) {
       assertEquals(TrainableSource.ALL_ASSUMED_TRAINABLE, model.trainableSource());
-      assertEquals(List.of("dense/bias", "dense/kernel", "dense_1/bias", "dense_1/kernel"),
+      assertEquals(
+          List.of("dense/bias", "dense/kernel", "dense_1/bias", "dense_1/kernel"),
           model.variables().stream().map(ModelVariable::name).toList());
       assertTrue(model.variables().stream().allMatch(ModelVariable::trainable));
       assertEquals(List.of(4L, 8L), model.variables().get(1).shape());
@@ -126,19 +131,30 @@ class LoadedSavedModelTest {
     Path copy = copyOfExample();
     Path pb = copy.resolve("saved_model.pb");
     SavedModel original = SavedModel.parseFrom(Files.readAllBytes(pb));
-    CollectionDef trainable = CollectionDef.newBuilder()
-        .setBytesList(CollectionDef.BytesList.newBuilder().addValue(
-            VariableDef.newBuilder().setVariableName("dense_1/kernel:0").setTrainable(true)
-                .build().toByteString()))
-        .build();
-    MetaGraphDef edited = original.getMetaGraphs(0).toBuilder()
-        .putCollectionDef("trainable_variables", trainable).build();
+    CollectionDef trainable =
+        CollectionDef.newBuilder()
+            .setBytesList(
+                CollectionDef.BytesList.newBuilder()
+                    .addValue(
+                        VariableDef.newBuilder()
+                            .setVariableName("dense_1/kernel:0")
+                            .setTrainable(true)
+                            .build()
+                            .toByteString()))
+            .build();
+    MetaGraphDef edited =
+        original.getMetaGraphs(0).toBuilder()
+            .putCollectionDef("trainable_variables", trainable)
+            .build();
     Files.write(pb, original.toBuilder().setMetaGraphs(0, edited).build().toByteArray());
     try (LoadedSavedModel model = LoadedSavedModel.open(copy)) {
       assertEquals(TrainableSource.TRAINABLE_VARIABLES_COLLECTION, model.trainableSource());
-      assertEquals(List.of("dense_1/kernel"),
-          model.variables().stream().filter(ModelVariable::trainable)
-              .map(ModelVariable::name).toList());
+      assertEquals(
+          List.of("dense_1/kernel"),
+          model.variables().stream()
+              .filter(ModelVariable::trainable)
+              .map(ModelVariable::name)
+              .toList());
     }
   }
 
@@ -153,14 +169,17 @@ class LoadedSavedModelTest {
         expected.add(conv + "/bias");
         expected.add(conv + "/kernel");
       }
-      for (String bn : List.of("batch_normalization", "batch_normalization_1",
-          "batch_normalization_2")) {
+      for (String bn :
+          List.of("batch_normalization", "batch_normalization_1", "batch_normalization_2")) {
         expected.add(bn + "/beta");
         expected.add(bn + "/gamma");
       }
-      assertEquals(expected.stream().sorted().toList(),
-          model.variables().stream().filter(ModelVariable::trainable)
-              .map(ModelVariable::name).toList());
+      assertEquals(
+          expected.stream().sorted().toList(),
+          model.variables().stream()
+              .filter(ModelVariable::trainable)
+              .map(ModelVariable::name)
+              .toList());
     }
   }
 
@@ -174,7 +193,8 @@ class LoadedSavedModelTest {
       model.exportRegularized(config, model.select(config, false), out);
     }
     assertEquals(inputBefore, TestModels.digest(keras), "the input is only read");
-    assertArrayEquals(Files.readAllBytes(keras.resolve("keras_metadata.pb")),
+    assertArrayEquals(
+        Files.readAllBytes(keras.resolve("keras_metadata.pb")),
         Files.readAllBytes(out.resolve("keras_metadata.pb")));
     float[] image = new float[28 * 28];
     for (int i = 0; i < image.length; i++) {
@@ -185,27 +205,41 @@ class LoadedSavedModelTest {
       MetaGraphDef b = before.metaGraphDef();
       MetaGraphDef a = after.metaGraphDef();
       // The object graph only gains the regularization signature (ObjectGraphSignatureTest).
-      assertEquals(b.getObjectGraphDef().getNodesCount() + 1,
-          a.getObjectGraphDef().getNodesCount());
-      b.getObjectGraphDef().getConcreteFunctionsMap().forEach((name, entry) ->
-          assertEquals(entry, a.getObjectGraphDef().getConcreteFunctionsOrThrow(name), name));
+      assertEquals(
+          b.getObjectGraphDef().getNodesCount() + 1, a.getObjectGraphDef().getNodesCount());
+      b.getObjectGraphDef()
+          .getConcreteFunctionsMap()
+          .forEach(
+              (name, entry) ->
+                  assertEquals(
+                      entry, a.getObjectGraphDef().getConcreteFunctionsOrThrow(name), name));
       assertTrue(a.getSignatureDefMap().keySet().containsAll(b.getSignatureDefMap().keySet()));
       assertTrue(a.containsSignatureDef("regularization"));
       for (var node : b.getGraphDef().getNodeList()) {
         if (node.getOp().equals("VarHandleOp")) {
-          assertArrayEquals(TestModels.bytes(before.session(), node.getName()),
-              TestModels.bytes(after.session(), node.getName()), node.getName());
+          assertArrayEquals(
+              TestModels.bytes(before.session(), node.getName()),
+              TestModels.bytes(after.session(), node.getName()),
+              node.getName());
         }
       }
-      try (TFloat32 x1 = TFloat32.tensorOf(Shape.of(1, 28, 28, 1), DataBuffers.of(image, true, false));
+      try (TFloat32 x1 =
+              TFloat32.tensorOf(Shape.of(1, 28, 28, 1), DataBuffers.of(image, true, false));
           var r1 = before.function("serving_default").call(Map.of("conv2d_input", x1));
           var r2 = after.function("serving_default").call(Map.of("conv2d_input", x1))) {
-        assertArrayEquals(TestModels.values(r1.get("dense_1").orElseThrow()),
-            TestModels.values(r2.get("dense_1").orElseThrow()), 0.0);
+        assertArrayEquals(
+            TestModels.values(r1.get("dense_1").orElseThrow()),
+            TestModels.values(r2.get("dense_1").orElseThrow()),
+            0.0);
       }
       double l2Sum = 0;
-      for (String kernel : List.of("conv2d/kernel", "conv2d_1/kernel", "conv2d_2/kernel",
-          "dense/kernel", "dense_1/kernel")) {
+      for (String kernel :
+          List.of(
+              "conv2d/kernel",
+              "conv2d_1/kernel",
+              "conv2d_2/kernel",
+              "dense/kernel",
+              "dense_1/kernel")) {
         l2Sum += l2Sum(TestModels.values(before.session(), kernel));
       }
       Map<String, Object> regularization = TestModels.callRegularization(after);
@@ -220,22 +254,33 @@ class LoadedSavedModelTest {
     Path out = temp.resolve("tf23-regularized");
     L1L2 config = L1L2.of(0.5, 0.25);
     try (LoadedSavedModel model = LoadedSavedModel.open(tf23)) {
-      assertEquals(List.of("Variable"),
+      assertEquals(
+          List.of("Variable"),
           model.select(config, false).stream().map(ModelVariable::name).toList());
       model.exportRegularized(config, model.select(config, false), out);
     }
     try (SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
-      assertTrue(after.metaGraphDef().getSignatureDefMap().keySet().containsAll(List.of(
-          "get_variable", "add", "get_const_scalar", "get_const_vector", "get_const_matrix",
-          "regularization")));
+      assertTrue(
+          after
+              .metaGraphDef()
+              .getSignatureDefMap()
+              .keySet()
+              .containsAll(
+                  List.of(
+                      "get_variable",
+                      "add",
+                      "get_const_scalar",
+                      "get_const_vector",
+                      "get_const_matrix",
+                      "regularization")));
       try (TFloat32 dummy = TFloat32.scalarOf(0f);
           var result = after.function("get_variable").call(Map.of("dummy", dummy))) {
-        assertArrayEquals(new double[] {2.0},
-            TestModels.values(result.get("output_0").orElseThrow()), 0.0);
+        assertArrayEquals(
+            new double[] {2.0}, TestModels.values(result.get("output_0").orElseThrow()), 0.0);
       }
       // One scalar variable of value 2: 0.5 * |2| + 0.25 * 2^2.
-      assertArrayEquals(new double[] {2.0},
-          (double[]) TestModels.callRegularization(after).get("penalty"), 0.0);
+      assertArrayEquals(
+          new double[] {2.0}, (double[]) TestModels.callRegularization(after).get("penalty"), 0.0);
     }
   }
 
@@ -244,16 +289,19 @@ class LoadedSavedModelTest {
     Path copy = copyOfExample();
     Path pb = copy.resolve("saved_model.pb");
     SavedModel original = SavedModel.parseFrom(Files.readAllBytes(pb));
-    MetaGraphDef train = original.getMetaGraphs(0).toBuilder()
-        .setMetaInfoDef(original.getMetaGraphs(0).getMetaInfoDef().toBuilder()
-            .clearTags().addTags("train"))
-        .build();
+    MetaGraphDef train =
+        original.getMetaGraphs(0).toBuilder()
+            .setMetaInfoDef(
+                original.getMetaGraphs(0).getMetaInfoDef().toBuilder().clearTags().addTags("train"))
+            .build();
     Files.write(pb, original.toBuilder().addMetaGraphs(train).build().toByteArray());
     Path out = temp.resolve("out");
     try (LoadedSavedModel model = LoadedSavedModel.open(copy)) {
       L1L2 config = L1L2.of(0, 1);
-      SavedModelException e = assertThrows(SavedModelException.class,
-          () -> model.exportRegularized(config, model.select(config, false), out));
+      SavedModelException e =
+          assertThrows(
+              SavedModelException.class,
+              () -> model.exportRegularized(config, model.select(config, false), out));
       assertOneLine(e, "2 MetaGraphDefs");
     }
     assertFalse(Files.exists(out));
@@ -264,8 +312,10 @@ class LoadedSavedModelTest {
     Path out = Files.createDirectory(temp.resolve("out"));
     try (LoadedSavedModel model = LoadedSavedModel.open(EXAMPLE)) {
       L1L2 config = L1L2.of(0, 1);
-      assertOneLine(assertThrows(SavedModelException.class,
-          () -> model.exportRegularized(config, model.select(config, false), out)),
+      assertOneLine(
+          assertThrows(
+              SavedModelException.class,
+              () -> model.exportRegularized(config, model.select(config, false), out)),
           "already exists");
     }
     assertEquals(List.of(), TestModels.listing(out));
@@ -285,7 +335,8 @@ class LoadedSavedModelTest {
         expected += 2.0 * (0.2 * l1Sum(w) + 0.3 * l2Sum(w));
       }
     }
-    assertEquals(List.of("dense/kernel", "dense_1/kernel"),
+    assertEquals(
+        List.of("dense/kernel", "dense_1/kernel"),
         report.variables().stream().map(r -> r.variable().name()).toList());
     assertClose(expected, report.penalty(), "reported penalty");
     try (SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {

@@ -26,11 +26,15 @@ class ReadConfigTest {
 
   /** Exports a one-variable graph regularized by {@code config} to {@code dir}. */
   private static void export(L1L2 config, Path dir) {
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
-      var kernel = tf.withSubScope("dense").withName("kernel")
-          .variable(tf.withInitScope().constant(new float[] {1f, -2f, 3f}));
-      RegularizedSavedModel.exporter(session, config).variables(Map.of("dense/kernel", kernel))
+      var kernel =
+          tf.withSubScope("dense")
+              .withName("kernel")
+              .variable(tf.withInitScope().constant(new float[] {1f, -2f, 3f}));
+      RegularizedSavedModel.exporter(session, config)
+          .variables(Map.of("dense/kernel", kernel))
           .exportTo(dir);
     }
   }
@@ -61,11 +65,13 @@ class ReadConfigTest {
     L1L2 config = L1L2.builder().l2(1).on("(?:dense|conv){1,2}/ker,on=nel$").build();
     // The variable name must match for the export to select something.
     Path dir = temp.resolve("model");
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
       var kernel = tf.withName("k").variable(tf.withInitScope().constant(new float[] {1f}));
       RegularizedSavedModel.exporter(session, config)
-          .variables(Map.of("dense/ker,on=nel", kernel)).exportTo(dir);
+          .variables(Map.of("dense/ker,on=nel", kernel))
+          .exportTo(dir);
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
       assertEquals(config, RegularizationSignature.readConfig(bundle));
@@ -81,9 +87,9 @@ class ReadConfigTest {
 
   @Test
   void theShippedExampleReadsBackItsDocumentedRegularizer() {
-    try (SavedModelBundle bundle =
-        SavedModelBundle.load(TestModels.EXAMPLE.toString(), "serve")) {
-      assertEquals(L1L2.builder().l1(0.001).l2(0.01).on("kernel").build(),
+    try (SavedModelBundle bundle = SavedModelBundle.load(TestModels.EXAMPLE.toString(), "serve")) {
+      assertEquals(
+          L1L2.builder().l1(0.001).l2(0.01).on("kernel").build(),
           RegularizationSignature.readConfig(bundle));
     }
   }
@@ -91,17 +97,19 @@ class ReadConfigTest {
   @Test
   void aModelWithoutTheSignatureIsRefusedListingItsSignatures() throws IOException {
     Path dir = temp.resolve("plain");
-    try (Graph graph = new Graph(); Session session = new Session(graph)) {
+    try (Graph graph = new Graph();
+        Session session = new Session(graph)) {
       Ops tf = Ops.create(graph);
-      SavedModelBundle.exporter(dir.toString()).withSession(session)
+      SavedModelBundle.exporter(dir.toString())
+          .withSession(session)
           .withSignature(Signature.builder().key("other").output("c", tf.constant(1f)).build())
           .export();
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
-      SavedModelException e = assertThrows(SavedModelException.class,
-          () -> RegularizationSignature.readConfig(bundle));
-      assertTrue(e.getMessage().contains("\"regularization\" signature is missing"),
-          e.getMessage());
+      SavedModelException e =
+          assertThrows(SavedModelException.class, () -> RegularizationSignature.readConfig(bundle));
+      assertTrue(
+          e.getMessage().contains("\"regularization\" signature is missing"), e.getMessage());
       assertTrue(e.getMessage().contains("[other]"), e.getMessage());
     }
   }
@@ -113,13 +121,19 @@ class ReadConfigTest {
     Path pb = dir.resolve("saved_model.pb");
     SavedModel saved = SavedModel.parseFrom(Files.readAllBytes(pb));
     MetaGraphDef meta = saved.getMetaGraphs(0);
-    SignatureDef edited = meta.getSignatureDefOrThrow("regularization").toBuilder()
-        .setMethodName("tfl1l2/l1=0.25,l2=0.75,weight=1.0").build();
-    Files.write(pb, saved.toBuilder().setMetaGraphs(0,
-        meta.toBuilder().putSignatureDef("regularization", edited)).build().toByteArray());
+    SignatureDef edited =
+        meta.getSignatureDefOrThrow("regularization").toBuilder()
+            .setMethodName("tfl1l2/l1=0.25,l2=0.75,weight=1.0")
+            .build();
+    Files.write(
+        pb,
+        saved.toBuilder()
+            .setMetaGraphs(0, meta.toBuilder().putSignatureDef("regularization", edited))
+            .build()
+            .toByteArray());
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
-      SavedModelException e = assertThrows(SavedModelException.class,
-          () -> RegularizationSignature.readConfig(bundle));
+      SavedModelException e =
+          assertThrows(SavedModelException.class, () -> RegularizationSignature.readConfig(bundle));
       assertTrue(e.getMessage().contains("l2=0.75 in its method name but 0.5"), e.getMessage());
     }
   }

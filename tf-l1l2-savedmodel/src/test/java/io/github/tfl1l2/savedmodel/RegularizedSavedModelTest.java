@@ -54,15 +54,25 @@ class RegularizedSavedModelTest {
           row[j] = (float) random.nextGaussian();
         }
       }
-      Operand<TFloat32> k = add("layer/kernel",
-          tf.withName("kernel").variable(tf.withInitScope().constant(StdArrays.ndCopyOf(kernel))),
-          flatten(kernel));
-      add("layer/bias", tf.withName("bias").variable(
-          tf.withInitScope().constant(new float[] {0.5f, -0.25f})), new double[] {0.5, -0.25});
-      add("head/kernel", tf.withName("head_kernel").variable(
-          tf.withInitScope().constant(new float[] {-3f, 4f})), new double[] {-3, 4});
-      add("scale", tf.withName("scale").variable(
-          tf.withInitScope().constant(new double[] {1.5, -2.0, 0.125})), new double[] {1.5, -2, 0.125});
+      Operand<TFloat32> k =
+          add(
+              "layer/kernel",
+              tf.withName("kernel")
+                  .variable(tf.withInitScope().constant(StdArrays.ndCopyOf(kernel))),
+              flatten(kernel));
+      add(
+          "layer/bias",
+          tf.withName("bias").variable(tf.withInitScope().constant(new float[] {0.5f, -0.25f})),
+          new double[] {0.5, -0.25});
+      add(
+          "head/kernel",
+          tf.withName("head_kernel").variable(tf.withInitScope().constant(new float[] {-3f, 4f})),
+          new double[] {-3, 4});
+      add(
+          "scale",
+          tf.withName("scale")
+              .variable(tf.withInitScope().constant(new double[] {1.5, -2.0, 0.125})),
+          new double[] {1.5, -2, 0.125});
       y = tf.withName("y").linalg.matMul(x, k);
     }
 
@@ -99,8 +109,11 @@ class RegularizedSavedModelTest {
     Path dir = temp.resolve("model");
     Map<String, double[]> before = new LinkedHashMap<>();
     try (Fixture f = new Fixture()) {
-      Signature sig = RegularizedSavedModel.exporter(f.session, L1L2.of(0.01, 0.1))
-          .variables(f.variables).signature(f.serving()).exportTo(dir);
+      Signature sig =
+          RegularizedSavedModel.exporter(f.session, L1L2.of(0.01, 0.1))
+              .variables(f.variables)
+              .signature(f.serving())
+              .exportTo(dir);
       for (String output : List.of("penalty", "l1_sum", "l2_sum", "per_variable", "coefficients")) {
         before.put(output, TestModels.values(f.session, sig.getOutputs().get(output).name));
       }
@@ -108,8 +121,8 @@ class RegularizedSavedModelTest {
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
       Map<String, Object> after = TestModels.callRegularization(bundle);
       for (Map.Entry<String, double[]> output : before.entrySet()) {
-        assertArrayEquals(output.getValue(), (double[]) after.get(output.getKey()), 0.0,
-            output.getKey());
+        assertArrayEquals(
+            output.getValue(), (double[]) after.get(output.getKey()), 0.0, output.getKey());
       }
     }
   }
@@ -124,7 +137,8 @@ class RegularizedSavedModelTest {
     try (Fixture f = new Fixture()) {
       values = f.values;
       RegularizedSavedModel.exporter(f.session, L1L2.builder().l1(l1).l2(l2).weight(weight).build())
-          .variables(f.variables).exportTo(dir);
+          .variables(f.variables)
+          .exportTo(dir);
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
       Map<String, Object> out = TestModels.callRegularization(bundle);
@@ -133,14 +147,16 @@ class RegularizedSavedModelTest {
       double[] perVariable = (double[]) out.get("per_variable");
       int i = 0;
       for (double[] value : values.values()) {
-        assertClose(weight * (l1 * l1Sum(value) + l2 * l2Sum(value)), perVariable[i++], "per_variable");
+        assertClose(
+            weight * (l1 * l1Sum(value) + l2 * l2Sum(value)), perVariable[i++], "per_variable");
         l1Sum += l1Sum(value);
         l2Sum += l2Sum(value);
       }
       assertEquals(values.size(), perVariable.length);
       assertClose(l1Sum, ((double[]) out.get("l1_sum"))[0], "l1_sum");
       assertClose(l2Sum, ((double[]) out.get("l2_sum"))[0], "l2_sum");
-      assertClose(weight * (l1 * l1Sum + l2 * l2Sum), ((double[]) out.get("penalty"))[0], "penalty");
+      assertClose(
+          weight * (l1 * l1Sum + l2 * l2Sum), ((double[]) out.get("penalty"))[0], "penalty");
       assertArrayEquals(new double[] {l1, l2, weight}, (double[]) out.get("coefficients"), 0.0);
       assertEquals(List.copyOf(values.keySet()), out.get("variable_names"));
     }
@@ -150,7 +166,8 @@ class RegularizedSavedModelTest {
   void outputsHaveTheDocumentedTypesAndShapes() throws Exception {
     Path dir = temp.resolve("model");
     try (Fixture f = new Fixture()) {
-      RegularizedSavedModel.exporter(f.session, L1L2.of(0.0, 0.01)).variables(f.variables)
+      RegularizedSavedModel.exporter(f.session, L1L2.of(0.0, 0.01))
+          .variables(f.variables)
           .exportTo(dir);
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve");
@@ -172,11 +189,14 @@ class RegularizedSavedModelTest {
   void methodNameDocumentsTheCoefficientsAndSelection() throws Exception {
     Path dir = temp.resolve("model");
     try (Fixture f = new Fixture()) {
-      RegularizedSavedModel.exporter(f.session, L1L2.builder().l1(1e-4).l2(0.001).on("kernel").build())
-          .variables(f.variables).exportTo(dir);
+      RegularizedSavedModel.exporter(
+              f.session, L1L2.builder().l1(1e-4).l2(0.001).on("kernel").build())
+          .variables(f.variables)
+          .exportTo(dir);
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
-      assertEquals("tfl1l2/l1=1.0E-4,l2=0.001,weight=1.0,on=kernel",
+      assertEquals(
+          "tfl1l2/l1=1.0E-4,l2=0.001,weight=1.0,on=kernel",
           bundle.metaGraphDef().getSignatureDefOrThrow("regularization").getMethodName());
     }
   }
@@ -188,13 +208,16 @@ class RegularizedSavedModelTest {
     try (Fixture f = new Fixture()) {
       values = f.values;
       RegularizedSavedModel.exporter(f.session, L1L2.builder().l2(1.0).on("kernel$").build())
-          .variables(f.variables).exportTo(dir);
+          .variables(f.variables)
+          .exportTo(dir);
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve")) {
       Map<String, Object> out = TestModels.callRegularization(bundle);
       assertEquals(List.of("layer/kernel", "head/kernel"), out.get("variable_names"));
-      assertClose(l2Sum(values.get("layer/kernel")) + l2Sum(values.get("head/kernel")),
-          ((double[]) out.get("penalty"))[0], "penalty over the kernels only");
+      assertClose(
+          l2Sum(values.get("layer/kernel")) + l2Sum(values.get("head/kernel")),
+          ((double[]) out.get("penalty"))[0],
+          "penalty over the kernels only");
     }
   }
 
@@ -207,8 +230,10 @@ class RegularizedSavedModelTest {
         TFloat32 x = TFloat32.tensorOf(StdArrays.ndCopyOf(input));
         Result r = f.session.runner().feed(f.x, x).fetch(f.y).run()) {
       expected = TestModels.values(r.get(0));
-      RegularizedSavedModel.exporter(f.session, L1L2.of(0.0, 0.01)).variables(f.variables)
-          .signature(f.serving()).exportTo(dir);
+      RegularizedSavedModel.exporter(f.session, L1L2.of(0.0, 0.01))
+          .variables(f.variables)
+          .signature(f.serving())
+          .exportTo(dir);
     }
     try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve");
         TFloat32 x = TFloat32.tensorOf(StdArrays.ndCopyOf(input));
@@ -222,9 +247,13 @@ class RegularizedSavedModelTest {
     Path dir = Files.createDirectory(temp.resolve("model"));
     Files.writeString(dir.resolve("keep.txt"), "mine");
     try (Fixture f = new Fixture()) {
-      SavedModelException e = assertThrows(SavedModelException.class,
-          () -> RegularizedSavedModel.exporter(f.session, L1L2.of(0, 0.01))
-              .variables(f.variables).exportTo(dir));
+      SavedModelException e =
+          assertThrows(
+              SavedModelException.class,
+              () ->
+                  RegularizedSavedModel.exporter(f.session, L1L2.of(0, 0.01))
+                      .variables(f.variables)
+                      .exportTo(dir));
       assertTrue(e.getMessage().contains("already exists"), e.getMessage());
     }
     assertEquals(List.of("keep.txt"), TestModels.listing(dir));
@@ -234,9 +263,14 @@ class RegularizedSavedModelTest {
   @Test
   void aSelectionWithoutVariablesIsRefusedAndNothingIsWritten() {
     try (Fixture f = new Fixture()) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> RegularizedSavedModel.exporter(f.session, L1L2.builder().l2(1).on("nothing").build())
-              .variables(f.variables).exportTo(temp.resolve("model")));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  RegularizedSavedModel.exporter(
+                          f.session, L1L2.builder().l2(1).on("nothing").build())
+                      .variables(f.variables)
+                      .exportTo(temp.resolve("model")));
       assertTrue(e.getMessage().contains("on=\"nothing\" matches none"), e.getMessage());
     }
     assertFalse(Files.exists(temp.resolve("model")));
@@ -246,7 +280,8 @@ class RegularizedSavedModelTest {
   void theRegularizationKeyIsReservedForTheAddedSignature() {
     try (Fixture f = new Fixture()) {
       Signature clash = Signature.builder().key("regularization").output("y", f.y).build();
-      assertThrows(IllegalArgumentException.class,
+      assertThrows(
+          IllegalArgumentException.class,
           () -> RegularizedSavedModel.exporter(f.session, L1L2.of(0, 1)).signature(clash));
     }
   }

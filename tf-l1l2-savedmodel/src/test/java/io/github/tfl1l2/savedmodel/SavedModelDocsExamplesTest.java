@@ -21,8 +21,8 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
 
 /**
- * The Java examples of docs/savedmodels.md, as written there ({@code DocumentedExamplesTest}
- * checks that they appear here verbatim), run on a small dense layer.
+ * The Java examples of docs/savedmodels.md, as written there ({@code DocumentedExamplesTest} checks
+ * that they appear here verbatim), run on a small dense layer.
  */
 class SavedModelDocsExamplesTest {
   private static final float[][] KERNEL = {{0.5f, -1f}, {2f, -0.25f}, {0f, 3f}};
@@ -43,11 +43,13 @@ class SavedModelDocsExamplesTest {
       Operand<TFloat32> logits = tf.math.add(tf.linalg.matMul(x, kernel), bias);
       session.initialize();
 
+      // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
       Signature regularization =
           RegularizedSavedModel.exporter(session, L1L2.builder().l1(1e-5).l2(1e-4).on("kernel").build())
               .variables(Map.of("dense/kernel", kernel, "dense/bias", bias))   // by name, any order you like
               .signature(Signature.builder().input("x", x).output("logits", logits).build())
               .exportTo(modelDir);                                              // must not exist yet
+      // spotless:on
 
       assertEquals(RegularizationSignature.KEY, regularization.key());
     }
@@ -68,10 +70,12 @@ class SavedModelDocsExamplesTest {
           expected, TestModels.values(penalty)[0], 1e-6 * expected, "only on(\"kernel\") counts");
     }
 
+    // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
     L1L2 config;
     try (SavedModelBundle bundle = SavedModelBundle.load(modelDir.toString(), "serve")) {
       config = RegularizationSignature.readConfig(bundle);   // equals the exported L1L2
     }
+    // spotless:on
 
     assertEquals(L1L2.builder().l1(1e-5).l2(1e-4).on("kernel").build(), config);
   }

@@ -25,8 +25,8 @@ import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.TString;
 
 /**
- * Test helpers that read models without the code under test: variable values come straight from
- * the session, and sums are recomputed here in double precision.
+ * Test helpers that read models without the code under test: variable values come straight from the
+ * session, and sums are recomputed here in double precision.
  */
 public final class TestModels {
   /** The example this project ships, relative to the project root (the tests' working dir). */
@@ -95,8 +95,7 @@ public final class TestModels {
     try (Result result = bundle.function("regularization").call(Map.of())) {
       for (Map.Entry<String, Tensor> entry : result) {
         Tensor tensor = entry.getValue();
-        outputs.put(entry.getKey(),
-            tensor instanceof TString ? strings(tensor) : values(tensor));
+        outputs.put(entry.getKey(), tensor instanceof TString ? strings(tensor) : values(tensor));
       }
     }
     return outputs;
@@ -115,7 +114,8 @@ public final class TestModels {
     try (Stream<Path> paths = Files.walk(dir)) {
       for (Path path : paths.filter(Files::isRegularFile).toList()) {
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        digests.put(dir.relativize(path).toString(),
+        digests.put(
+            dir.relativize(path).toString(),
             HexFormat.of().formatHex(sha.digest(Files.readAllBytes(path))));
       }
     } catch (IOException e) {

@@ -30,15 +30,16 @@ import org.tensorflow.proto.TrackableObjectGraphOuterClass.TrackableObjectGraph.
  * list a signature, written down from its sources ({@code load.py}, {@code
  * function_deserialization.py}, {@code restore_captures.py}, {@code signature_serialization.py},
  * {@code function_def_to_graph.py}) so that it can be checked where Python TensorFlow is not
- * available. Each rule names the loader step that needs it. Written independently of the code
- * under test: it reads only protocol buffers.
+ * available. Each rule names the loader step that needs it. Written independently of the code under
+ * test: it reads only protocol buffers.
  */
 public final class Tf2LoaderRules {
   /** The outputs of the regularization signature, as {@link RegularizationSignature} names them. */
-  public static final Set<String> REGULARIZATION_OUTPUTS = Set.of(
-      RegularizationSignature.PENALTY, RegularizationSignature.L1_SUM,
-      RegularizationSignature.L2_SUM, RegularizationSignature.PER_VARIABLE,
-      RegularizationSignature.COEFFICIENTS, RegularizationSignature.VARIABLE_NAMES);
+  public static final Set<String> REGULARIZATION_OUTPUTS =
+      Set.of(
+          RegularizationSignature.PENALTY, RegularizationSignature.L1_SUM,
+          RegularizationSignature.L2_SUM, RegularizationSignature.PER_VARIABLE,
+          RegularizationSignature.COEFFICIENTS, RegularizationSignature.VARIABLE_NAMES);
 
   private Tf2LoaderRules() {}
 
@@ -72,9 +73,14 @@ public final class Tf2LoaderRules {
       AttrValue inputShapes = function.getAttrMap().get("_input_shapes");
       if (inputShapes != null
           && inputShapes.getList().getShapeCount() != function.getSignature().getInputArgCount()) {
-        problems.add("library: " + name + " has " + inputShapes.getList().getShapeCount()
-            + " _input_shapes for " + function.getSignature().getInputArgCount()
-            + " arguments (function_def_to_graph_def needs one per argument)");
+        problems.add(
+            "library: "
+                + name
+                + " has "
+                + inputShapes.getList().getShapeCount()
+                + " _input_shapes for "
+                + function.getSignature().getInputArgCount()
+                + " arguments (function_def_to_graph_def needs one per argument)");
       }
       Set<String> outputNames = new HashSet<>();
       for (ArgDef output : function.getSignature().getOutputArgList()) {
@@ -84,8 +90,13 @@ public final class Tf2LoaderRules {
         }
       }
       if (!outputNames.equals(function.getRetMap().keySet())) {
-        problems.add("library: " + name + " ret keys " + function.getRetMap().keySet()
-            + " are not its outputs " + outputNames);
+        problems.add(
+            "library: "
+                + name
+                + " ret keys "
+                + function.getRetMap().keySet()
+                + " are not its outputs "
+                + outputNames);
       }
       Set<String> inputNames = new HashSet<>();
       for (ArgDef input : function.getSignature().getInputArgList()) {
@@ -96,8 +107,8 @@ public final class Tf2LoaderRules {
     }
     for (NodeDef node : graph.getNodeList()) {
       if (node.getOp().endsWith("PartitionedCall") && !names.contains(callee(node))) {
-        problems.add("graph: " + node.getName() + " calls " + callee(node)
-            + ", which the library lacks");
+        problems.add(
+            "graph: " + node.getName() + " calls " + callee(node) + ", which the library lacks");
       }
     }
   }
@@ -111,14 +122,27 @@ public final class Tf2LoaderRules {
       SavedObject node = objectGraph.getNodes(id);
       for (ObjectReference child : node.getChildrenList()) {
         if (child.getNodeId() < 0 || child.getNodeId() >= count) {
-          problems.add("object graph: node " + id + " child " + child.getLocalName()
-              + " points at node " + child.getNodeId() + " of " + count);
+          problems.add(
+              "object graph: node "
+                  + id
+                  + " child "
+                  + child.getLocalName()
+                  + " points at node "
+                  + child.getNodeId()
+                  + " of "
+                  + count);
         }
       }
-      if (node.hasBareConcreteFunction() && !objectGraph.getConcreteFunctionsMap()
-          .containsKey(node.getBareConcreteFunction().getConcreteFunctionName())) {
-        problems.add("object graph: node " + id + " names the concrete function "
-            + node.getBareConcreteFunction().getConcreteFunctionName() + ", which has no entry");
+      if (node.hasBareConcreteFunction()
+          && !objectGraph
+              .getConcreteFunctionsMap()
+              .containsKey(node.getBareConcreteFunction().getConcreteFunctionName())) {
+        problems.add(
+            "object graph: node "
+                + id
+                + " names the concrete function "
+                + node.getBareConcreteFunction().getConcreteFunctionName()
+                + ", which has no entry");
       }
       for (String name : node.getFunction().getConcreteFunctionsList()) {
         if (!objectGraph.getConcreteFunctionsMap().containsKey(name)) {
@@ -137,20 +161,30 @@ public final class Tf2LoaderRules {
       List<Integer> bound = entry.getValue().getBoundInputsList();
       int args = function.getSignature().getInputArgCount();
       if (bound.size() > args) {
-        problems.add("concrete_functions: " + entry.getKey() + " binds " + bound.size()
-            + " inputs to " + args + " arguments");
+        problems.add(
+            "concrete_functions: "
+                + entry.getKey()
+                + " binds "
+                + bound.size()
+                + " inputs to "
+                + args
+                + " arguments");
         continue;
       }
       for (int i = 0; i < bound.size(); i++) {
         int id = bound.get(i);
         if (id < 0 || id >= count) {
-          problems.add("concrete_functions: " + entry.getKey() + " binds node " + id + " of "
-              + count);
+          problems.add(
+              "concrete_functions: " + entry.getKey() + " binds node " + id + " of " + count);
         } else if (objectGraph.getNodes(id).hasVariable()
             && function.getSignature().getInputArg(args - bound.size() + i).getType()
                 != DataType.DT_RESOURCE) {
-          problems.add("concrete_functions: " + entry.getKey() + " binds variable node " + id
-              + " to a non-resource argument");
+          problems.add(
+              "concrete_functions: "
+                  + entry.getKey()
+                  + " binds variable node "
+                  + id
+                  + " to a non-resource argument");
         }
       }
     }
@@ -179,15 +213,20 @@ public final class Tf2LoaderRules {
     }
     SavedObject node = objectGraph.getNodes(signatureNodes.get(0));
     if (!node.hasBareConcreteFunction()) {
-      problems.add("signature " + key + " is a " + node.getKindCase()
-          + ", not a bare_concrete_function");
+      problems.add(
+          "signature " + key + " is a " + node.getKindCase() + ", not a bare_concrete_function");
       return;
     }
     // setup_bare_concrete_function: no inputs, so no keywords and no positional arguments.
     SavedBareConcreteFunction bare = node.getBareConcreteFunction();
     if (bare.getArgumentKeywordsCount() != 0 || bare.getAllowedPositionalArguments() != 0) {
-      problems.add("signature " + key + " takes arguments: keywords "
-          + bare.getArgumentKeywordsList() + ", positional " + bare.getAllowedPositionalArguments());
+      problems.add(
+          "signature "
+              + key
+              + " takes arguments: keywords "
+              + bare.getArgumentKeywordsList()
+              + ", positional "
+              + bare.getAllowedPositionalArguments());
     }
     String name = bare.getConcreteFunctionName();
     SavedConcreteFunction entry = objectGraph.getConcreteFunctionsMap().get(name);
@@ -196,29 +235,48 @@ public final class Tf2LoaderRules {
       problems.add("signature " + key + ": function " + name + " is missing");
       return;
     }
-    StructuredValue noInputs = StructuredValue.newBuilder()
-        .setTupleValue(TupleValue.newBuilder()
-            .addValues(StructuredValue.newBuilder().setTupleValue(TupleValue.newBuilder()))
-            .addValues(StructuredValue.newBuilder().setDictValue(DictValue.newBuilder())))
-        .build();
+    StructuredValue noInputs =
+        StructuredValue.newBuilder()
+            .setTupleValue(
+                TupleValue.newBuilder()
+                    .addValues(StructuredValue.newBuilder().setTupleValue(TupleValue.newBuilder()))
+                    .addValues(StructuredValue.newBuilder().setDictValue(DictValue.newBuilder())))
+            .build();
     if (!entry.getCanonicalizedInputSignature().equals(noInputs)) {
-      problems.add("signature " + key + ": canonicalized_input_signature is not ((), {}): "
-          + entry.getCanonicalizedInputSignature());
+      problems.add(
+          "signature "
+              + key
+              + ": canonicalized_input_signature is not ((), {}): "
+              + entry.getCanonicalizedInputSignature());
     }
     // With no structured inputs every argument is a bound input (a variable's handle).
     List<Integer> bound = entry.getBoundInputsList();
     List<ArgDef> args = function.getSignature().getInputArgList();
     if (bound.size() != args.size()) {
-      problems.add("signature " + key + ": " + bound.size() + " bound inputs for " + args.size()
-          + " arguments");
+      problems.add(
+          "signature "
+              + key
+              + ": "
+              + bound.size()
+              + " bound inputs for "
+              + args.size()
+              + " arguments");
       return;
     }
     for (int i = 0; i < bound.size(); i++) {
       SavedObject variableNode = objectGraph.getNodes(bound.get(i));
       ArgDef arg = args.get(i);
       if (!variableNode.hasVariable()) {
-        problems.add("signature " + key + ": bound input " + i + " (node " + bound.get(i)
-            + ") is a " + variableNode.getKindCase() + ", not a variable");
+        problems.add(
+            "signature "
+                + key
+                + ": bound input "
+                + i
+                + " (node "
+                + bound.get(i)
+                + ") is a "
+                + variableNode.getKindCase()
+                + ", not a variable");
         continue;
       }
       if (arg.getType() != DataType.DT_RESOURCE) {
@@ -226,10 +284,15 @@ public final class Tf2LoaderRules {
       }
       SavedVariable variable = variableNode.getVariable();
       for (var handle : arg.getHandleDataList()) {
-        if (handle.getDtype() != variable.getDtype() || !handle.getShape()
-            .equals(variable.getShape())) {
-          problems.add("signature " + key + ": argument " + arg.getName()
-              + " handle_data differs from variable node " + bound.get(i));
+        if (handle.getDtype() != variable.getDtype()
+            || !handle.getShape().equals(variable.getShape())) {
+          problems.add(
+              "signature "
+                  + key
+                  + ": argument "
+                  + arg.getName()
+                  + " handle_data differs from variable node "
+                  + bound.get(i));
         }
       }
     }
@@ -242,13 +305,19 @@ public final class Tf2LoaderRules {
     Map<String, StructuredValue> specs =
         new TreeMap<>(entry.getOutputSignature().getDictValue().getFieldsMap());
     if (!specs.keySet().equals(expectedOutputs)) {
-      problems.add("signature " + key + ": outputs " + specs.keySet() + ", expected "
-          + expectedOutputs);
+      problems.add(
+          "signature " + key + ": outputs " + specs.keySet() + ", expected " + expectedOutputs);
     }
     List<ArgDef> outputs = function.getSignature().getOutputArgList();
     if (outputs.size() != specs.size()) {
-      problems.add("signature " + key + ": " + outputs.size() + " function outputs for "
-          + specs.size() + " TensorSpecs");
+      problems.add(
+          "signature "
+              + key
+              + ": "
+              + outputs.size()
+              + " function outputs for "
+              + specs.size()
+              + " TensorSpecs");
       return;
     }
     List<String> sortedKeys = new ArrayList<>(specs.keySet());
@@ -257,21 +326,36 @@ public final class Tf2LoaderRules {
       if (!spec.hasTensorSpecValue()) {
         problems.add("signature " + key + ": output " + sortedKeys.get(i) + " is no TensorSpec");
       } else if (spec.getTensorSpecValue().getDtype() != outputs.get(i).getType()) {
-        problems.add("signature " + key + ": output " + i + " of the function is "
-            + outputs.get(i).getType() + " but the " + i + "th sorted key " + sortedKeys.get(i)
-            + " is " + spec.getTensorSpecValue().getDtype());
+        problems.add(
+            "signature "
+                + key
+                + ": output "
+                + i
+                + " of the function is "
+                + outputs.get(i).getType()
+                + " but the "
+                + i
+                + "th sorted key "
+                + sortedKeys.get(i)
+                + " is "
+                + spec.getTensorSpecValue().getDtype());
       }
     }
     checkSignatureDef(metaGraph, key, name, sortedKeys, specs, outputs, bound, problems);
   }
 
   /**
-   * signature_def[key] (TensorFlow-Java, TF Serving, the TF1 loader) must call the same function
-   * on the handles of the same variables, output k of the call being the k-th sorted key.
+   * signature_def[key] (TensorFlow-Java, TF Serving, the TF1 loader) must call the same function on
+   * the handles of the same variables, output k of the call being the k-th sorted key.
    */
   private static void checkSignatureDef(
-      MetaGraphDef metaGraph, String key, String function, List<String> sortedKeys,
-      Map<String, StructuredValue> specs, List<ArgDef> outputs, List<Integer> bound,
+      MetaGraphDef metaGraph,
+      String key,
+      String function,
+      List<String> sortedKeys,
+      Map<String, StructuredValue> specs,
+      List<ArgDef> outputs,
+      List<Integer> bound,
       List<String> problems) {
     SignatureDef def = metaGraph.getSignatureDefMap().get(key);
     if (def == null) {
@@ -279,8 +363,13 @@ public final class Tf2LoaderRules {
       return;
     }
     if (!def.getOutputsMap().keySet().equals(specs.keySet()) || def.getInputsCount() != 0) {
-      problems.add("signature_def " + key + ": inputs " + def.getInputsMap().keySet()
-          + ", outputs " + def.getOutputsMap().keySet());
+      problems.add(
+          "signature_def "
+              + key
+              + ": inputs "
+              + def.getInputsMap().keySet()
+              + ", outputs "
+              + def.getOutputsMap().keySet());
       return;
     }
     Set<String> callNodes = new HashSet<>();
@@ -289,12 +378,20 @@ public final class Tf2LoaderRules {
       String[] parts = info.getName().split(":");
       callNodes.add(parts[0]);
       if (parts.length != 2 || !parts[1].equals(Integer.toString(i))) {
-        problems.add("signature_def " + key + ": " + sortedKeys.get(i) + " is " + info.getName()
-            + ", not output " + i + " of the call");
+        problems.add(
+            "signature_def "
+                + key
+                + ": "
+                + sortedKeys.get(i)
+                + " is "
+                + info.getName()
+                + ", not output "
+                + i
+                + " of the call");
       }
       if (info.getDtype() != outputs.get(i).getType()) {
-        problems.add("signature_def " + key + ": " + sortedKeys.get(i) + " has dtype "
-            + info.getDtype());
+        problems.add(
+            "signature_def " + key + ": " + sortedKeys.get(i) + " has dtype " + info.getDtype());
       }
     }
     if (callNodes.size() != 1) {
@@ -302,19 +399,36 @@ public final class Tf2LoaderRules {
       return;
     }
     String callName = callNodes.iterator().next();
-    NodeDef call = metaGraph.getGraphDef().getNodeList().stream()
-        .filter(n -> n.getName().equals(callName)).findFirst().orElse(null);
-    if (call == null || !call.getOp().equals("StatefulPartitionedCall")
+    NodeDef call =
+        metaGraph.getGraphDef().getNodeList().stream()
+            .filter(n -> n.getName().equals(callName))
+            .findFirst()
+            .orElse(null);
+    if (call == null
+        || !call.getOp().equals("StatefulPartitionedCall")
         || !callee(call).equals(function)) {
-      problems.add("signature_def " + key + ": " + callName + " is not a StatefulPartitionedCall"
-          + " of " + function + ": " + (call == null ? "missing" : call.getOp() + " of "
-              + callee(call)));
+      problems.add(
+          "signature_def "
+              + key
+              + ": "
+              + callName
+              + " is not a StatefulPartitionedCall"
+              + " of "
+              + function
+              + ": "
+              + (call == null ? "missing" : call.getOp() + " of " + callee(call)));
       return;
     }
     List<String> inputs = call.getInputList().stream().filter(s -> !s.startsWith("^")).toList();
     if (inputs.size() != bound.size()) {
-      problems.add("signature_def " + key + ": the call has " + inputs.size() + " inputs for "
-          + bound.size() + " bound variables");
+      problems.add(
+          "signature_def "
+              + key
+              + ": the call has "
+              + inputs.size()
+              + " inputs for "
+              + bound.size()
+              + " bound variables");
       return;
     }
     Map<String, NodeDef> nodes = new TreeMap<>();
@@ -323,12 +437,25 @@ public final class Tf2LoaderRules {
       NodeDef handle = nodes.get(inputs.get(i).split(":")[0]);
       SavedVariable variable = metaGraph.getObjectGraphDef().getNodes(bound.get(i)).getVariable();
       if (handle == null || !handle.getOp().equals("VarHandleOp")) {
-        problems.add("signature_def " + key + ": call input " + i + " " + inputs.get(i)
-            + " is not a VarHandleOp");
+        problems.add(
+            "signature_def "
+                + key
+                + ": call input "
+                + i
+                + " "
+                + inputs.get(i)
+                + " is not a VarHandleOp");
       } else if (handle.getAttrOrThrow("dtype").getType() != variable.getDtype()
           || !handle.getAttrOrThrow("shape").getShape().equals(variable.getShape())) {
-        problems.add("signature_def " + key + ": call input " + i + " " + inputs.get(i)
-            + " differs in dtype or shape from bound node " + bound.get(i));
+        problems.add(
+            "signature_def "
+                + key
+                + ": call input "
+                + i
+                + " "
+                + inputs.get(i)
+                + " differs in dtype or shape from bound node "
+                + bound.get(i));
       }
     }
   }

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.tfl1l2.testing.References;
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.testing.References;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,21 +53,34 @@ class TrainableSavedModelExportTest {
     Operand<?> bias = handle(model, "dense_1/bias");
     Operand<?> kernel = handle(model, "conv2d/kernel");
     Operand<?> last = handle(model, "dense_1/kernel");
-    model.session().runner()
-        .addTarget(tf.assignVariableOp(last,
-            tf.math.mul(tf.readVariableOp(last, TFloat32.class), tf.constant(0.05f))))
-        .addTarget(tf.assignVariableOp(bias,
-            tf.math.add(tf.readVariableOp(bias, TFloat32.class), tf.constant(
-                new float[] {0f, 0.3f, 0.6f, 0.9f, 1.2f, 1.5f, 1.8f, 2.1f, 2.4f, 2.7f}))))
-        .addTarget(tf.assignVariableOp(kernel,
-            tf.math.mul(tf.readVariableOp(kernel, TFloat32.class), tf.constant(1.5f))))
+    model
+        .session()
+        .runner()
+        .addTarget(
+            tf.assignVariableOp(
+                last, tf.math.mul(tf.readVariableOp(last, TFloat32.class), tf.constant(0.05f))))
+        .addTarget(
+            tf.assignVariableOp(
+                bias,
+                tf.math.add(
+                    tf.readVariableOp(bias, TFloat32.class),
+                    tf.constant(
+                        new float[] {0f, 0.3f, 0.6f, 0.9f, 1.2f, 1.5f, 1.8f, 2.1f, 2.4f, 2.7f}))))
+        .addTarget(
+            tf.assignVariableOp(
+                kernel, tf.math.mul(tf.readVariableOp(kernel, TFloat32.class), tf.constant(1.5f))))
         .run();
   }
 
   private static double[] inlinedOutputs(TrainableSavedModel model, float[] pixels) {
     try (TFloat32 x = KerasCnn.tensor(pixels);
-        Result r = model.session().runner().feed(model.input(KerasCnn.INPUT), x)
-            .fetch(model.output(KerasCnn.OUTPUT, TFloat32.class)).run()) {
+        Result r =
+            model
+                .session()
+                .runner()
+                .feed(model.input(KerasCnn.INPUT), x)
+                .fetch(model.output(KerasCnn.OUTPUT, TFloat32.class))
+                .run()) {
       return TestModels.values(r.get(0));
     }
   }
@@ -121,15 +134,23 @@ class TrainableSavedModelExportTest {
     }
     try (SavedModelBundle original = SavedModelBundle.load(dir.toString(), "serve");
         SavedModelBundle reloaded = SavedModelBundle.load(out.toString(), "serve")) {
-      for (String name : List.of("batch_normalization/moving_mean",
-          "batch_normalization_2/moving_variance", "Adam/dense/kernel/m", "dense/kernel")) {
+      for (String name :
+          List.of(
+              "batch_normalization/moving_mean",
+              "batch_normalization_2/moving_variance",
+              "Adam/dense/kernel/m",
+              "dense/kernel")) {
         String read = name + "/Read/ReadVariableOp";
-        assertTrue(Arrays.equals(TestModels.bytes(original.session(), read),
-            TestModels.bytes(reloaded.session(), read)), name);
+        assertTrue(
+            Arrays.equals(
+                TestModels.bytes(original.session(), read),
+                TestModels.bytes(reloaded.session(), read)),
+            name);
       }
-      assertFalse(Arrays.equals(
-          TestModels.bytes(original.session(), "conv2d/kernel/Read/ReadVariableOp"),
-          TestModels.bytes(reloaded.session(), "conv2d/kernel/Read/ReadVariableOp")));
+      assertFalse(
+          Arrays.equals(
+              TestModels.bytes(original.session(), "conv2d/kernel/Read/ReadVariableOp"),
+              TestModels.bytes(reloaded.session(), "conv2d/kernel/Read/ReadVariableOp")));
     }
   }
 
@@ -170,12 +191,16 @@ class TrainableSavedModelExportTest {
     }
     MetaGraphDef read = metaGraph(dir);
     MetaGraphDef written = metaGraph(out);
-    assertEquals(read.getSignatureDefOrThrow("serving_default"),
+    assertEquals(
+        read.getSignatureDefOrThrow("serving_default"),
         written.getSignatureDefOrThrow("serving_default"));
-    assertEquals(Set.of("serving_default", "__saved_model_init_op", "regularization"),
+    assertEquals(
+        Set.of("serving_default", "__saved_model_init_op", "regularization"),
         written.getSignatureDefMap().keySet());
-    assertEquals(List.of(), Tf2LoaderRules.violations(written, "regularization",
-        Tf2LoaderRules.REGULARIZATION_OUTPUTS));
+    assertEquals(
+        List.of(),
+        Tf2LoaderRules.violations(
+            written, "regularization", Tf2LoaderRules.REGULARIZATION_OUTPUTS));
   }
 
   @Test
@@ -183,11 +208,11 @@ class TrainableSavedModelExportTest {
     Path out = Files.createDirectory(temp.resolve("taken"));
     Files.writeString(out.resolve("keep.txt"), "mine");
     try (TrainableSavedModel model = TrainableSavedModel.open(KerasCnn.directory())) {
-      SavedModelException plain = assertThrows(SavedModelException.class,
-          () -> model.exportTo(out));
+      SavedModelException plain =
+          assertThrows(SavedModelException.class, () -> model.exportTo(out));
       assertTrue(plain.getMessage().contains("already exists"), plain.getMessage());
-      SavedModelException regularized = assertThrows(SavedModelException.class,
-          () -> model.exportTo(out, L1L2.of(0, 0.01)));
+      SavedModelException regularized =
+          assertThrows(SavedModelException.class, () -> model.exportTo(out, L1L2.of(0, 0.01)));
       assertTrue(regularized.getMessage().contains("already exists"), regularized.getMessage());
     }
     assertEquals(List.of("keep.txt"), TestModels.listing(out));
@@ -198,8 +223,10 @@ class TrainableSavedModelExportTest {
   void aRegularizerThatSelectsNoTrainableVariableIsRefusedAndNothingIsWritten() {
     Path out = temp.resolve("nothing");
     try (TrainableSavedModel model = TrainableSavedModel.open(KerasCnn.directory())) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> model.exportTo(out, L1L2.builder().l2(1).on("moving_mean").build()));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> model.exportTo(out, L1L2.builder().l2(1).on("moving_mean").build()));
       assertTrue(e.getMessage().contains("moving_mean"), e.getMessage());
     }
     assertEquals(List.of(), TestModels.listing(temp));

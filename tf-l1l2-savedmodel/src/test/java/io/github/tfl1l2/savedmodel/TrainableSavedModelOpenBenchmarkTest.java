@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 import org.tensorflow.SavedModelBundle;
 
 /**
- * The target "opening and inlining the Keras CNN takes at most 2× {@code SavedModelBundle.load}
- * of it", measured in one process: the two alternate, each run closes what it opened, medians are
+ * The target "opening and inlining the Keras CNN takes at most 2× {@code SavedModelBundle.load} of
+ * it", measured in one process: the two alternate, each run closes what it opened, medians are
  * compared. Prints a Markdown line with the load average and writes it to {@code
  * target/trainable-open-bench.md}. Run it with {@code mvn -B -q test -pl tf-l1l2-savedmodel -am
  * -Dtest=TrainableSavedModelOpenBenchmarkTest -Dgroups=soak -DexcludedGroups=}.
@@ -43,10 +43,17 @@ class TrainableSavedModelOpenBenchmarkTest {
     }
     double loadMs = median(load) / 1e6;
     double openMs = median(open) / 1e6;
-    String line = String.format(Locale.ROOT,
-        "| Keras CNN, median of %d | SavedModelBundle.load %.1f ms | TrainableSavedModel.open"
-            + " %.1f ms | ratio %.2f | load average before %s, after %s |%n",
-        RUNS, loadMs, openMs, openMs / loadMs, loadBefore, loadAverage());
+    String line =
+        String.format(
+            Locale.ROOT,
+            "| Keras CNN, median of %d | SavedModelBundle.load %.1f ms | TrainableSavedModel.open"
+                + " %.1f ms | ratio %.2f | load average before %s, after %s |%n",
+            RUNS,
+            loadMs,
+            openMs,
+            openMs / loadMs,
+            loadBefore,
+            loadAverage());
     System.out.print(line);
     Files.createDirectories(Path.of("tf-l1l2-savedmodel", "target"));
     Files.writeString(Path.of("tf-l1l2-savedmodel", "target", "trainable-open-bench.md"), line);

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,124 +40,175 @@ class TrainableSavedModelRefusalTest {
   @Test
   void aDirectoryThatDoesNotLoadGivesTheSavedModelExceptionLine() {
     Path missing = temp.resolve("nope");
-    SavedModelException e = assertThrows(SavedModelException.class,
-        () -> TrainableSavedModel.open(missing));
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> TrainableSavedModel.open(missing));
     assertSays(e, missing.toString(), "no such directory");
   }
 
   @Test
   void aModelWithoutAnObjectGraphIsRefused() {
     // The project's example is a TF-Java export: reference variables, no object graph.
-    SavedModelException e = assertThrows(SavedModelException.class,
-        () -> TrainableSavedModel.open(TestModels.EXAMPLE));
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> TrainableSavedModel.open(TestModels.EXAMPLE));
     assertSays(e, TestModels.EXAMPLE.toString(), "has no object graph");
   }
 
   @Test
   void anUnknownSignatureKeyIsRefusedListingTheSignatures() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> TrainableSavedModel.open(KerasCnn.directory(), "predict"));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TrainableSavedModel.open(KerasCnn.directory(), "predict"));
     assertSays(e, "\"predict\"", "[serving_default]");
   }
 
   @Test
   void theInitOpIsNotASignature() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> TrainableSavedModel.open(KerasCnn.directory(), "__saved_model_init_op"));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TrainableSavedModel.open(KerasCnn.directory(), "__saved_model_init_op"));
     assertSays(e, "[serving_default]");
   }
 
   @Test
   void unknownInputAndOutputKeysAreRefusedListingTheKeys() {
     try (TrainableSavedModel model = TrainableSavedModel.open(KerasCnn.directory())) {
-      assertSays(assertThrows(IllegalArgumentException.class, () -> model.input("image")),
-          "\"image\"", "[conv2d_input]");
-      assertSays(assertThrows(IllegalArgumentException.class,
-          () -> model.output("logits", TFloat32.class)), "\"logits\"", "[dense_1]");
+      assertSays(
+          assertThrows(IllegalArgumentException.class, () -> model.input("image")),
+          "\"image\"",
+          "[conv2d_input]");
+      assertSays(
+          assertThrows(
+              IllegalArgumentException.class, () -> model.output("logits", TFloat32.class)),
+          "\"logits\"",
+          "[dense_1]");
     }
   }
 
   @Test
   void anOutputAskedWithAnotherDtypeIsRefused() {
     try (TrainableSavedModel model = TrainableSavedModel.open(KerasCnn.directory())) {
-      assertSays(assertThrows(IllegalArgumentException.class,
-          () -> model.output(KerasCnn.OUTPUT, TInt32.class)), "dense_1", "DT_FLOAT", "TInt32");
+      assertSays(
+          assertThrows(
+              IllegalArgumentException.class, () -> model.output(KerasCnn.OUTPUT, TInt32.class)),
+          "dense_1",
+          "DT_FLOAT",
+          "TInt32");
     }
   }
 
   @Test
   void functionalControlFlowInTheBodyIsRefusedNamingTheNode() throws IOException {
     // The dropout's Identity becomes StatelessIf(true, x) with x → x in both branches.
-    Path dir = editedKerasCnn((metaGraph, body) -> {
-      FunctionDef.Builder edited = body.toBuilder();
-      for (int i = 0; i < edited.getNodeDefCount(); i++) {
-        NodeDef node = edited.getNodeDef(i);
-        if (node.getName().equals("sequential/dropout/Identity")) {
-          edited.setNodeDef(i, NodeDef.newBuilder()
-              .setName(node.getName())
-              .setOp("StatelessIf")
-              .addInput("always:output:0")
-              .addInput(node.getInput(0))
-              .putAttr("Tcond", AttrValue.newBuilder().setType(DataType.DT_BOOL).build())
-              .putAttr("Tin", types(DataType.DT_FLOAT))
-              .putAttr("Tout", types(DataType.DT_FLOAT))
-              .putAttr("then_branch", function("identity_branch"))
-              .putAttr("else_branch", function("identity_branch")));
-        }
-      }
-      edited.addNodeDef(NodeDef.newBuilder().setName("always").setOp("Const")
-          .putAttr("dtype", AttrValue.newBuilder().setType(DataType.DT_BOOL).build())
-          .putAttr("value", AttrValue.newBuilder().setTensor(TensorProto.newBuilder()
-              .setDtype(DataType.DT_BOOL).addBoolVal(true)).build()));
-      return edited.build();
-    }, FunctionDef.newBuilder()
-        .setSignature(OpDef.newBuilder().setName("identity_branch")
-            .addInputArg(ArgDef.newBuilder().setName("x").setType(DataType.DT_FLOAT))
-            .addOutputArg(ArgDef.newBuilder().setName("y").setType(DataType.DT_FLOAT)))
-        .addNodeDef(NodeDef.newBuilder().setName("id").setOp("Identity").addInput("x")
-            .putAttr("T", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build()))
-        .putRet("y", "id:output:0")
-        .build());
-    SavedModelException e = assertThrows(SavedModelException.class,
-        () -> TrainableSavedModel.open(dir));
-    assertSays(e, dir.toString(), "serving_default", "sequential/dropout/Identity",
-        "StatelessIf", "control flow");
+    Path dir =
+        editedKerasCnn(
+            (metaGraph, body) -> {
+              FunctionDef.Builder edited = body.toBuilder();
+              for (int i = 0; i < edited.getNodeDefCount(); i++) {
+                NodeDef node = edited.getNodeDef(i);
+                if (node.getName().equals("sequential/dropout/Identity")) {
+                  edited.setNodeDef(
+                      i,
+                      NodeDef.newBuilder()
+                          .setName(node.getName())
+                          .setOp("StatelessIf")
+                          .addInput("always:output:0")
+                          .addInput(node.getInput(0))
+                          .putAttr(
+                              "Tcond", AttrValue.newBuilder().setType(DataType.DT_BOOL).build())
+                          .putAttr("Tin", types(DataType.DT_FLOAT))
+                          .putAttr("Tout", types(DataType.DT_FLOAT))
+                          .putAttr("then_branch", function("identity_branch"))
+                          .putAttr("else_branch", function("identity_branch")));
+                }
+              }
+              edited.addNodeDef(
+                  NodeDef.newBuilder()
+                      .setName("always")
+                      .setOp("Const")
+                      .putAttr("dtype", AttrValue.newBuilder().setType(DataType.DT_BOOL).build())
+                      .putAttr(
+                          "value",
+                          AttrValue.newBuilder()
+                              .setTensor(
+                                  TensorProto.newBuilder()
+                                      .setDtype(DataType.DT_BOOL)
+                                      .addBoolVal(true))
+                              .build()));
+              return edited.build();
+            },
+            FunctionDef.newBuilder()
+                .setSignature(
+                    OpDef.newBuilder()
+                        .setName("identity_branch")
+                        .addInputArg(ArgDef.newBuilder().setName("x").setType(DataType.DT_FLOAT))
+                        .addOutputArg(ArgDef.newBuilder().setName("y").setType(DataType.DT_FLOAT)))
+                .addNodeDef(
+                    NodeDef.newBuilder()
+                        .setName("id")
+                        .setOp("Identity")
+                        .addInput("x")
+                        .putAttr("T", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build()))
+                .putRet("y", "id:output:0")
+                .build());
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> TrainableSavedModel.open(dir));
+    assertSays(
+        e,
+        dir.toString(),
+        "serving_default",
+        "sequential/dropout/Identity",
+        "StatelessIf",
+        "control flow");
   }
 
   @Test
-  void anOpWithoutGradientBetweenAVariableAndTheOutputIsRefusedNamingTheNode()
-      throws IOException {
+  void anOpWithoutGradientBetweenAVariableAndTheOutputIsRefusedNamingTheNode() throws IOException {
     // Softmax becomes Round, which has no C++ gradient, on the path from dense_1's variables.
-    Path dir = editedKerasCnn((metaGraph, body) -> {
-      FunctionDef.Builder edited = body.toBuilder();
-      for (int i = 0; i < edited.getNodeDefCount(); i++) {
-        NodeDef node = edited.getNodeDef(i);
-        if (node.getName().equals("sequential/dense_1/Softmax")) {
-          edited.setNodeDef(i, node.toBuilder().setOp("Round"));
-        }
-        List<String> inputs = node.getInputList();
-        for (int j = 0; j < inputs.size(); j++) {
-          if (inputs.get(j).equals("sequential/dense_1/Softmax:softmax:0")) {
-            edited.setNodeDef(i, edited.getNodeDef(i).toBuilder()
-                .setInput(j, "sequential/dense_1/Softmax:y:0"));
-          }
-        }
-      }
-      return edited.build();
-    }, null);
-    SavedModelException e = assertThrows(SavedModelException.class,
-        () -> TrainableSavedModel.open(dir));
+    Path dir =
+        editedKerasCnn(
+            (metaGraph, body) -> {
+              FunctionDef.Builder edited = body.toBuilder();
+              for (int i = 0; i < edited.getNodeDefCount(); i++) {
+                NodeDef node = edited.getNodeDef(i);
+                if (node.getName().equals("sequential/dense_1/Softmax")) {
+                  edited.setNodeDef(i, node.toBuilder().setOp("Round"));
+                }
+                List<String> inputs = node.getInputList();
+                for (int j = 0; j < inputs.size(); j++) {
+                  if (inputs.get(j).equals("sequential/dense_1/Softmax:softmax:0")) {
+                    edited.setNodeDef(
+                        i,
+                        edited.getNodeDef(i).toBuilder()
+                            .setInput(j, "sequential/dense_1/Softmax:y:0"));
+                  }
+                }
+              }
+              return edited.build();
+            },
+            null);
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> TrainableSavedModel.open(dir));
     assertSays(e, dir.toString(), "sequential/dense_1/Softmax", "(Round)", "no C++ gradient");
   }
 
   @Test
   void anOpWithoutGradientThatNoOutputDependsOnIsAccepted() throws IOException {
     // A Round of the dense layer's activations that nothing consumes: no gradient passes it.
-    Path dir = editedKerasCnn((metaGraph, body) -> body.toBuilder()
-        .addNodeDef(NodeDef.newBuilder().setName("unused_round").setOp("Round")
-            .addInput("sequential/dense/Relu:activations:0")
-            .putAttr("T", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build()))
-        .build(), null);
+    Path dir =
+        editedKerasCnn(
+            (metaGraph, body) ->
+                body.toBuilder()
+                    .addNodeDef(
+                        NodeDef.newBuilder()
+                            .setName("unused_round")
+                            .setOp("Round")
+                            .addInput("sequential/dense/Relu:activations:0")
+                            .putAttr(
+                                "T", AttrValue.newBuilder().setType(DataType.DT_FLOAT).build()))
+                    .build(),
+            null);
     try (TrainableSavedModel model = TrainableSavedModel.open(dir)) {
       assertEquals(KerasCnn.TRAINABLE.size(), model.trainableVariables().size());
     }
@@ -169,8 +219,8 @@ class TrainableSavedModelRefusalTest {
   }
 
   /**
-   * A copy of the Keras CNN whose inner serving function ({@code __inference__wrapped_model_*})
-   * is edited, with {@code extra} added to the library when not null.
+   * A copy of the Keras CNN whose inner serving function ({@code __inference__wrapped_model_*}) is
+   * edited, with {@code extra} added to the library when not null.
    */
   private Path editedKerasCnn(BodyEdit edit, FunctionDef extra) throws IOException {
     Path source = KerasCnn.directory();
@@ -201,8 +251,12 @@ class TrainableSavedModelRefusalTest {
     if (extra != null) {
       graph.getLibraryBuilder().addFunction(extra);
     }
-    Files.write(copy.resolve("saved_model.pb"), savedModel.toBuilder()
-        .setMetaGraphs(0, metaGraph.toBuilder().setGraphDef(graph)).build().toByteArray());
+    Files.write(
+        copy.resolve("saved_model.pb"),
+        savedModel.toBuilder()
+            .setMetaGraphs(0, metaGraph.toBuilder().setGraphDef(graph))
+            .build()
+            .toByteArray());
     return copy;
   }
 

@@ -37,10 +37,13 @@ class TrainableSavedModelTest {
     }
     try (TrainableSavedModel model = TrainableSavedModel.open(dir);
         TFloat32 x = KerasCnn.tensor(pixels);
-        Result result = model.session().runner()
-            .feed(model.input(KerasCnn.INPUT), x)
-            .fetch(model.output(KerasCnn.OUTPUT, TFloat32.class))
-            .run()) {
+        Result result =
+            model
+                .session()
+                .runner()
+                .feed(model.input(KerasCnn.INPUT), x)
+                .fetch(model.output(KerasCnn.OUTPUT, TFloat32.class))
+                .run()) {
       double[] actual = TestModels.values(result.get(0));
       assertEquals(expected.length, actual.length);
       assertEquals(16 * KerasCnn.CLASSES, actual.length);
@@ -58,8 +61,10 @@ class TrainableSavedModelTest {
       for (GraphOperation op : model.graph().subgraphTo(Set.of(output))) {
         types.add(op.type());
       }
-      assertTrue(types.containsAll(Set.of("Conv2D", "FusedBatchNormV3", "MatMul", "Softmax",
-          "ReadVariableOp")), types.toString());
+      assertTrue(
+          types.containsAll(
+              Set.of("Conv2D", "FusedBatchNormV3", "MatMul", "Softmax", "ReadVariableOp")),
+          types.toString());
       assertFalse(types.contains("StatefulPartitionedCall"), types.toString());
       assertFalse(types.contains("PartitionedCall"), types.toString());
     }
@@ -75,8 +80,12 @@ class TrainableSavedModelTest {
       }
       assertEquals(KerasCnn.TRAINABLE, names);
       for (String name : names) {
-        assertFalse(name.contains("moving_") || name.startsWith("Adam/")
-            || name.startsWith("total") || name.startsWith("count"), name);
+        assertFalse(
+            name.contains("moving_")
+                || name.startsWith("Adam/")
+                || name.startsWith("total")
+                || name.startsWith("count"),
+            name);
       }
     }
   }
@@ -85,8 +94,7 @@ class TrainableSavedModelTest {
   void trainableVariablesAreTheSameHandlesEachTimeAndImmutable() {
     try (TrainableSavedModel model = TrainableSavedModel.open(KerasCnn.directory())) {
       assertEquals(model.trainableVariables(), model.trainableVariables());
-      assertThrows(UnsupportedOperationException.class,
-          () -> model.trainableVariables().clear());
+      assertThrows(UnsupportedOperationException.class, () -> model.trainableVariables().clear());
     }
   }
 
@@ -108,21 +116,30 @@ class TrainableSavedModelTest {
       Placeholder<TInt32> label = tf.placeholder(TInt32.class);
       Operand<TFloat32> probabilities = model.output(KerasCnn.OUTPUT, TFloat32.class);
       // −mean(log p[label]): the served loss, which the reference recomputes in double.
-      Operand<TFloat32> picked = tf.reduceSum(
-          tf.math.mul(probabilities, tf.oneHot(label, tf.constant(KerasCnn.CLASSES),
-              tf.constant(1f), tf.constant(0f))),
-          tf.constant(1));
+      Operand<TFloat32> picked =
+          tf.reduceSum(
+              tf.math.mul(
+                  probabilities,
+                  tf.oneHot(
+                      label, tf.constant(KerasCnn.CLASSES), tf.constant(1f), tf.constant(0f))),
+              tf.constant(1));
       Operand<TFloat32> loss = tf.math.neg(tf.math.mean(tf.math.log(picked), tf.constant(0)));
       List<Operand<?>> handles = model.trainableVariables();
-      Output<?>[] gradients = graph.addGradients(loss.asOutput(),
-          handles.stream().map(Operand::asOutput).toArray(Output<?>[]::new));
+      Output<?>[] gradients =
+          graph.addGradients(
+              loss.asOutput(), handles.stream().map(Operand::asOutput).toArray(Output<?>[]::new));
 
       Session session = model.session();
       for (int v = 0; v < handles.size(); v++) {
         String name = handles.get(v).op().name();
         double[] gradient;
-        try (Result r = session.runner().feed(model.input(KerasCnn.INPUT), x).feed(label, y)
-            .fetch(gradients[v]).run()) {
+        try (Result r =
+            session
+                .runner()
+                .feed(model.input(KerasCnn.INPUT), x)
+                .feed(label, y)
+                .fetch(gradients[v])
+                .run()) {
           gradient = TestModels.values(r.get(0));
         }
         int largest = 0;
@@ -136,8 +153,8 @@ class TrainableSavedModelTest {
         double fine = fd.slope(5e-3, pixels, labels);
         // Two step sizes that agree show the difference is in its linear regime (no ReLU kink).
         assertEquals(fine, coarse, 1e-2 * Math.abs(fine) + 1e-4, name + ": step sizes disagree");
-        assertEquals(fine, gradient[largest], 1e-2 * Math.abs(fine) + 1e-4,
-            name + "[" + largest + "]");
+        assertEquals(
+            fine, gradient[largest], 1e-2 * Math.abs(fine) + 1e-4, name + "[" + largest + "]");
       }
     }
   }

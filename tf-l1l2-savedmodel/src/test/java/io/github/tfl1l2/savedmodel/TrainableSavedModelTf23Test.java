@@ -26,12 +26,13 @@ class TrainableSavedModelTf23Test {
   private static final String NAME = "python-tf23-model";
 
   /** The scalar inputs fed to each signature. */
-  private static final Map<String, Map<String, Float>> INPUTS = Map.of(
-      "add", Map.of("a", 1.25f, "b", -3.5f),
-      "get_const_matrix", Map.of("input", 0.5f),
-      "get_const_scalar", Map.of("input", 0.5f),
-      "get_const_vector", Map.of("input", 0.5f),
-      "get_variable", Map.of("dummy", 7f));
+  private static final Map<String, Map<String, Float>> INPUTS =
+      Map.of(
+          "add", Map.of("a", 1.25f, "b", -3.5f),
+          "get_const_matrix", Map.of("input", 0.5f),
+          "get_const_scalar", Map.of("input", 0.5f),
+          "get_const_vector", Map.of("input", 0.5f),
+          "get_variable", Map.of("dummy", 7f));
 
   @Test
   void everySignatureOpensAndItsInlinedOutputEqualsTheModelsOwnCall() {
@@ -71,14 +72,24 @@ class TrainableSavedModelTf23Test {
 
   @Test
   void theGradientOfGetVariableWithRespectToTheVariableIsOne() {
-    try (TrainableSavedModel model = TrainableSavedModel.open(TestModels.external(NAME),
-        "get_variable");
+    try (TrainableSavedModel model =
+            TrainableSavedModel.open(TestModels.external(NAME), "get_variable");
         TFloat32 dummy = TFloat32.scalarOf(7f)) {
       Operand<TFloat32> output = model.output("output_0", TFloat32.class);
-      Output<?>[] gradient = model.graph().addGradients(output.asOutput(),
-          new Output<?>[] {model.trainableVariables().get(0).asOutput()});
-      try (Result result = model.session().runner().feed(model.input("dummy"), dummy)
-          .fetch(output).fetch(gradient[0]).run()) {
+      Output<?>[] gradient =
+          model
+              .graph()
+              .addGradients(
+                  output.asOutput(),
+                  new Output<?>[] {model.trainableVariables().get(0).asOutput()});
+      try (Result result =
+          model
+              .session()
+              .runner()
+              .feed(model.input("dummy"), dummy)
+              .fetch(output)
+              .fetch(gradient[0])
+              .run()) {
         assertArrayEquals(new double[] {2.0}, TestModels.values(result.get(0)), 0.0);
         assertArrayEquals(new double[] {1.0}, TestModels.values(result.get(1)), 0.0);
       }
@@ -87,10 +98,13 @@ class TrainableSavedModelTf23Test {
 
   @Test
   void itHasNoServingDefaultSoOpenWithoutAKeyListsTheSignatures() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> TrainableSavedModel.open(TestModels.external(NAME)));
-    assertTrue(e.getMessage().contains(
-        "[add, get_const_matrix, get_const_scalar, get_const_vector, get_variable]"),
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TrainableSavedModel.open(TestModels.external(NAME)));
+    assertTrue(
+        e.getMessage()
+            .contains("[add, get_const_matrix, get_const_scalar, get_const_vector, get_variable]"),
         e.getMessage());
   }
 }

@@ -30,30 +30,30 @@ import org.tensorflow.proto.ConfigProto;
  * <p><b>The one workaround of a gap in TF-Java.</b> TF-Java 1.1.0 runs TensorFlow's gRPC server
  * ({@code org.tensorflow.Server}) but gives no way to open a session against one: {@code Session}
  * takes no target. The C API has it ({@code TF_SetTarget} on the session options, bound in {@code
- * org.tensorflow.internal.c_api}), and {@code Session} has a package-private constructor that
- * wraps a native session. This class creates the native session with the target and wraps it
- * through that constructor (the one TF-Java's own {@code SavedModelBundle} uses), reached by
- * reflection. It works with TF-Java on the class path; on the
- * module path the JVM needs {@code --add-opens org.tensorflow/org.tensorflow=ALL-UNNAMED} (or the
- * caller's module). Nothing else in this library reaches into TF-Java.
+ * org.tensorflow.internal.c_api}), and {@code Session} has a package-private constructor that wraps
+ * a native session. This class creates the native session with the target and wraps it through that
+ * constructor (the one TF-Java's own {@code SavedModelBundle} uses), reached by reflection. It
+ * works with TF-Java on the class path; on the module path the JVM needs {@code --add-opens
+ * org.tensorflow/org.tensorflow=ALL-UNNAMED} (or the caller's module). Nothing else in this library
+ * reaches into TF-Java.
  *
  * <p><b>Initialization.</b> Variables live on their tasks and outlive a client's session, so the
  * session does not run the graph's initializers by itself: call {@link Session#initialize()} once
  * to initialize them, or {@link Session#restore(String)} to load a checkpoint (both count as
- * initialization); {@link Session#save(String)} writes one. TF-Java offers no way to mark a
- * graph's initializers as run without running them, so a second client that joins variables
- * another one initialized restores a checkpoint, or builds its variables without initializers.
+ * initialization); {@link Session#save(String)} writes one. TF-Java offers no way to mark a graph's
+ * initializers as run without running them, so a second client that joins variables another one
+ * initialized restores a checkpoint, or builds its variables without initializers.
  *
  * <p><b>Timeouts.</b> Unless the configuration sets one, a session waits at most {@link
  * #DEFAULT_OPERATION_TIMEOUT_MS} for an operation ({@code ConfigProto.operation_timeout_in_ms}): a
  * run that needs a task that died or stopped answering fails with a {@code TensorFlowException}
- * naming the task or the deadline, instead of waiting forever. Closing a session one of whose
- * tasks died also waits up to that timeout.
+ * naming the task or the deadline, instead of waiting forever. Closing a session one of whose tasks
+ * died also waits up to that timeout.
  */
 public final class ClusterSession {
   /**
-   * The operation timeout used when the configuration sets none: 30 000 ms. A run that needs a
-   * task that stopped answering fails after at most this long; a killed task is reported at once.
+   * The operation timeout used when the configuration sets none: 30 000 ms. A run that needs a task
+   * that stopped answering fails after at most this long; a killed task is reported at once.
    */
   public static final long DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
 
@@ -61,21 +61,22 @@ public final class ClusterSession {
   private static final int CONNECT_TIMEOUT_MS = 10_000;
 
   private static final Pattern TARGET =
-      Pattern.compile("grpc://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):([0-9]{1,5})");
+      Pattern.compile(
+          "grpc://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):([0-9]{1,5})");
 
   private ClusterSession() {}
 
   /**
-   * Opens a session on the cluster task at {@code target}, with the default configuration and
-   * the {@linkplain #DEFAULT_OPERATION_TIMEOUT_MS default operation timeout}.
+   * Opens a session on the cluster task at {@code target}, with the default configuration and the
+   * {@linkplain #DEFAULT_OPERATION_TIMEOUT_MS default operation timeout}.
    *
    * @param graph the graph to run; ops pinned to {@code /job:J/task:T} run on that task
    * @param target the task's gRPC address, {@code grpc://host:port} (for example {@code
    *     grpc://127.0.0.1:2224})
    * @return a session to run {@code graph} on the cluster; close it
    * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if {@code target} is not {@code grpc://host:port} with a
-   *     port in 1–65535, or nothing accepts connections there within 10 s
+   * @throws IllegalArgumentException if {@code target} is not {@code grpc://host:port} with a port
+   *     in 1–65535, or nothing accepts connections there within 10 s
    * @throws org.tensorflow.exceptions.TensorFlowException if TensorFlow cannot create the session
    */
   public static Session open(Graph graph, String target) {
@@ -92,9 +93,9 @@ public final class ClusterSession {
    * @param config the session configuration
    * @return a session to run {@code graph} on the cluster; close it
    * @throws NullPointerException if an argument is null
-   * @throws IllegalArgumentException if {@code target} is not {@code grpc://host:port} with a
-   *     port in 1–65535, nothing accepts connections there within 10 s, or the operation timeout
-   *     is negative
+   * @throws IllegalArgumentException if {@code target} is not {@code grpc://host:port} with a port
+   *     in 1–65535, nothing accepts connections there within 10 s, or the operation timeout is
+   *     negative
    * @throws org.tensorflow.exceptions.TensorFlowException if TensorFlow cannot create the session
    */
   public static Session open(Graph graph, String target, ConfigProto config) {
@@ -112,7 +113,8 @@ public final class ClusterSession {
     Matcher matcher = TARGET.matcher(target);
     if (!matcher.matches()) {
       throw new IllegalArgumentException(
-          "target must be grpc://host:port (e.g. grpc://127.0.0.1:2224), but was \"" + target
+          "target must be grpc://host:port (e.g. grpc://127.0.0.1:2224), but was \""
+              + target
               + "\"");
     }
     int port = Integer.parseInt(matcher.group(3));
@@ -134,14 +136,23 @@ public final class ClusterSession {
     InetSocketAddress address =
         new InetSocketAddress(unresolved.getHostString(), unresolved.getPort());
     if (address.isUnresolved()) {
-      throw new IllegalArgumentException("target's host \"" + unresolved.getHostString()
-          + "\" is unknown (in \"" + target + "\")");
+      throw new IllegalArgumentException(
+          "target's host \""
+              + unresolved.getHostString()
+              + "\" is unknown (in \""
+              + target
+              + "\")");
     }
     try (Socket socket = new Socket()) {
       socket.connect(address, CONNECT_TIMEOUT_MS);
     } catch (IOException e) {
-      throw new IllegalArgumentException("target " + target + " cannot be reached (" + e.getMessage()
-          + "): start its task first, e.g. with tf-l1l2 server", e);
+      throw new IllegalArgumentException(
+          "target "
+              + target
+              + " cannot be reached ("
+              + e.getMessage()
+              + "): start its task first, e.g. with tf-l1l2 server",
+          e);
     }
   }
 
@@ -150,7 +161,9 @@ public final class ClusterSession {
     if (timeout < 0) {
       throw new IllegalArgumentException(
           "config's operation_timeout_in_ms must be > 0 (or 0 for the default of "
-              + DEFAULT_OPERATION_TIMEOUT_MS + " ms), but was " + timeout);
+              + DEFAULT_OPERATION_TIMEOUT_MS
+              + " ms), but was "
+              + timeout);
     }
     return timeout > 0
         ? config
@@ -158,9 +171,9 @@ public final class ClusterSession {
   }
 
   /**
-   * The reflective access to TF-Java's package-private members, looked up once: {@code
-   * Graph.ref()} and {@code Graph.Reference.nativeHandle()} for the graph's native handle while
-   * the session is created, and {@code Session(Graph, TF_Session)} to wrap the native session.
+   * The reflective access to TF-Java's package-private members, looked up once: {@code Graph.ref()}
+   * and {@code Graph.Reference.nativeHandle()} for the graph's native handle while the session is
+   * created, and {@code Session(Graph, TF_Session)} to wrap the native session.
    */
   private static final class Wrapper {
     private static final Method REF;
@@ -181,13 +194,16 @@ public final class ClusterSession {
         wrap = Session.class.getDeclaredConstructor(Graph.class, TF_Session.class);
         wrap.setAccessible(true);
       } catch (ReflectiveOperationException | RuntimeException e) {
-        unavailable = new IllegalStateException(
-            "cannot open a cluster session: this TF-Java ("
-                + Session.class.getPackage().getImplementationVersion()
-                + ") lacks the package-private Session(Graph, TF_Session) or Graph.ref() that"
-                + " tf-l1l2 was built against (TF-Java 1.1.0), or its package is not open to"
-                + " reflection (on the module path add --add-opens"
-                + " org.tensorflow/org.tensorflow=ALL-UNNAMED): " + e, e);
+        unavailable =
+            new IllegalStateException(
+                "cannot open a cluster session: this TF-Java ("
+                    + Session.class.getPackage().getImplementationVersion()
+                    + ") lacks the package-private Session(Graph, TF_Session) or Graph.ref() that"
+                    + " tf-l1l2 was built against (TF-Java 1.1.0), or its package is not open to"
+                    + " reflection (on the module path add --add-opens"
+                    + " org.tensorflow/org.tensorflow=ALL-UNNAMED): "
+                    + e,
+                e);
       }
       REF = ref;
       NATIVE_HANDLE = nativeHandle;

@@ -5,8 +5,8 @@ import java.util.Objects;
 /**
  * Preconditions with messages that name the argument, the value and what is allowed.
  *
- * <p>Not API: public only so that every package of this library states a precondition in the
- * same words.
+ * <p>Not API: public only so that every package of this library states a precondition in the same
+ * words.
  */
 public final class Checks {
   private Checks() {}

@@ -15,8 +15,8 @@ import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
-import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
 import org.tensorflow.framework.optimizers.Optimizer;
+import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
 import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
@@ -73,9 +73,9 @@ public final class DataGradients {
    * @return the pairs, ready for {@code Optimizer.applyGradients} (ref variables) or a resource
    *     kernel (resource variables)
    * @throws NullPointerException if an argument or a variable is null
-   * @throws IllegalArgumentException if {@code loss} is not in a graph, a variable is not the output
-   *     of a {@code VariableV2} or {@code VarHandleOp} of that graph, or a zero gradient is asked
-   *     for a variable whose shape is not fully known
+   * @throws IllegalArgumentException if {@code loss} is not in a graph, a variable is not the
+   *     output of a {@code VariableV2} or {@code VarHandleOp} of that graph, or a zero gradient is
+   *     asked for a variable whose shape is not fully known
    */
   public static List<GradAndVar<?>> of(
       Scope scope,
@@ -131,9 +131,9 @@ public final class DataGradients {
   }
 
   /**
-   * The variable that a user-given weight is or reads: {@code weight} itself when it is a
-   * variable; the variable at the end of its chain of {@code Identity} and {@code ReadVariableOp}
-   * reads otherwise. So a ref variable may be given as the {@code VariableV2} output or an {@code
+   * The variable that a user-given weight is or reads: {@code weight} itself when it is a variable;
+   * the variable at the end of its chain of {@code Identity} and {@code ReadVariableOp} reads
+   * otherwise. So a ref variable may be given as the {@code VariableV2} output or an {@code
    * Identity} read of it, and a resource variable as the {@code VarHandleOp} output or a {@code
    * ReadVariableOp} read of it; {@code L1L2.on(regex)} names either by the variable's op name.
    *
@@ -153,13 +153,23 @@ public final class DataGradients {
     Checks.notNull(argument + "[" + index + "]", weight);
     if (weight.env() != graph) {
       throw new IllegalArgumentException(
-          argument + "[" + index + "] (op \"" + weight.op().name()
+          argument
+              + "["
+              + index
+              + "] (op \""
+              + weight.op().name()
               + "\") belongs to another execution environment than the loss's graph");
     }
     Output<?> source = ReadChain.sourceOf(weight);
     if (!isVariable(source)) {
       throw new IllegalArgumentException(
-          argument + "[" + index + "] (op \"" + weight.op().name() + "\", a " + weight.op().type()
+          argument
+              + "["
+              + index
+              + "] (op \""
+              + weight.op().name()
+              + "\", a "
+              + weight.op().type()
               + (source.op() == weight.op() ? "" : ", reading a " + source.op().type())
               + ") is not a variable; allowed are a VariableV2 or VarHandleOp output, or an"
               + " Identity or ReadVariableOp read of one");
@@ -190,9 +200,9 @@ public final class DataGradients {
   }
 
   /**
-   * {@code scope} pinned to {@code variable}'s device (that of its op, or of the variable behind
-   * an unpinned read chain), so that every op built through it, and through scopes derived from
-   * it, runs beside the variable; {@code scope} itself when the variable is not pinned.
+   * {@code scope} pinned to {@code variable}'s device (that of its op, or of the variable behind an
+   * unpinned read chain), so that every op built through it, and through scopes derived from it,
+   * runs beside the variable; {@code scope} itself when the variable is not pinned.
    */
   public static Scope besideVariable(Scope scope, Output<?> variable) {
     Checks.notNull("scope", scope);
@@ -228,8 +238,8 @@ public final class DataGradients {
   }
 
   /**
-   * {@code ∂loss/∂v} for each of {@code variables} that {@code loss} reaches with a gradient,
-   * keyed by the variable's output, in the order of {@code variables}; the sums over a resource
+   * {@code ∂loss/∂v} for each of {@code variables} that {@code loss} reaches with a gradient, keyed
+   * by the variable's output, in the order of {@code variables}; the sums over a resource
    * variable's reads are built in a root scope of the loss's graph.
    */
   public static Map<Output<?>, Output<?>> reached(
@@ -261,8 +271,13 @@ public final class DataGradients {
       Output<?> variable = Checks.notNull("variables[" + i + "]", variables.get(i));
       if (variable.env() != graph || !isVariable(variable)) {
         throw new IllegalArgumentException(
-            "variables[" + i + "] (op \"" + variable.op().name() + "\", a "
-                + variable.op().type() + ") must be a VariableV2 or VarHandleOp of the loss's"
+            "variables["
+                + i
+                + "] (op \""
+                + variable.op().name()
+                + "\", a "
+                + variable.op().type()
+                + ") must be a VariableV2 or VarHandleOp of the loss's"
                 + " graph");
       }
     }
@@ -320,11 +335,10 @@ public final class DataGradients {
   }
 
   /**
-   * What stands for {@code variable} among the loss's ancestors: the variable itself (ref), or
-   * its reads that are ancestors (resource); empty when the loss does not reach it.
+   * What stands for {@code variable} among the loss's ancestors: the variable itself (ref), or its
+   * reads that are ancestors (resource); empty when the loss does not reach it.
    */
-  private static List<Output<?>> differentiable(
-      Output<?> variable, Set<GraphOperation> ancestors) {
+  private static List<Output<?>> differentiable(Output<?> variable, Set<GraphOperation> ancestors) {
     List<Output<?>> found = new ArrayList<>();
     if (isResource(variable)) {
       for (GraphOperation read : readsOf(variable)) {
@@ -389,13 +403,20 @@ public final class DataGradients {
     Checks.notNull("scope", scope);
     Checks.notNull("variable", variable);
     if (!isVariable(variable)) {
-      throw new IllegalArgumentException("variable (op \"" + variable.op().name() + "\", a "
-          + variable.op().type() + ") must be a VariableV2 or VarHandleOp output");
+      throw new IllegalArgumentException(
+          "variable (op \""
+              + variable.op().name()
+              + "\", a "
+              + variable.op().type()
+              + ") must be a VariableV2 or VarHandleOp output");
     }
     Shape shape = shapeOf(variable);
     if (shape.isUnknown() || shape.hasUnknownDimension()) {
       throw new IllegalArgumentException(
-          "variable \"" + variable.op().name() + "\" has shape " + shape
+          "variable \""
+              + variable.op().name()
+              + "\" has shape "
+              + shape
               + "; a zero gradient needs a fully known shape");
     }
     Scope beside = PinnedScope.on(scope, Devices.deviceOf(variable));

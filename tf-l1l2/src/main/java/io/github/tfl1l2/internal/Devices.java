@@ -44,8 +44,8 @@ public final class Devices {
   }
 
   /**
-   * Parses {@code /job:J/replica:R/task:T/device:TYPE:INDEX} (any part optional, the legacy
-   * {@code /gpu:1} form too); null for a type {@link DeviceSpec} lacks, e.g. {@code XLA_CPU}.
+   * Parses {@code /job:J/replica:R/task:T/device:TYPE:INDEX} (any part optional, the legacy {@code
+   * /gpu:1} form too); null for a type {@link DeviceSpec} lacks, e.g. {@code XLA_CPU}.
    */
   public static DeviceSpec parseDevice(String device) {
     DeviceSpec.Builder spec = DeviceSpec.newBuilder();

@@ -35,9 +35,9 @@ public final class FloatingTypes {
   private static final int REF_OFFSET = 100;
 
   /**
-   * Whether the L1L2 penalty can regularize a parameter of element type {@code type}: {@code DT_HALF},
-   * {@code DT_BFLOAT16}, {@code DT_FLOAT} or {@code DT_DOUBLE} (reference types such as {@code
-   * DT_FLOAT_REF} are not base types: strip them first).
+   * Whether the L1L2 penalty can regularize a parameter of element type {@code type}: {@code
+   * DT_HALF}, {@code DT_BFLOAT16}, {@code DT_FLOAT} or {@code DT_DOUBLE} (reference types such as
+   * {@code DT_FLOAT_REF} are not base types: strip them first).
    *
    * @param type a dtype; null gives false
    */
@@ -109,8 +109,7 @@ public final class FloatingTypes {
 
   /**
    * Sums accumulate in at least single precision: half and bfloat16 inputs are widened to float32
-   * (a float16 square overflows past 256 and loses all digits past 11 bits), float64 stays
-   * float64.
+   * (a float16 square overflows past 256 and loses all digits past 11 bits), float64 stays float64.
    */
   public static Class<? extends TFloating> accumulatorOf(DataType type) {
     return type == DataType.DT_DOUBLE ? TFloat64.class : TFloat32.class;

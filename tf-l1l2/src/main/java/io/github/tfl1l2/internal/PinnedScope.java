@@ -12,11 +12,11 @@ import org.tensorflow.op.Scope;
  *
  * <p>The rule for which to use: {@link Devices#on} ({@code withDevice}) where the library made the
  * scope itself from {@code Ops}, whose scopes honour it; {@code PinnedScope.on} where the scope
- * comes from TensorFlow's gradient machinery or from a caller (see {@code docs/design.md},
- * "Device placement").
+ * comes from TensorFlow's gradient machinery or from a caller (see {@code docs/design.md}, "Device
+ * placement").
  *
- * <p>Not API: public only because the penalty's gradient and the optimizers' zero gradients pin
- * by the same rule.
+ * <p>Not API: public only because the penalty's gradient and the optimizers' zero gradients pin by
+ * the same rule.
  */
 public final class PinnedScope extends ForwardingScope<PinnedScope> {
   private final DeviceSpec device;

@@ -1,6 +1,6 @@
 /**
- * Not API: classes that are public only because several packages or modules of this library
- * follow the same rule. They may change or go in any release; applications should not use them.
+ * Not API: classes that are public only because several packages or modules of this library follow
+ * the same rule. They may change or go in any release; applications should not use them.
  *
  * <ul>
  *   <li><i>Dtypes:</i> {@link io.github.tfl1l2.internal.FloatingTypes} (the four floating dtypes,

@@ -17,10 +17,10 @@ import org.tensorflow.op.Ops;
 /**
  * The variables a proximal step trains, and the (gradient, variable) pairs it applies: the data
  * loss's gradient for every variable it reaches, and a zero gradient, built on the variable's
- * device, for every selected variable it does not reach (the prox still applies there). What
- * counts as a variable (ref or resource, and the forms a user may give it in), which variables the
- * loss reaches and their gradients is {@link DataGradients}' rule, the one {@code L1L2.minimize}
- * follows too.
+ * device, for every selected variable it does not reach (the prox still applies there). What counts
+ * as a variable (ref or resource, and the forms a user may give it in), which variables the loss
+ * reaches and their gradients is {@link DataGradients}' rule, the one {@code L1L2.minimize} follows
+ * too.
  */
 final class GradientPairs {
   private GradientPairs() {}
@@ -53,14 +53,21 @@ final class GradientPairs {
       Output<?> variable = DataGradients.variableOf("variables", index, weight, graph);
       String described = "variables[" + index + "] (op \"" + weight.op().name() + "\")";
       if (slots.contains(variable.op().name())) {
-        throw new IllegalArgumentException(described + " is this optimizer's own slot \""
-            + variable.op().name() + "\", which it updates itself and never trains");
+        throw new IllegalArgumentException(
+            described
+                + " is this optimizer's own slot \""
+                + variable.op().name()
+                + "\", which it updates itself and never trains");
       }
       Integer first = firstIndex.putIfAbsent(variable, index);
       if (first != null) {
-        throw new IllegalArgumentException(described + " is the variable \""
-            + variable.op().name() + "\" again, already given as variables[" + first
-            + "]; give each variable once");
+        throw new IllegalArgumentException(
+            described
+                + " is the variable \""
+                + variable.op().name()
+                + "\" again, already given as variables["
+                + first
+                + "]; give each variable once");
       }
       variables.add(variable);
       index++;
@@ -86,12 +93,22 @@ final class GradientPairs {
    *     dtype has no proximal kernel, or the loss reaches none of {@code variables} with a gradient
    *     (the step would not train on the data at all)
    */
-  static List<GradAndVar<?>> of(String optimizer, Graph graph, Ops tf, Operand<?> loss,
-      List<Output<?>> variables, String which, Predicate<Output<?>> selected) {
+  static List<GradAndVar<?>> of(
+      String optimizer,
+      Graph graph,
+      Ops tf,
+      Operand<?> loss,
+      List<Output<?>> variables,
+      String which,
+      Predicate<Output<?>> selected) {
     Objects.requireNonNull(loss, "dataLoss must not be null");
     if (loss.env() != graph) {
-      throw new IllegalArgumentException("dataLoss (op \"" + loss.op().name()
-          + "\") belongs to another execution environment than " + optimizer + "'s graph");
+      throw new IllegalArgumentException(
+          "dataLoss (op \""
+              + loss.op().name()
+              + "\") belongs to another execution environment than "
+              + optimizer
+              + "'s graph");
     }
     for (Output<?> variable : variables) {
       if (selected.test(variable)) {
@@ -100,11 +117,18 @@ final class GradientPairs {
     }
     Map<Output<?>, Output<?>> gradients = DataGradients.reached(tf.scope(), loss, variables);
     if (gradients.isEmpty()) {
-      throw new IllegalArgumentException(optimizer + " would not train on the data: the data loss"
-          + " (op \"" + loss.op().name() + "\") reaches none of " + which + " ("
-          + variables.size() + ") with a gradient (along data edges, not only through"
-          + " StopGradient); build the loss from the variables (or their Identity or"
-          + " ReadVariableOp reads)");
+      throw new IllegalArgumentException(
+          optimizer
+              + " would not train on the data: the data loss"
+              + " (op \""
+              + loss.op().name()
+              + "\") reaches none of "
+              + which
+              + " ("
+              + variables.size()
+              + ") with a gradient (along data edges, not only through"
+              + " StopGradient); build the loss from the variables (or their Identity or"
+              + " ReadVariableOp reads)");
     }
     List<GradAndVar<?>> pairs = new ArrayList<>();
     for (Output<?> variable : variables) {

@@ -20,12 +20,12 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.family.TType;
 
 /**
- * AdaGrad on a data loss with an {@link L1L2} regularizer applied through its proximal operator,
- * so that L1 leaves weights at exactly zero (TensorFlow's {@code ProximalAdagrad}).
+ * AdaGrad on a data loss with an {@link L1L2} regularizer applied through its proximal operator, so
+ * that L1 leaves weights at exactly zero (TensorFlow's {@code ProximalAdagrad}).
  *
  * <p>{@code new ProximalAdaGrad(graph, lr, reg).minimize(dataLoss)} builds one op that, for every
- * {@code VariableV2} {@code w} of the graph, with {@code g = ∂dataLoss/∂w} ({@code g = 0} where
- * the data loss does not reach {@code w}) and its accumulator slot {@code a} (named {@value
+ * {@code VariableV2} {@code w} of the graph, with {@code g = ∂dataLoss/∂w} ({@code g = 0} where the
+ * data loss does not reach {@code w}) and its accumulator slot {@code a} (named {@value
  * #ACCUMULATOR}, same shape and dtype as {@code w}, initially {@link #initialAccumulatorValue()}
  * everywhere), sets
  *
@@ -38,9 +38,9 @@ import org.tensorflow.types.family.TType;
  * </pre>
  *
  * <p>with {@code λ1 = weight·l1} and {@code λ2 = 2·weight·l2}: each element takes the proximal step
- * of {@link ProximalGradientDescent} with its own step size {@code η}. The step runs in TensorFlow's
- * {@code ApplyProximalAdagrad} kernel (unselected variables in {@code ApplyAdagrad}). The
- * default initial accumulator value 0.1 is TensorFlow 1's {@code ProximalAdagradOptimizer} and
+ * of {@link ProximalGradientDescent} with its own step size {@code η}. The step runs in
+ * TensorFlow's {@code ApplyProximalAdagrad} kernel (unselected variables in {@code ApplyAdagrad}).
+ * The default initial accumulator value 0.1 is TensorFlow 1's {@code ProximalAdagradOptimizer} and
  * Keras' {@code Adagrad} default; it keeps the first steps from dividing by a tiny {@code √a}.
  * Dtypes, the regularizer's settings and the variables trained are as for {@link
  * ProximalGradientDescent}; this optimizer's own accumulators are never trained.
@@ -56,6 +56,7 @@ public final class ProximalAdaGrad extends Optimizer {
   private final float initialAccumulatorValue;
   private final ProximalTerms terms;
   private final Set<String> slotNames = new HashSet<>();
+
   /** The accumulators of resource variables, by the variable's op name. */
   private final Map<String, Output<?>> resourceSlots = new HashMap<>();
 
@@ -123,8 +124,10 @@ public final class ProximalAdaGrad extends Optimizer {
   public Op minimize(Operand<?> dataLoss, Iterable<? extends Operand<?>> variables) {
     Objects.requireNonNull(dataLoss, "dataLoss must not be null");
     List<Output<?>> given = GradientPairs.givenVariables(graph, variables, slotNames);
-    return applyGradients(GradientPairs.of(getOptimizerName(), graph, tf, dataLoss, given,
-        "the given variables", terms::selects), getOptimizerName() + "-minimize");
+    return applyGradients(
+        GradientPairs.of(
+            getOptimizerName(), graph, tf, dataLoss, given, "the given variables", terms::selects),
+        getOptimizerName() + "-minimize");
   }
 
   /**
@@ -137,8 +140,14 @@ public final class ProximalAdaGrad extends Optimizer {
    */
   @Override
   public <T extends TType> List<GradAndVar<?>> computeGradients(Operand<?> loss) {
-    return GradientPairs.of(getOptimizerName(), graph, tf, loss,
-        GradientPairs.graphVariables(graph, slotNames), "the graph's variables", terms::selects);
+    return GradientPairs.of(
+        getOptimizerName(),
+        graph,
+        tf,
+        loss,
+        GradientPairs.graphVariables(graph, slotNames),
+        "the graph's variables",
+        terms::selects);
   }
 
   /**
@@ -151,10 +160,12 @@ public final class ProximalAdaGrad extends Optimizer {
     if (gradsAndVars.stream().noneMatch(p -> DataGradients.isResource(p.getVariable()))) {
       return super.applyGradients(gradsAndVars, name);
     }
-    createSlots(gradsAndVars.stream().<Output<? extends TType>>map(GradAndVar::getVariable)
-        .toList());
-    return finish(ResourceUpdates.build(
-        tf, gradsAndVars, gradsAndVars, this::refUpdate, this::resourceUpdate), name);
+    createSlots(
+        gradsAndVars.stream().<Output<? extends TType>>map(GradAndVar::getVariable).toList());
+    return finish(
+        ResourceUpdates.build(
+            tf, gradsAndVars, gradsAndVars, this::refUpdate, this::resourceUpdate),
+        name);
   }
 
   @Override
@@ -173,8 +184,10 @@ public final class ProximalAdaGrad extends Optimizer {
       return;
     }
     Operand<T> initial =
-        tf.withInitScope().fill(tf.withInitScope().constant(variable.shape()),
-            ProximalTerms.scalar(tf.withInitScope(), initialAccumulatorValue, variable));
+        tf.withInitScope()
+            .fill(
+                tf.withInitScope().constant(variable.shape()),
+                ProximalTerms.scalar(tf.withInitScope(), initialAccumulatorValue, variable));
     createSlot(variable, ACCUMULATOR, initial);
     slotNames.add(createName(variable, ACCUMULATOR));
   }
@@ -195,8 +208,8 @@ public final class ProximalAdaGrad extends Optimizer {
     Shape shape = DataGradients.shapeOf(variable);
     Ops init = tf.withInitScope();
     Operand<?> accumulator = ResourceSlots.create(graph, init.scope(), name, variable);
-    Operand<TType> initial = init.fill(init.constant(shape),
-        ProximalTerms.scalar(init, initialAccumulatorValue, type));
+    Operand<TType> initial =
+        init.fill(init.constant(shape), ProximalTerms.scalar(init, initialAccumulatorValue, type));
     init.assignVariableOp(accumulator, initial);
     resourceSlots.put(variable.op().name(), accumulator.asOutput());
     slotNames.add(name);
@@ -228,9 +241,14 @@ public final class ProximalAdaGrad extends Optimizer {
       // TF-Java's resourceApplyAdagrad is ResourceApplyAdagradV2, which divides by √a + ε where
       // ApplyAdagrad (the ref path) multiplies by rsqrt(a); ResourceApplyAdagrad is the same
       // kernel as ApplyAdagrad.
-      Operation update = tf.scope().opBuilder("ResourceApplyAdagrad", "ResourceApplyAdagrad")
-          .addInput(handle).addInput(accumulator).addInput(lr.asOutput()).addInput(gradient.asOutput())
-          .build();
+      Operation update =
+          tf.scope()
+              .opBuilder("ResourceApplyAdagrad", "ResourceApplyAdagrad")
+              .addInput(handle)
+              .addInput(accumulator)
+              .addInput(lr.asOutput())
+              .addInput(gradient.asOutput())
+              .build();
       return () -> update;
     }
     return tf.train.resourceApplyProximalAdagrad(
@@ -244,7 +262,12 @@ public final class ProximalAdaGrad extends Optimizer {
 
   @Override
   public String toString() {
-    return "ProximalAdaGrad{learningRate=" + learningRate + ", initialAccumulatorValue="
-        + initialAccumulatorValue + ", regularizer=" + terms.regularizer() + "}";
+    return "ProximalAdaGrad{learningRate="
+        + learningRate
+        + ", initialAccumulatorValue="
+        + initialAccumulatorValue
+        + ", regularizer="
+        + terms.regularizer()
+        + "}";
   }
 }

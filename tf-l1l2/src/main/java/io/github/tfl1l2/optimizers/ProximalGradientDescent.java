@@ -17,9 +17,9 @@ import org.tensorflow.types.family.TType;
  * Gradient descent on a data loss with an {@link L1L2} regularizer applied through its proximal
  * operator, so that L1 leaves weights at exactly zero.
  *
- * <p>{@code new ProximalGradientDescent(graph, lr, reg).minimize(dataLoss)} builds one op that,
- * for every variable {@code w} of the graph, ref or resource, with {@code g = ∂dataLoss/∂w} ({@code g = 0} where the data loss does not reach
- * {@code w}) and {@code α = lr}, sets
+ * <p>{@code new ProximalGradientDescent(graph, lr, reg).minimize(dataLoss)} builds one op that, for
+ * every variable {@code w} of the graph, ref or resource, with {@code g = ∂dataLoss/∂w} ({@code g =
+ * 0} where the data loss does not reach {@code w}) and {@code α = lr}, sets
  *
  * <pre>
  *   v = w − α·g
@@ -27,17 +27,18 @@ import org.tensorflow.types.family.TType;
  *   w ← v                                               otherwise
  * </pre>
  *
- * <p>with {@code λ1 = weight·l1} and {@code λ2 = 2·weight·l2}. A weight that the threshold
- * catches becomes an exact zero ({@code w == 0}; {@code -0.0} when {@code v < 0}). For a selected variable this is
- * the exact minimizer of {@code |u − v|²/(2α) + weight·(l1·Σ|u| + l2·Σu²)}: the proximal operator
- * of {@code α} times the regularizer's penalty, so the iterates minimize {@code dataLoss +
- * reg.penalty(…)} with exact zeros. The step runs in TensorFlow's {@code ApplyProximalGradientDescent}
- * kernel (unselected variables in {@code ApplyGradientDescent}); TensorFlow's {@code l2} means
- * {@code (l2/2)·w²}, which is why {@code λ2} carries the factor 2. Coefficients are computed in
- * double and cast once to the variable's dtype. Selected variables must be {@code TFloat32} or
- * {@code TFloat64}, the only dtypes TensorFlow registers the proximal kernels for; {@code
- * minimize} rejects a selected half-precision variable with an {@link IllegalArgumentException}
- * naming it. Unselected variables may also be {@code TFloat16} or {@code TBfloat16}.
+ * <p>with {@code λ1 = weight·l1} and {@code λ2 = 2·weight·l2}. A weight that the threshold catches
+ * becomes an exact zero ({@code w == 0}; {@code -0.0} when {@code v < 0}). For a selected variable
+ * this is the exact minimizer of {@code |u − v|²/(2α) + weight·(l1·Σ|u| + l2·Σu²)}: the proximal
+ * operator of {@code α} times the regularizer's penalty, so the iterates minimize {@code dataLoss +
+ * reg.penalty(…)} with exact zeros. The step runs in TensorFlow's {@code
+ * ApplyProximalGradientDescent} kernel (unselected variables in {@code ApplyGradientDescent});
+ * TensorFlow's {@code l2} means {@code (l2/2)·w²}, which is why {@code λ2} carries the factor 2.
+ * Coefficients are computed in double and cast once to the variable's dtype. Selected variables
+ * must be {@code TFloat32} or {@code TFloat64}, the only dtypes TensorFlow registers the proximal
+ * kernels for; {@code minimize} rejects a selected half-precision variable with an {@link
+ * IllegalArgumentException} naming it. Unselected variables may also be {@code TFloat16} or {@code
+ * TBfloat16}.
  *
  * <p>The regularizer's {@code reduction} does not change the step (every reduction sums the same
  * terms), and its {@code xla} and {@code checkNumerics} settings do not apply: no penalty op is
@@ -47,18 +48,17 @@ import org.tensorflow.types.family.TType;
  * <p>{@code minimize(dataLoss)} trains every variable of the graph, ref ({@code VariableV2}, what
  * {@code tf.variable(…)} builds) and resource ({@code VarHandleOp}, read through {@code
  * ReadVariableOp}, as TF2 and Keras graphs hold them) alike; {@link #minimize(Operand, Iterable)}
- * trains exactly the variables it is given. A resource variable's data gradient is the sum over
- * the reads of it that the loss reaches. Ref variables step in the kernels above, behind the
+ * trains exactly the variables it is given. A resource variable's data gradient is the sum over the
+ * reads of it that the loss reaches. Ref variables step in the kernels above, behind the
  * framework's barrier on all the step's gradients; resource variables step in {@code
  * ResourceApplyProximalGradientDescent} ({@code ResourceApplyGradientDescent} when unselected),
- * each waiting only for its own gradient and, through control edges, for the reads of that
- * variable that exist when the step is built and have no control inputs of their own, so that
- * such a read (a metric's, say) fetched beside the step sees the value before the update. Every
- * selected variable takes the
- * proximal step, even one the data loss does not reach (it shrinks towards zero), so select the
- * model's weights with {@code on(regex)} when a graph holds other variables, such as another
- * optimizer's slots. Building a step whose data loss reaches none of the variables it would train
- * throws an {@link IllegalArgumentException}: such a step would not train on the data.
+ * each waiting only for its own gradient and, through control edges, for the reads of that variable
+ * that exist when the step is built and have no control inputs of their own, so that such a read (a
+ * metric's, say) fetched beside the step sees the value before the update. Every selected variable
+ * takes the proximal step, even one the data loss does not reach (it shrinks towards zero), so
+ * select the model's weights with {@code on(regex)} when a graph holds other variables, such as
+ * another optimizer's slots. Building a step whose data loss reaches none of the variables it would
+ * train throws an {@link IllegalArgumentException}: such a step would not train on the data.
  */
 public final class ProximalGradientDescent extends Optimizer {
   private final float learningRate;
@@ -103,14 +103,16 @@ public final class ProximalGradientDescent extends Optimizer {
    * @throws NullPointerException if an argument or an element is null
    * @throws IllegalArgumentException if {@code variables} is empty; an element is not a variable
    *     (or a read of one) of this graph, or names a variable given before (the message names its
-   *     index and op); a selected variable is neither float32 nor float64; or the data loss
-   *     reaches none of the variables
+   *     index and op); a selected variable is neither float32 nor float64; or the data loss reaches
+   *     none of the variables
    */
   public Op minimize(Operand<?> dataLoss, Iterable<? extends Operand<?>> variables) {
     Objects.requireNonNull(dataLoss, "dataLoss must not be null");
     List<Output<?>> given = GradientPairs.givenVariables(graph, variables, Set.of());
-    return applyGradients(GradientPairs.of(getOptimizerName(), graph, tf, dataLoss, given,
-        "the given variables", terms::selects), getOptimizerName() + "-minimize");
+    return applyGradients(
+        GradientPairs.of(
+            getOptimizerName(), graph, tf, dataLoss, given, "the given variables", terms::selects),
+        getOptimizerName() + "-minimize");
   }
 
   /**
@@ -123,8 +125,14 @@ public final class ProximalGradientDescent extends Optimizer {
    */
   @Override
   public <T extends TType> List<GradAndVar<?>> computeGradients(Operand<?> loss) {
-    return GradientPairs.of(getOptimizerName(), graph, tf, loss,
-        GradientPairs.graphVariables(graph, Set.of()), "the graph's variables", terms::selects);
+    return GradientPairs.of(
+        getOptimizerName(),
+        graph,
+        tf,
+        loss,
+        GradientPairs.graphVariables(graph, Set.of()),
+        "the graph's variables",
+        terms::selects);
   }
 
   /**
@@ -140,8 +148,10 @@ public final class ProximalGradientDescent extends Optimizer {
     // Plain resource kernels at every size: the loss's reads are released before the update, so
     // the kernel updates in place, while an XLA cluster's AssignVariableOp writes a fresh buffer
     // (measured slower: see the notes on resource variables).
-    return finish(ResourceUpdates.build(
-        tf, gradsAndVars, gradsAndVars, this::refUpdate, this::resourceUpdate), name);
+    return finish(
+        ResourceUpdates.build(
+            tf, gradsAndVars, gradsAndVars, this::refUpdate, this::resourceUpdate),
+        name);
   }
 
   private <T extends TType> Op refUpdate(Ops tf, GradAndVar<T> pair) {
@@ -178,7 +188,10 @@ public final class ProximalGradientDescent extends Optimizer {
 
   @Override
   public String toString() {
-    return "ProximalGradientDescent{learningRate=" + learningRate + ", regularizer="
-        + terms.regularizer() + "}";
+    return "ProximalGradientDescent{learningRate="
+        + learningRate
+        + ", regularizer="
+        + terms.regularizer()
+        + "}";
   }
 }

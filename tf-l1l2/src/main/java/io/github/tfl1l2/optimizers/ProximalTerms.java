@@ -81,17 +81,21 @@ final class ProximalTerms {
   }
 
   /**
-   * Fails unless a selected variable's dtype has TensorFlow's proximal kernels: float32 and
-   * float64 only (measured: TF 2.18 registers no half-precision kernel for
-   * {@code ApplyProximalGradientDescent}, so the step would fail only when the graph runs).
+   * Fails unless a selected variable's dtype has TensorFlow's proximal kernels: float32 and float64
+   * only (measured: TF 2.18 registers no half-precision kernel for {@code
+   * ApplyProximalGradientDescent}, so the step would fail only when the graph runs).
    */
   static void requireProximalKernel(String optimizer, Output<?> variable) {
     DataType dtype = DataGradients.dtypeOf(variable);
     if (dtype != DataType.DT_FLOAT && dtype != DataType.DT_DOUBLE) {
-      throw new IllegalArgumentException(optimizer + " applies TensorFlow's proximal kernels,"
-          + " which exist for float32 and float64 only, but the selected variable '"
-          + variable.op().name() + "' is " + dtype
-          + "; deselect it with L1L2.on(regex) or train it in float32");
+      throw new IllegalArgumentException(
+          optimizer
+              + " applies TensorFlow's proximal kernels,"
+              + " which exist for float32 and float64 only, but the selected variable '"
+              + variable.op().name()
+              + "' is "
+              + dtype
+              + "; deselect it with L1L2.on(regex) or train it in float32");
     }
   }
 

@@ -36,7 +36,10 @@ final class ResourceSlots {
       sharedName = name + "_" + k;
     }
     Class<TType> type = ProximalTerms.valueType(variable);
-    return VarHandleOp.create(DataGradients.besideVariable(scope, variable).withName(name), type,
-        DataGradients.shapeOf(variable), VarHandleOp.sharedName(sharedName));
+    return VarHandleOp.create(
+        DataGradients.besideVariable(scope, variable).withName(name),
+        type,
+        DataGradients.shapeOf(variable),
+        VarHandleOp.sharedName(sharedName));
   }
 }

@@ -15,21 +15,21 @@ import org.tensorflow.types.family.TType;
 /**
  * How a proximal step orders its updates when some variables are resource variables.
  *
- * <p>Ref variables keep the framework's rule: each ref update waits for every gradient of the
- * step (a global barrier), because a ref kernel writes the variable's buffer in place and a
- * gradient may still read it (through an {@code Identity}, which aliases the buffer).
+ * <p>Ref variables keep the framework's rule: each ref update waits for every gradient of the step
+ * (a global barrier), because a ref kernel writes the variable's buffer in place and a gradient may
+ * still read it (through an {@code Identity}, which aliases the buffer).
  *
- * <p>A resource update waits only for its own gradient (its data input) and, through control
- * edges, for every plain read of its own variable: each {@code ReadVariableOp} of the handle that
- * exists when the step is built and has no control inputs of its own. The reads that feed the
- * loss already run before every gradient; the edges order the others (a metric's read, a read
- * fetched beside the step) before the update too, so that every such read in the step sees the
- * value before the update. That is safe without a barrier because TensorFlow's resource kernels
- * copy on write: an update that finds its buffer still held by a read's tensor writes a fresh
- * buffer, so a read taken before the update keeps its value. A read with control inputs is left
- * out, as an edge from it would pull those inputs (an initializer's assignment, say) into every
- * step; reads built after the step are not ordered either, nor is a fused update's own read inside
- * its XLA cluster (an edge from it would run that whole update).
+ * <p>A resource update waits only for its own gradient (its data input) and, through control edges,
+ * for every plain read of its own variable: each {@code ReadVariableOp} of the handle that exists
+ * when the step is built and has no control inputs of its own. The reads that feed the loss already
+ * run before every gradient; the edges order the others (a metric's read, a read fetched beside the
+ * step) before the update too, so that every such read in the step sees the value before the
+ * update. That is safe without a barrier because TensorFlow's resource kernels copy on write: an
+ * update that finds its buffer still held by a read's tensor writes a fresh buffer, so a read taken
+ * before the update keeps its value. A read with control inputs is left out, as an edge from it
+ * would pull those inputs (an initializer's assignment, say) into every step; reads built after the
+ * step are not ordered either, nor is a fused update's own read inside its XLA cluster (an edge
+ * from it would run that whole update).
  */
 final class ResourceUpdates {
   private ResourceUpdates() {}
@@ -39,11 +39,15 @@ final class ResourceUpdates {
 
   /**
    * The updates of {@code pairs}, in their order: {@code refUpdate} (behind the barrier of the
-   * gradients of {@code allPairs}, the whole step) for ref variables, {@code resourceUpdate} (behind the variable's plain reads) for
-   * resource variables.
+   * gradients of {@code allPairs}, the whole step) for ref variables, {@code resourceUpdate}
+   * (behind the variable's plain reads) for resource variables.
    */
-  static List<Op> build(Ops tf, List<GradAndVar<? extends TType>> pairs,
-      List<GradAndVar<? extends TType>> allPairs, Update refUpdate, Update resourceUpdate) {
+  static List<Op> build(
+      Ops tf,
+      List<GradAndVar<? extends TType>> pairs,
+      List<GradAndVar<? extends TType>> allPairs,
+      Update refUpdate,
+      Update resourceUpdate) {
     List<Op> gradients = new ArrayList<>();
     for (GradAndVar<? extends TType> pair : allPairs) {
       if (DataGradients.hasGradient(pair.getGradient())) {

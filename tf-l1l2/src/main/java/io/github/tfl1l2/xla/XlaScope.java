@@ -23,6 +23,7 @@ import org.tensorflow.op.Scope;
 public final class XlaScope extends ForwardingScope<XlaScope> {
   /** The node attribute that asks TensorFlow to compile a node with XLA. */
   public static final String XLA_COMPILE_ATTR = "_XlaCompile";
+
   /** The node attribute whose value groups marked nodes into one cluster. */
   public static final String XLA_SCOPE_ATTR = "_XlaScope";
 
@@ -34,8 +35,8 @@ public final class XlaScope extends ForwardingScope<XlaScope> {
   }
 
   /**
-   * Wraps {@code delegate} so that operations built through the result are marked
-   * {@code _XlaCompile=true, _XlaScope=clusterScope}.
+   * Wraps {@code delegate} so that operations built through the result are marked {@code
+   * _XlaCompile=true, _XlaScope=clusterScope}.
    *
    * @param delegate the scope that names, places and orders the operations
    * @param clusterScope the non-empty {@code _XlaScope} value shared by the marked operations

@@ -30,20 +30,20 @@ import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
 /**
- * The measured alternative to the resource kernel (kept with the tests, not used by the library:
- * on the 2-core bench machine it was slower than {@code ResourceApplyProximalGradientDescent},
- * which updates in place once the loss's reads are released). The proximal gradient step of large
- * resource variables as XLA computations: one cluster per
- * group of at most {@value #MAX_PER_CLUSTER} variables, each reading its variable once, computing
- * {@code ResourceApplyProximalGradientDescent}'s formula and assigning the result
- * ({@code AssignVariableOp}), so that XLA writes each weight in one loop instead of the kernel's
- * copy on write.
+ * The measured alternative to the resource kernel (kept with the tests, not used by the library: on
+ * the 2-core bench machine it was slower than {@code ResourceApplyProximalGradientDescent}, which
+ * updates in place once the loss's reads are released). The proximal gradient step of large
+ * resource variables as XLA computations: one cluster per group of at most {@value
+ * #MAX_PER_CLUSTER} variables, each reading its variable once, computing {@code
+ * ResourceApplyProximalGradientDescent}'s formula and assigning the result ({@code
+ * AssignVariableOp}), so that XLA writes each weight in one loop instead of the kernel's copy on
+ * write.
  *
- * <p>The formula is the kernel's, operation for operation and in the variable's dtype: {@code v =
- * w − g·α}, then {@code sign(v)·max(|v| − α·l1, 0) / (1 + l2·α)} (for {@code l1 > 0}; {@code v /
- * (1 + l2·α)} otherwise; {@code v} for an unselected variable). The scalars {@code α}, {@code
- * α·l1} and {@code 1 + l2·α} are computed outside the cluster, so that XLA gets them as parameters
- * and does not turn the division into a multiplication by a rounded reciprocal.
+ * <p>The formula is the kernel's, operation for operation and in the variable's dtype: {@code v = w
+ * − g·α}, then {@code sign(v)·max(|v| − α·l1, 0) / (1 + l2·α)} (for {@code l1 > 0}; {@code v / (1 +
+ * l2·α)} otherwise; {@code v} for an unselected variable). The scalars {@code α}, {@code α·l1} and
+ * {@code 1 + l2·α} are computed outside the cluster, so that XLA gets them as parameters and does
+ * not turn the division into a multiplication by a rounded reciprocal.
  */
 final class FusedProximalStep {
   /** The size of the variables the equality test fuses. */
@@ -71,8 +71,12 @@ final class FusedProximalStep {
   }
 
   /** The fused updates of {@code pairs} (all {@link #pays}), in groups of at most 64 a cluster. */
-  static List<Op> build(Ops tf, List<GradAndVar<? extends TType>> pairs, float learningRate,
-      ProximalTerms terms, String name) {
+  static List<Op> build(
+      Ops tf,
+      List<GradAndVar<? extends TType>> pairs,
+      float learningRate,
+      ProximalTerms terms,
+      String name) {
     List<Op> updates = new ArrayList<>();
     String cluster = null;
     for (int i = 0; i < pairs.size(); i++) {
@@ -86,8 +90,12 @@ final class FusedProximalStep {
   }
 
   @SuppressWarnings("unchecked")
-  private static Op update(Ops tf, GradAndVar<? extends TType> pair, float learningRate,
-      ProximalTerms terms, String cluster) {
+  private static Op update(
+      Ops tf,
+      GradAndVar<? extends TType> pair,
+      float learningRate,
+      ProximalTerms terms,
+      String cluster) {
     Output<?> handle = pair.getVariable();
     Class<TNumber> type = (Class<TNumber>) (Class<?>) ProximalTerms.valueType(handle);
     Operand<TNumber> g = (Operand<TNumber>) pair.getGradient();
@@ -112,8 +120,11 @@ final class FusedProximalStep {
       Operand<TNumber> divisor =
           Add.create(outside, scalar(outside, 1.0, type), Mul.create(outside, l2, alpha));
       if (terms.l1IsPositive(type)) {
-        Operand<TNumber> shrunk = Maximum.create(inside,
-            Sub.create(inside, Abs.create(inside, v), threshold), scalar(inside, 0.0, type));
+        Operand<TNumber> shrunk =
+            Maximum.create(
+                inside,
+                Sub.create(inside, Abs.create(inside, v), threshold),
+                scalar(inside, 0.0, type));
         updated = Div.create(inside, Mul.create(inside, Sign.create(inside, v), shrunk), divisor);
       } else {
         updated = Div.create(inside, v, divisor);

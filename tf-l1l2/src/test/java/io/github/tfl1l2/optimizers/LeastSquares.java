@@ -32,7 +32,8 @@ final class LeastSquares {
       double previous = 0.0;
       for (int j = 0; j < p; j++) {
         previous = 0.4 * previous + random.nextGaussian();
-        x[i][j] = (float) previous; // float32-exact, so TensorFlow and the reference solve one problem
+        x[i][j] =
+            (float) previous; // float32-exact, so TensorFlow and the reference solve one problem
         y[i] += truth[j] * x[i][j];
       }
       y[i] = (float) (y[i] + 0.5 * random.nextGaussian());

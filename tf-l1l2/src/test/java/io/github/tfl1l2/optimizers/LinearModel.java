@@ -2,8 +2,8 @@ package io.github.tfl1l2.optimizers;
 
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
-import org.tensorflow.Session;
 import org.tensorflow.Result;
+import org.tensorflow.Session;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
@@ -11,8 +11,8 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
 
 /**
- * A graph holding {@code kernel} ({@code p × 1}, float32) and the data loss {@code mean((X·kernel
- * − y)²)} of a {@link LeastSquares} problem; the caller adds an optimizer and opens the session.
+ * A graph holding {@code kernel} ({@code p × 1}, float32) and the data loss {@code mean((X·kernel −
+ * y)²)} of a {@link LeastSquares} problem; the caller adds an optimizer and opens the session.
  */
 final class LinearModel implements AutoCloseable {
   final Graph graph = new Graph();
@@ -28,10 +28,12 @@ final class LinearModel implements AutoCloseable {
     }
     kernel = tf.withName("kernel").variable(tf.withInitScope().constant(column));
     // Read through Identity: gradients through ops applied straight to a ref variable can crash.
-    Operand<TFloat32> prediction = tf.linalg.matMul(tf.constant(problem.xFloats()), tf.identity(kernel));
-    dataLoss = tf.math.mean(
-        tf.math.square(tf.math.sub(prediction, tf.constant(problem.yColumn()))),
-        tf.constant(new int[] {0, 1}));
+    Operand<TFloat32> prediction =
+        tf.linalg.matMul(tf.constant(problem.xFloats()), tf.identity(kernel));
+    dataLoss =
+        tf.math.mean(
+            tf.math.square(tf.math.sub(prediction, tf.constant(problem.yColumn()))),
+            tf.constant(new int[] {0, 1}));
   }
 
   /** Runs {@code step} {@code times} times (the first run initializes the variables). */
@@ -65,5 +67,4 @@ final class LinearModel implements AutoCloseable {
     }
     graph.close();
   }
-
 }

@@ -1,6 +1,5 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.testing.References;
 import static io.github.tfl1l2.optimizers.ProximalGradientDescentTest.assertClose;
 import static io.github.tfl1l2.optimizers.ProximalGradientDescentTest.assertStrictOptimality;
 import static io.github.tfl1l2.optimizers.ProximalGradientDescentTest.zeroSet;
@@ -8,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.testing.References;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.core.Variable;
@@ -38,7 +38,10 @@ class ProximalAdaGradTest {
       model.run(step, 1);
       assertClose(expected, model.kernel(), 1e-5);
       float[] accumulator =
-          model.values(optimizer.getSlot(model.kernel.asOutput(), ProximalAdaGrad.ACCUMULATOR).orElseThrow());
+          model.values(
+              optimizer
+                  .getSlot(model.kernel.asOutput(), ProximalAdaGrad.ACCUMULATOR)
+                  .orElseThrow());
       for (int j = 0; j < w0.length; j++) {
         assertEquals(0.1 + g[j] * g[j], accumulator[j], 1e-5 * (1 + g[j] * g[j]), "a[" + j + "]");
       }
@@ -63,10 +66,17 @@ class ProximalAdaGradTest {
     float lr = 0.1f;
     try (LinearModel model = new LinearModel(PROBLEM, new float[PROBLEM.p])) {
       Variable<TFloat32> bias =
-          model.tf.withName("bias").variable(model.tf.withInitScope().constant(new float[] {0.5f, -2f}));
+          model
+              .tf
+              .withName("bias")
+              .variable(model.tf.withInitScope().constant(new float[] {0.5f, -2f}));
       float[] c = {3f, -4f}; // bias enters the loss as Σ c·bias: its gradient is c
-      var loss = model.tf.math.add(model.dataLoss, model.tf.reduceSum(
-          model.tf.math.mul(model.tf.identity(bias), model.tf.constant(c)), model.tf.constant(0)));
+      var loss =
+          model.tf.math.add(
+              model.dataLoss,
+              model.tf.reduceSum(
+                  model.tf.math.mul(model.tf.identity(bias), model.tf.constant(c)),
+                  model.tf.constant(0)));
       L1L2 reg = L1L2.builder().l1(100.0).on("kernel").build();
       model.run(new ProximalAdaGrad(model.graph, lr, reg).minimize(loss), 1);
       float[] after = model.values(bias);
@@ -84,7 +94,10 @@ class ProximalAdaGradTest {
       model.run(second, 1);
       // an l1 of 100 would zero any accumulator it shrank; a = 0.1 + g² stays positive.
       float[] accumulator =
-          model.values(optimizer.getSlot(model.kernel.asOutput(), ProximalAdaGrad.ACCUMULATOR).orElseThrow());
+          model.values(
+              optimizer
+                  .getSlot(model.kernel.asOutput(), ProximalAdaGrad.ACCUMULATOR)
+                  .orElseThrow());
       for (float a : accumulator) {
         assertTrue(a >= 0.1f, "accumulator " + a);
       }

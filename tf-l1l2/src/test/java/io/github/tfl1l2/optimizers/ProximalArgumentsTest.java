@@ -15,19 +15,28 @@ class ProximalArgumentsTest {
 
   @Test
   void nullGraphIsRejected() {
-    assertEquals("graph must not be null",
-        assertThrows(NullPointerException.class, () -> new ProximalGradientDescent(null, 0.1f, REG)).getMessage());
-    assertEquals("graph must not be null",
-        assertThrows(NullPointerException.class, () -> new ProximalAdaGrad(null, 0.1f, REG)).getMessage());
+    assertEquals(
+        "graph must not be null",
+        assertThrows(NullPointerException.class, () -> new ProximalGradientDescent(null, 0.1f, REG))
+            .getMessage());
+    assertEquals(
+        "graph must not be null",
+        assertThrows(NullPointerException.class, () -> new ProximalAdaGrad(null, 0.1f, REG))
+            .getMessage());
   }
 
   @Test
   void nullRegularizerIsRejected() {
     try (Graph graph = new Graph()) {
-      assertEquals("regularizer must not be null",
-          assertThrows(NullPointerException.class, () -> new ProximalGradientDescent(graph, 0.1f, null)).getMessage());
-      assertEquals("regularizer must not be null",
-          assertThrows(NullPointerException.class, () -> new ProximalAdaGrad(graph, 0.1f, null)).getMessage());
+      assertEquals(
+          "regularizer must not be null",
+          assertThrows(
+                  NullPointerException.class, () -> new ProximalGradientDescent(graph, 0.1f, null))
+              .getMessage());
+      assertEquals(
+          "regularizer must not be null",
+          assertThrows(NullPointerException.class, () -> new ProximalAdaGrad(graph, 0.1f, null))
+              .getMessage());
     }
   }
 
@@ -36,10 +45,18 @@ class ProximalArgumentsTest {
   void learningRateMustBeFiniteAndPositive(float learningRate) {
     try (Graph graph = new Graph()) {
       String expected = "learningRate must be a finite number > 0, but was " + learningRate;
-      assertEquals(expected, assertThrows(IllegalArgumentException.class,
-          () -> new ProximalGradientDescent(graph, learningRate, REG)).getMessage());
-      assertEquals(expected, assertThrows(IllegalArgumentException.class,
-          () -> new ProximalAdaGrad(graph, learningRate, REG)).getMessage());
+      assertEquals(
+          expected,
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () -> new ProximalGradientDescent(graph, learningRate, REG))
+              .getMessage());
+      assertEquals(
+          expected,
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () -> new ProximalAdaGrad(graph, learningRate, REG))
+              .getMessage());
     }
   }
 
@@ -47,9 +64,12 @@ class ProximalArgumentsTest {
   @ValueSource(floats = {0f, -0.1f, Float.NaN, Float.POSITIVE_INFINITY})
   void initialAccumulatorValueMustBeFiniteAndPositive(float value) {
     try (Graph graph = new Graph()) {
-      assertEquals("initialAccumulatorValue must be a finite number > 0, but was " + value,
-          assertThrows(IllegalArgumentException.class,
-              () -> new ProximalAdaGrad(graph, 0.1f, value, REG)).getMessage());
+      assertEquals(
+          "initialAccumulatorValue must be a finite number > 0, but was " + value,
+          assertThrows(
+                  IllegalArgumentException.class,
+                  () -> new ProximalAdaGrad(graph, 0.1f, value, REG))
+              .getMessage());
     }
   }
 

@@ -1,10 +1,10 @@
 package io.github.tfl1l2.optimizers;
 
-import io.github.tfl1l2.testing.References;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.testing.References;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -18,9 +18,9 @@ import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
-import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat16;
+import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.family.TFloating;
 
@@ -56,7 +56,8 @@ class ProximalGradientDescentTest {
     int zeros = 0;
     for (int j = 0; j < w0.length; j++) {
       double v = w0d[j] - lr * g[j];
-      assertTrue(Math.abs(Math.abs(v) - shrink) > 1e-3, "fixture: v[" + j + "] clear of the threshold");
+      assertTrue(
+          Math.abs(Math.abs(v) - shrink) > 1e-3, "fixture: v[" + j + "] clear of the threshold");
       expected[j] =
           References.proximalStep(v, lr, reg.weight() * reg.l1(), reg.weight() * reg.l2());
       zeros += expected[j] == 0.0 ? 1 : 0;
@@ -76,10 +77,17 @@ class ProximalGradientDescentTest {
     try (LinearModel model = new LinearModel(PROBLEM, w0)) {
       // bias enters the loss as Σ (bias · c): its gradient is c, whatever the penalty.
       Variable<TFloat32> bias =
-          model.tf.withName("bias").variable(model.tf.withInitScope().constant(new float[] {0.5f, -2f}));
+          model
+              .tf
+              .withName("bias")
+              .variable(model.tf.withInitScope().constant(new float[] {0.5f, -2f}));
       float[] c = {3f, -4f};
-      var loss = model.tf.math.add(model.dataLoss, model.tf.reduceSum(
-          model.tf.math.mul(model.tf.identity(bias), model.tf.constant(c)), model.tf.constant(0)));
+      var loss =
+          model.tf.math.add(
+              model.dataLoss,
+              model.tf.reduceSum(
+                  model.tf.math.mul(model.tf.identity(bias), model.tf.constant(c)),
+                  model.tf.constant(0)));
       model.run(new ProximalGradientDescent(model.graph, lr, reg).minimize(loss), 1);
       float[] after = model.values(bias);
       assertEquals(0.5f - lr * 3f, after[0], 1e-6);
@@ -93,7 +101,10 @@ class ProximalGradientDescentTest {
     L1L2 reg = L1L2.builder().l1(2.0).l2(1.5).build();
     try (LinearModel model = new LinearModel(PROBLEM, new float[PROBLEM.p])) {
       Variable<TFloat32> unused =
-          model.tf.withName("unused").variable(model.tf.withInitScope().constant(new float[] {1f, -0.1f, 0.3f}));
+          model
+              .tf
+              .withName("unused")
+              .variable(model.tf.withInitScope().constant(new float[] {1f, -0.1f, 0.3f}));
       model.run(new ProximalGradientDescent(model.graph, lr, reg).minimize(model.dataLoss), 1);
       double shrink = lr * 2.0;
       double scale = 1.0 + lr * 2.0 * 1.5;
@@ -113,7 +124,8 @@ class ProximalGradientDescentTest {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
       Variable<TFloat64> w = tf.withName("w").variable(tf.withInitScope().constant(w0));
-      Operand<TFloat64> loss = tf.reduceSum(tf.math.mul(tf.constant(c), tf.identity(w)), tf.constant(0));
+      Operand<TFloat64> loss =
+          tf.reduceSum(tf.math.mul(tf.constant(c), tf.identity(w)), tf.constant(0));
       Op step = new ProximalGradientDescent(graph, (float) lr, reg).minimize(loss);
       try (Session session = new Session(graph)) {
         session.runner().addTarget(step).run();
@@ -145,11 +157,16 @@ class ProximalGradientDescentTest {
   @ValueSource(strings = {"float16", "bfloat16"})
   void selectedHalfPrecisionVariablesAreRejectedNamingTheVariable(String dtype) {
     Class<? extends TFloating> type = dtype.equals("float16") ? TFloat16.class : TBfloat16.class;
-    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
-        IllegalArgumentException.class, () -> stepHalf(type, L1L2.l1(0.5), 0));
-    assertTrue(e.getMessage().startsWith("ProximalGradientDescent applies TensorFlow's proximal"
-        + " kernels, which exist for float32 and float64 only, but the selected variable 'w' is "
-        + (dtype.equals("float16") ? "DT_HALF" : "DT_BFLOAT16")), e.getMessage());
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> stepHalf(type, L1L2.l1(0.5), 0));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "ProximalGradientDescent applies TensorFlow's proximal"
+                    + " kernels, which exist for float32 and float64 only, but the selected variable 'w' is "
+                    + (dtype.equals("float16") ? "DT_HALF" : "DT_BFLOAT16")),
+        e.getMessage());
   }
 
   private static final float[] HALF_W0 = {1.0f, -0.0625f, 0.5f};
@@ -159,10 +176,13 @@ class ProximalGradientDescentTest {
   private static <T extends TFloating> float[] stepHalf(Class<T> type, L1L2 reg, int steps) {
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
-      Variable<T> w = tf.withName("w").variable(
-          tf.withInitScope().dtypes.cast(tf.withInitScope().constant(HALF_W0), type));
-      Operand<T> loss = tf.reduceSum(
-          tf.math.mul(tf.dtypes.cast(tf.constant(HALF_C), type), tf.identity(w)), tf.constant(0));
+      Variable<T> w =
+          tf.withName("w")
+              .variable(tf.withInitScope().dtypes.cast(tf.withInitScope().constant(HALF_W0), type));
+      Operand<T> loss =
+          tf.reduceSum(
+              tf.math.mul(tf.dtypes.cast(tf.constant(HALF_C), type), tf.identity(w)),
+              tf.constant(0));
       Op step = new ProximalGradientDescent(graph, 0.25f, reg).minimize(loss);
       try (Session session = new Session(graph)) {
         for (int i = 0; i < steps; i++) {
@@ -182,7 +202,10 @@ class ProximalGradientDescentTest {
     L1L2 reg = L1L2.builder().l1(1.0).on("kernel").build();
     try (LinearModel model = new LinearModel(PROBLEM, new float[PROBLEM.p])) {
       Variable<TFloat32> counter =
-          model.tf.withName("counter").variable(model.tf.withInitScope().constant(new float[] {7f}));
+          model
+              .tf
+              .withName("counter")
+              .variable(model.tf.withInitScope().constant(new float[] {7f}));
       // The framework's computeGradients asks for every VariableV2 and fails on "counter".
       model.run(new ProximalGradientDescent(model.graph, 0.01f, reg).minimize(model.dataLoss), 1);
       assertEquals(7f, model.values(counter)[0]);

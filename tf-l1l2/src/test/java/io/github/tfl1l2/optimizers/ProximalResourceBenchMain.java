@@ -43,19 +43,28 @@ final class ProximalResourceBenchMain {
       List<Operand<?>> handles = new ArrayList<>();
       List<Operand<TFloat32>> refs = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        Operand<?> h = tf.withName("h" + i).varHandleOp(TFloat32.class, Shape.of(size),
-            VarHandleOp.sharedName("h" + i));
-        init.assignVariableOp(h, init.random.randomUniform(init.constant(new long[] {size}),
-            TFloat32.class));
+        Operand<?> h =
+            tf.withName("h" + i)
+                .varHandleOp(TFloat32.class, Shape.of(size), VarHandleOp.sharedName("h" + i));
+        init.assignVariableOp(
+            h, init.random.randomUniform(init.constant(new long[] {size}), TFloat32.class));
         handles.add(h);
-        var w = tf.withName("w" + i).variable(
-            init.random.randomUniform(init.constant(new long[] {size}), TFloat32.class));
+        var w =
+            tf.withName("w" + i)
+                .variable(
+                    init.random.randomUniform(init.constant(new long[] {size}), TFloat32.class));
         refs.add(w);
         // A linear data loss: its gradient, 1e-3 everywhere, folds into a constant.
-        resLoss = tf.math.add(resLoss, tf.math.mul(tf.constant(1e-3f),
-            tf.reduceSum(tf.readVariableOp(h, TFloat32.class), tf.constant(0))));
-        refLoss = tf.math.add(refLoss, tf.math.mul(tf.constant(1e-3f),
-            tf.reduceSum(tf.identity(w), tf.constant(0))));
+        resLoss =
+            tf.math.add(
+                resLoss,
+                tf.math.mul(
+                    tf.constant(1e-3f),
+                    tf.reduceSum(tf.readVariableOp(h, TFloat32.class), tf.constant(0))));
+        refLoss =
+            tf.math.add(
+                refLoss,
+                tf.math.mul(tf.constant(1e-3f), tf.reduceSum(tf.identity(w), tf.constant(0))));
       }
       Map<String, Op> steps = new LinkedHashMap<>();
       List<Op> bare = new ArrayList<>();
@@ -63,26 +72,32 @@ final class ProximalResourceBenchMain {
         bare.add(tf.train.applyGradientDescent(w, tf.constant(lr * 2e-4f), w));
       }
       steps.put("bare ref pass", tf.withControlDependencies(bare).noOp());
-      steps.put("PGD.minimize(loss, vars), resource (kernel)",
+      steps.put(
+          "PGD.minimize(loss, vars), resource (kernel)",
           new ProximalGradientDescent(g, lr, reg).minimize(resLoss, handles));
       List<Output<?>> outs = handles.stream().<Output<?>>map(Operand::asOutput).toList();
       List<Op> plain = new ArrayList<>();
       for (GradAndVar<?> p : DataGradients.of(tf.scope(), resLoss, outs, v -> true)) {
         @SuppressWarnings("unchecked")
         Operand<TFloat32> grad = (Operand<TFloat32>) p.getGradient();
-        plain.add(tf.train.resourceApplyProximalGradientDescent(p.getVariable(), tf.constant(lr),
-            tf.constant(1e-5f), tf.constant(2e-4f), grad));
+        plain.add(
+            tf.train.resourceApplyProximalGradientDescent(
+                p.getVariable(), tf.constant(lr), tf.constant(1e-5f), tf.constant(2e-4f), grad));
       }
-      steps.put("ResourceApplyProximalGradientDescent, no XLA", tf.withControlDependencies(plain)
-          .noOp());
+      steps.put(
+          "ResourceApplyProximalGradientDescent, no XLA", tf.withControlDependencies(plain).noOp());
       List<GradAndVar<? extends org.tensorflow.types.family.TType>> pairs = new ArrayList<>();
       for (GradAndVar<?> pair : DataGradients.of(tf.scope(), resLoss, outs, v -> true)) {
         pairs.add(pair);
       }
-      steps.put("XLA {read, prox, AssignVariableOp}, 32 per cluster", tf.withControlDependencies(
-          FusedProximalStep.build(tf, pairs, lr, new ProximalTerms(reg), "bench")).noOp());
-      ProximalGradientDescent onRefs = new ProximalGradientDescent(g, lr,
-          L1L2.builder().l1(1e-5).l2(1e-4).on("w[0-9]+").build());
+      steps.put(
+          "XLA {read, prox, AssignVariableOp}, 32 per cluster",
+          tf.withControlDependencies(
+                  FusedProximalStep.build(tf, pairs, lr, new ProximalTerms(reg), "bench"))
+              .noOp());
+      ProximalGradientDescent onRefs =
+          new ProximalGradientDescent(
+              g, lr, L1L2.builder().l1(1e-5).l2(1e-4).on("w[0-9]+").build());
       steps.put("PGD.minimize(loss), ref", onRefs.minimize(refLoss, refs));
       try (Session s = new Session(g)) {
         s.initialize();
@@ -99,10 +114,11 @@ final class ProximalResourceBenchMain {
           }
         }
         double bare0 = median(samples.get("bare ref pass"));
-        System.out.printf("%d x %d float32, medians of %d, load %s%n", count, size, reps,
-            Files.readString(Path.of("/proc/loadavg")).trim());
-        samples.forEach((k, v) -> System.out.printf("| %s | %.2f | %.2f |%n", k, median(v),
-            median(v) / bare0));
+        System.out.printf(
+            "%d x %d float32, medians of %d, load %s%n",
+            count, size, reps, Files.readString(Path.of("/proc/loadavg")).trim());
+        samples.forEach(
+            (k, v) -> System.out.printf("| %s | %.2f | %.2f |%n", k, median(v), median(v) / bare0));
       }
     }
   }

@@ -20,8 +20,8 @@ import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
-import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
 import org.tensorflow.framework.optimizers.Optimizer;
+import org.tensorflow.framework.optimizers.Optimizer.GradAndVar;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Op;
@@ -48,12 +48,14 @@ class ProximalResourceTest {
 
     Optimizer create(Graph g, float lr, L1L2 reg) {
       return this == GRADIENT_DESCENT
-          ? new ProximalGradientDescent(g, lr, reg) : new ProximalAdaGrad(g, lr, reg);
+          ? new ProximalGradientDescent(g, lr, reg)
+          : new ProximalAdaGrad(g, lr, reg);
     }
 
     Op minimize(Optimizer optimizer, Operand<?> loss, List<? extends Operand<?>> variables) {
       return optimizer instanceof ProximalGradientDescent gd
-          ? gd.minimize(loss, variables) : ((ProximalAdaGrad) optimizer).minimize(loss, variables);
+          ? gd.minimize(loss, variables)
+          : ((ProximalAdaGrad) optimizer).minimize(loss, variables);
     }
   }
 
@@ -91,17 +93,22 @@ class ProximalResourceTest {
       Operand<TFloat32> prediction =
           tf.math.add(tf.linalg.matMul(tf.constant(tensor(X, N, P)), read(kernel)), read(bias));
       Operand<TFloat32> error = tf.math.sub(prediction, tf.constant(tensor(Y, N, 1)));
-      loss = tf.math.add(tf.math.mean(tf.math.square(error), tf.constant(new int[] {0, 1})),
-          tf.math.mul(tf.constant(0.1f), tf.reduceSum(read(kernel), tf.constant(new int[] {0, 1}))));
+      loss =
+          tf.math.add(
+              tf.math.mean(tf.math.square(error), tf.constant(new int[] {0, 1})),
+              tf.math.mul(
+                  tf.constant(0.1f), tf.reduceSum(read(kernel), tf.constant(new int[] {0, 1}))));
     }
 
     Operand<?> variable(String name, float[] initial, long... shape) {
       if (!resource) {
         return tf.withName(name).variable(tf.withInitScope().constant(tensor(initial, shape)));
       }
-      Operand<?> handle = tf.withName(name)
-          .varHandleOp(TFloat32.class, Shape.of(shape), VarHandleOp.sharedName(name));
-      tf.withInitScope().assignVariableOp(handle, tf.withInitScope().constant(tensor(initial, shape)));
+      Operand<?> handle =
+          tf.withName(name)
+              .varHandleOp(TFloat32.class, Shape.of(shape), VarHandleOp.sharedName(name));
+      tf.withInitScope()
+          .assignVariableOp(handle, tf.withInitScope().constant(tensor(initial, shape)));
       return handle;
     }
 
@@ -155,8 +162,8 @@ class ProximalResourceTest {
   private static void assertWithinUlps(float[] expected, float[] actual, int ulps, String what) {
     assertEquals(expected.length, actual.length);
     for (int i = 0; i < expected.length; i++) {
-      double tolerance = ulps * (double) Math.ulp(Math.max(Math.abs(expected[i]),
-          Float.MIN_NORMAL));
+      double tolerance =
+          ulps * (double) Math.ulp(Math.max(Math.abs(expected[i]), Float.MIN_NORMAL));
       assertEquals(expected[i], actual[i], tolerance, what + "[" + i + "]");
     }
   }
@@ -208,8 +215,7 @@ class ProximalResourceTest {
     int zeros = 0;
     for (int j = 0; j < P; j++) {
       double v = KERNEL[j] - (double) LR * g[j];
-      double expected =
-          Math.signum(v) * Math.max(Math.abs(v) - LR * l1, 0.0) / (1 + LR * 2 * l2);
+      double expected = Math.signum(v) * Math.max(Math.abs(v) - LR * l1, 0.0) / (1 + LR * 2 * l2);
       if (expected == 0) {
         zeros++;
         assertEquals(0f, Math.abs(after[j]), "kernel[" + j + "] is an exact zero");
@@ -248,20 +254,26 @@ class ProximalResourceTest {
       // A ref variable joins the loss: loss' = loss + Σ (scale − 1)², so scale steps towards 1.
       Operand<TFloat32> scale =
           m.tf.withName("scale").variable(m.tf.withInitScope().constant(new float[] {3f}));
-      Operand<TFloat32> loss = m.tf.math.add(m.loss, m.tf.reduceSum(
-          m.tf.math.square(m.tf.math.sub(m.tf.identity(scale), m.tf.constant(1f))),
-          m.tf.constant(0)));
+      Operand<TFloat32> loss =
+          m.tf.math.add(
+              m.loss,
+              m.tf.reduceSum(
+                  m.tf.math.square(m.tf.math.sub(m.tf.identity(scale), m.tf.constant(1f))),
+                  m.tf.constant(0)));
       Op step = kind.minimize(kind.create(m.graph, LR, REG), loss, List.of(m.kernel, scale));
       float[][] after;
       try (Session s = new Session(m.graph)) {
         s.initialize();
         s.runner().addTarget(step).run();
-        after = new float[][] {fetch(s, m.read(m.kernel)), fetch(s, scale), fetch(s, m.read(m.bias))};
+        after =
+            new float[][] {fetch(s, m.read(m.kernel)), fetch(s, scale), fetch(s, m.read(m.bias))};
       }
       assertArrayEquals(expectedKernel, after[0], "resource kernel");
       // GD: 3 − lr·2·(3 − 1); AdaGrad: 3 − lr·4/√(0.1 + 16).
-      double expectedScale = kind == Kind.GRADIENT_DESCENT
-          ? 3 - LR * 4.0 : 3 - LR * 4.0 / Math.sqrt(ProximalAdaGrad.INITIAL_ACCUMULATOR_DEFAULT + 16);
+      double expectedScale =
+          kind == Kind.GRADIENT_DESCENT
+              ? 3 - LR * 4.0
+              : 3 - LR * 4.0 / Math.sqrt(ProximalAdaGrad.INITIAL_ACCUMULATOR_DEFAULT + 16);
       assertEquals(expectedScale, after[1][0], 1e-6, "ref scale");
       assertArrayEquals(BIAS, after[2], "bias, not given");
     }
@@ -276,7 +288,8 @@ class ProximalResourceTest {
       // The order is guaranteed by a control edge, not left to the scheduler (which, here, runs
       // an input-free read first anyway).
       GraphOperation update = updateOf(m.graph, "kernel");
-      assertTrue(update.controlInputs().contains((GraphOperation) metric.op()),
+      assertTrue(
+          update.controlInputs().contains((GraphOperation) metric.op()),
           update + " waits for the metric's read: " + update.controlInputs());
       try (Session s = new Session(m.graph)) {
         s.initialize();
@@ -334,15 +347,17 @@ class ProximalResourceTest {
       ProximalAdaGrad optimizer = new ProximalAdaGrad(m.graph, LR, REG);
       Op step = optimizer.minimize(m.loss);
       @SuppressWarnings("unchecked")
-      Operand<TFloat32> accumulator = optimizer
-          .getSlot(((Operand<TFloat32>) m.kernel).asOutput(), ProximalAdaGrad.ACCUMULATOR)
-          .orElseThrow();
+      Operand<TFloat32> accumulator =
+          optimizer
+              .getSlot(((Operand<TFloat32>) m.kernel).asOutput(), ProximalAdaGrad.ACCUMULATOR)
+              .orElseThrow();
       refAccumulator = m.run(step, 2, accumulator)[0];
     }
     try (Model m = new Model(true)) {
       // A handle of the user's already claims the accumulator's name as its shared_name.
-      m.tf.withName("claimer").varHandleOp(TFloat32.class, Shape.of(1),
-          VarHandleOp.sharedName("kernel-accumulator"));
+      m.tf
+          .withName("claimer")
+          .varHandleOp(TFloat32.class, Shape.of(1), VarHandleOp.sharedName("kernel-accumulator"));
       Op step = new ProximalAdaGrad(m.graph, LR, REG).minimize(m.loss);
       GraphOperation slot = m.graph.operation("kernel-accumulator");
       assertEquals("VarHandleOp", slot.type());
@@ -361,11 +376,18 @@ class ProximalResourceTest {
       Optimizer optimizer = kind.create(m.graph, LR, REG);
       IllegalArgumentException all =
           assertThrows(IllegalArgumentException.class, () -> optimizer.minimize(constantLoss));
-      assertTrue(all.getMessage().contains("would not train on the data: the data loss (op"
-          + " \"constant_loss\") reaches none of the graph's variables (2)"), all.getMessage());
-      IllegalArgumentException given = assertThrows(IllegalArgumentException.class,
-          () -> kind.minimize(optimizer, constantLoss, List.of(m.kernel)));
-      assertTrue(given.getMessage().contains("reaches none of the given variables (1)"),
+      assertTrue(
+          all.getMessage()
+              .contains(
+                  "would not train on the data: the data loss (op"
+                      + " \"constant_loss\") reaches none of the graph's variables (2)"),
+          all.getMessage());
+      IllegalArgumentException given =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> kind.minimize(optimizer, constantLoss, List.of(m.kernel)));
+      assertTrue(
+          given.getMessage().contains("reaches none of the given variables (1)"),
           given.getMessage());
     }
   }
@@ -386,9 +408,12 @@ class ProximalResourceTest {
   @EnumSource(Kind.class)
   void anEmptyVariableListIsRejected(Kind kind) {
     try (Model m = new Model(true)) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> kind.minimize(kind.create(m.graph, LR, REG), m.loss, List.of()));
-      assertTrue(e.getMessage().startsWith("variables is empty, so the step would train nothing"),
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> kind.minimize(kind.create(m.graph, LR, REG), m.loss, List.of()));
+      assertTrue(
+          e.getMessage().startsWith("variables is empty, so the step would train nothing"),
           e.getMessage());
     }
   }
@@ -396,12 +421,20 @@ class ProximalResourceTest {
   @Test
   void aVariableGivenTwiceIsRejectedNamingBothIndices() {
     try (Model m = new Model(true)) {
-      Operand<TFloat32> read = m.tf.withName("kernel_read").readVariableOp(m.kernel, TFloat32.class);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> new ProximalGradientDescent(m.graph, LR, REG)
-              .minimize(m.loss, List.of(m.kernel, m.bias, read)));
-      assertTrue(e.getMessage().startsWith("variables[2] (op \"kernel_read\") is the variable"
-          + " \"kernel\" again, already given as variables[0]"), e.getMessage());
+      Operand<TFloat32> read =
+          m.tf.withName("kernel_read").readVariableOp(m.kernel, TFloat32.class);
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new ProximalGradientDescent(m.graph, LR, REG)
+                      .minimize(m.loss, List.of(m.kernel, m.bias, read)));
+      assertTrue(
+          e.getMessage()
+              .startsWith(
+                  "variables[2] (op \"kernel_read\") is the variable"
+                      + " \"kernel\" again, already given as variables[0]"),
+          e.getMessage());
     }
   }
 
@@ -411,8 +444,10 @@ class ProximalResourceTest {
       List<Operand<?>> variables = new ArrayList<>();
       variables.add(m.kernel);
       variables.add(null);
-      NullPointerException e = assertThrows(NullPointerException.class,
-          () -> new ProximalGradientDescent(m.graph, LR, REG).minimize(m.loss, variables));
+      NullPointerException e =
+          assertThrows(
+              NullPointerException.class,
+              () -> new ProximalGradientDescent(m.graph, LR, REG).minimize(m.loss, variables));
       assertEquals("variables[1] must not be null", e.getMessage());
     }
   }
@@ -422,11 +457,15 @@ class ProximalResourceTest {
     try (Model m = new Model(true)) {
       Operand<TFloat32> doubled =
           m.tf.withName("doubled").math.mul(m.read(m.kernel), m.tf.constant(2f));
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> new ProximalGradientDescent(m.graph, LR, REG)
-              .minimize(m.loss, List.of(m.bias, doubled)));
-      assertTrue(e.getMessage().startsWith("variables[1] (op \"doubled\", a Mul) is not a"
-          + " variable"), e.getMessage());
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new ProximalGradientDescent(m.graph, LR, REG)
+                      .minimize(m.loss, List.of(m.bias, doubled)));
+      assertTrue(
+          e.getMessage().startsWith("variables[1] (op \"doubled\", a Mul) is not a" + " variable"),
+          e.getMessage());
     }
   }
 
@@ -434,10 +473,14 @@ class ProximalResourceTest {
   void aVariableOfAnotherGraphIsRejectedNamingItsIndexAndOp() {
     try (Model m = new Model(true);
         Model other = new Model(true)) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> new ProximalGradientDescent(m.graph, LR, REG)
-              .minimize(m.loss, List.of(other.kernel)));
-      assertTrue(e.getMessage().startsWith("variables[0] (op \"kernel\") belongs to another"),
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  new ProximalGradientDescent(m.graph, LR, REG)
+                      .minimize(m.loss, List.of(other.kernel)));
+      assertTrue(
+          e.getMessage().startsWith("variables[0] (op \"kernel\") belongs to another"),
           e.getMessage());
     }
   }
@@ -448,17 +491,20 @@ class ProximalResourceTest {
       ProximalAdaGrad optimizer = new ProximalAdaGrad(m.graph, LR, REG);
       optimizer.minimize(m.loss);
       Operand<?> accumulator = m.graph.operation("kernel-accumulator").output(0);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> optimizer.minimize(m.loss, List.of(accumulator)));
-      assertTrue(e.getMessage().contains("is this optimizer's own slot \"kernel-accumulator\""),
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> optimizer.minimize(m.loss, List.of(accumulator)));
+      assertTrue(
+          e.getMessage().contains("is this optimizer's own slot \"kernel-accumulator\""),
           e.getMessage());
     }
   }
 
   /**
    * Two large variables, {@code kernel} (selected) and {@code other}, with {@code loss = Σ c·w +
-   * ½·Σ w²} each (so {@code g = c + w}), stepped once by {@link ProximalGradientDescent}; returns both, and whether the
-   * graph holds an XLA-marked assignment.
+   * ½·Σ w²} each (so {@code g = c + w}), stepped once by {@link ProximalGradientDescent}; returns
+   * both, and whether the graph holds an XLA-marked assignment.
    */
   private static float[][] stepLarge(boolean resource, boolean[] fused) {
     int size = (int) FusedProximalStep.MIN_ELEMENTS;
@@ -470,9 +516,14 @@ class ProximalResourceTest {
       long seed = 9;
       for (Operand<?> w : List.of(kernel, other)) {
         Operand<TFloat32> read = m.read(w);
-        loss = tf.math.add(loss, tf.reduceSum(tf.math.add(
-            tf.math.mul(tf.constant(tensor(values(seed++, size, 1.0), size)), read),
-            tf.math.mul(tf.constant(0.5f), tf.math.square(read))), tf.constant(0)));
+        loss =
+            tf.math.add(
+                loss,
+                tf.reduceSum(
+                    tf.math.add(
+                        tf.math.mul(tf.constant(tensor(values(seed++, size, 1.0), size)), read),
+                        tf.math.mul(tf.constant(0.5f), tf.math.square(read))),
+                    tf.constant(0)));
       }
       L1L2 reg = L1L2.builder().l1(2.0).l2(0.3).on("large_kernel").build();
       Op step;
@@ -482,10 +533,13 @@ class ProximalResourceTest {
         for (GradAndVar<?> pair : DataGradients.of(tf.scope(), loss, variables, v -> true)) {
           pairs.add(pair);
         }
-        step = tf.withControlDependencies(
-            FusedProximalStep.build(tf, pairs, 0.1f, new ProximalTerms(reg), "test")).noOp();
+        step =
+            tf.withControlDependencies(
+                    FusedProximalStep.build(tf, pairs, 0.1f, new ProximalTerms(reg), "test"))
+                .noOp();
       } else {
-        step = new ProximalGradientDescent(m.graph, 0.1f, reg).minimize(loss, List.of(kernel, other));
+        step =
+            new ProximalGradientDescent(m.graph, 0.1f, reg).minimize(loss, List.of(kernel, other));
       }
       for (var it = m.graph.operations(); it.hasNext(); ) {
         GraphOperation op = it.next();

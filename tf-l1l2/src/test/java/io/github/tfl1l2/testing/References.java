@@ -3,12 +3,12 @@ package io.github.tfl1l2.testing;
 import java.util.Arrays;
 
 /**
- * The one double-precision reference that the tests of every module check the library against:
- * the L1 and L2 sums, the soft threshold, and an elastic-net solver. It shares no code with the
- * library or with TensorFlow, so agreeing with it shows the library computed the right thing.
+ * The one double-precision reference that the tests of every module check the library against: the
+ * L1 and L2 sums, the soft threshold, and an elastic-net solver. It shares no code with the library
+ * or with TensorFlow, so agreeing with it shows the library computed the right thing.
  *
- * <p>Published with the core module's test-jar ({@code tf-l1l2:tests}); the other modules depend
- * on it in test scope.
+ * <p>Published with the core module's test-jar ({@code tf-l1l2:tests}); the other modules depend on
+ * it in test scope.
  */
 public final class References {
   private References() {}
