@@ -40,7 +40,6 @@ class TrainableSavedModelDocsExampleTest {
 
   static void example(Path dir, Path out, TFloat32 images, TInt32 classes) {
     // DOCS:BEGIN
-    // spotless:off (held verbatim by the docs: DocumentedExamplesTest)
     L1L2 reg = L1L2.builder().l2(1e-4).on("kernel").build();
     try (TrainableSavedModel model = TrainableSavedModel.open(dir)) { // serve, serving_default
       Ops tf = Ops.create(model.graph());
@@ -61,7 +60,6 @@ class TrainableSavedModelDocsExampleTest {
       }
       model.exportTo(out, reg); // the trained values, and a regularization signature
     }
-    // spotless:on
     // DOCS:END
   }
 
