@@ -258,17 +258,7 @@ final class ResourceUpdates {
   @SuppressWarnings({"unchecked", "rawtypes"})
   private static Output<?> slotVariable(
       Scope scope, Names names, Output<?> variable, OptimizerRule.Slot slot) {
-    Shape shape = DataGradients.shapeOf(variable);
-    if (shape.isUnknown() || shape.hasUnknownDimension()) {
-      throw new IllegalArgumentException(
-          "variable \""
-              + variable.op().name()
-              + "\" has shape "
-              + shape
-              + "; its "
-              + slot.name()
-              + " slot needs a fully known shape");
-    }
+    Shape shape = DataGradients.fullyKnownShapeOf(variable, "its " + slot.name() + " slot");
     Class<? extends TType> type = typeOf(variable);
     String name = names.unique(variable.op().name() + "-" + slot.name());
     Scope init = scope.withInitScope();

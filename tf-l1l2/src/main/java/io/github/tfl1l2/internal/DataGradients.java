@@ -200,6 +200,28 @@ public final class DataGradients {
   }
 
   /**
+   * {@link #shapeOf} of {@code variable}, which must be fully known because {@code what} (a zero
+   * gradient, a slot) is built in its shape.
+   *
+   * @throws IllegalArgumentException naming the variable, its shape and {@code what}, if a rank or
+   *     dimension is unknown
+   */
+  public static Shape fullyKnownShapeOf(Output<?> variable, String what) {
+    Shape shape = shapeOf(variable);
+    if (shape.isUnknown() || shape.hasUnknownDimension()) {
+      throw new IllegalArgumentException(
+          "variable \""
+              + variable.op().name()
+              + "\" has shape "
+              + shape
+              + "; "
+              + what
+              + " needs a fully known shape");
+    }
+    return shape;
+  }
+
+  /**
    * {@code scope} pinned to {@code variable}'s device (that of its op, or of the variable behind an
    * unpinned read chain), so that every op built through it, and through scopes derived from it,
    * runs beside the variable; {@code scope} itself when the variable is not pinned.
@@ -410,15 +432,7 @@ public final class DataGradients {
               + variable.op().type()
               + ") must be a VariableV2 or VarHandleOp output");
     }
-    Shape shape = shapeOf(variable);
-    if (shape.isUnknown() || shape.hasUnknownDimension()) {
-      throw new IllegalArgumentException(
-          "variable \""
-              + variable.op().name()
-              + "\" has shape "
-              + shape
-              + "; a zero gradient needs a fully known shape");
-    }
+    Shape shape = fullyKnownShapeOf(variable, "a zero gradient");
     Scope beside = PinnedScope.on(scope, Devices.deviceOf(variable));
     Class<? extends TType> type = TensorTypeRegistry.find(dtypeOf(variable)).type();
     return Zeros.create(beside, Constant.vectorOf(beside, shape.asArray()), type).asOutput();
