@@ -94,6 +94,8 @@ public final class L1L2 implements Regularizer {
    *
    * @param l1 the coefficient of Σ|w|, finite and {@code >= 0}
    * @param l2 the coefficient of Σw², finite and {@code >= 0}
+   * @return a regularizer computing {@code l1 · Σ|w| + l2 · Σw²} ({@code weight = 1}, all
+   *     parameters, XLA on)
    * @throws IllegalArgumentException if a coefficient is negative, NaN or infinite
    */
   public static L1L2 of(double l1, double l2) {
@@ -105,6 +107,7 @@ public final class L1L2 implements Regularizer {
    * Keras {@code regularizers.l1(l1)} shorthand).
    *
    * @param l1 the coefficient of Σ|w|, finite and {@code >= 0}
+   * @return a regularizer with this {@code l1} and {@code l2 = 0}
    * @throws IllegalArgumentException if {@code l1} is negative, NaN or infinite
    */
   public static L1L2 l1(double l1) {
@@ -116,18 +119,30 @@ public final class L1L2 implements Regularizer {
    * Keras {@code regularizers.l2(l2)} shorthand).
    *
    * @param l2 the coefficient of Σw², finite and {@code >= 0}
+   * @return a regularizer with this {@code l2} and {@code l1 = 0}
    * @throws IllegalArgumentException if {@code l2} is negative, NaN or infinite
    */
   public static L1L2 l2(double l2) {
     return builder().l2(l2).build();
   }
 
-  /** Returns a builder with the defaults {@code l1 = l2 = 0}, {@code weight = 1}, … */
+  /**
+   * Returns a builder with the defaults {@code l1 = l2 = 0}, {@code weight = 1}, …
+   *
+   * @return a new builder: {@code l1 = l2 = 0}, {@code weight = 1}, {@link
+   *     Reduction#SUM_OVER_BATCH_SIZE}, no {@code on}, name {@value #DEFAULT_NAME}, XLA on, no
+   *     numeric checks
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Returns a builder initialised with this regularizer's settings. */
+  /**
+   * Returns a builder initialised with this regularizer's settings.
+   *
+   * @return a new builder whose {@link Builder#build()} gives a regularizer equal to this one until
+   *     a setter changes it; this regularizer is not affected
+   */
   public Builder toBuilder() {
     Builder builder = new Builder();
     builder.l1 = l1;
@@ -141,42 +156,74 @@ public final class L1L2 implements Regularizer {
     return builder;
   }
 
-  /** The coefficient of Σ|w|. */
+  /**
+   * The coefficient of Σ|w|.
+   *
+   * @return {@code l1}, finite and {@code >= 0} (default 0)
+   */
   public double l1() {
     return l1;
   }
 
-  /** The coefficient of Σw². */
+  /**
+   * The coefficient of Σw².
+   *
+   * @return {@code l2}, finite and {@code >= 0} (default 0)
+   */
   public double l2() {
     return l2;
   }
 
-  /** The factor applied to the whole penalty. */
+  /**
+   * The factor applied to the whole penalty.
+   *
+   * @return {@code weight}, finite and {@code >= 0} (default 1)
+   */
   public double weight() {
     return weight;
   }
 
-  /** How the per-parameter penalties are combined. */
+  /**
+   * How the per-parameter penalties are combined.
+   *
+   * @return the reduction, never null (default {@link Reduction#SUM_OVER_BATCH_SIZE})
+   */
   public Reduction reduction() {
     return reduction;
   }
 
-  /** The regular expression that selects parameters by name, if one was set. */
+  /**
+   * The regular expression that selects parameters by name, if one was set.
+   *
+   * @return the {@code on(regex)} pattern as given, or empty when every parameter is selected
+   */
   public Optional<String> on() {
     return on == null ? Optional.empty() : Optional.of(on.pattern());
   }
 
-  /** The name scope of the emitted ops (made unique by TF-Java when it is used twice). */
+  /**
+   * The name scope of the emitted ops (made unique by TF-Java when it is used twice).
+   *
+   * @return a valid TensorFlow op name (default {@value #DEFAULT_NAME})
+   */
   public String name() {
     return name;
   }
 
-  /** Whether graph ops are marked for XLA compilation. */
+  /**
+   * Whether graph ops are marked for XLA compilation.
+   *
+   * @return the {@code xla} setting (default true); it has no effect in eager mode
+   */
   public boolean xla() {
     return xla;
   }
 
-  /** Whether each parameter read is checked for NaN and infinity, naming the parameter. */
+  /**
+   * Whether each parameter read is checked for NaN and infinity, naming the parameter.
+   *
+   * @return the {@code checkNumerics} setting (default false)
+   */
   public boolean checkNumerics() {
     return checkNumerics;
   }
@@ -188,6 +235,7 @@ public final class L1L2 implements Regularizer {
    * its gradient, the optimizers, the SavedModel signature and the command line all call it.
    *
    * @param name a parameter name: a map key, an op name, or a variable name of a SavedModel
+   * @return true when the penalty covers the parameter named {@code name}
    * @throws NullPointerException if {@code name} is null
    */
   public boolean selects(String name) {
@@ -198,6 +246,8 @@ public final class L1L2 implements Regularizer {
   /**
    * Whether the penalty is identically zero ({@code l1 = l2 = 0} or {@code weight = 0}): it is then
    * emitted as a constant and reads no parameter.
+   *
+   * @return true when {@code weight = 0} or {@code l1 = l2 = 0}
    */
   public boolean isZero() {
     return weight == 0.0 || (l1 == 0.0 && l2 == 0.0);
@@ -205,6 +255,11 @@ public final class L1L2 implements Regularizer {
 
   /**
    * Emits the float32 penalty over {@code parameters}; see {@link #penalty(Ops, Iterable, Class)}.
+   *
+   * @param tf the ops of the graph or eager session the parameters belong to
+   * @param parameters floating operands: DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE
+   * @return the penalty as a float32 scalar, or a float32 {@code [n]} vector for {@link
+   *     Reduction#NONE}
    */
   public Operand<TFloat32> penalty(Ops tf, Iterable<? extends Operand<?>> parameters) {
     return penalty(tf, parameters, TFloat32.class);
@@ -221,8 +276,11 @@ public final class L1L2 implements Regularizer {
    *
    * @param tf the ops of the graph or eager session the parameters belong to
    * @param parameters floating operands: DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE
+   * @param <T> the result's element type
    * @param type the result type: {@code TFloat16}, {@code TBfloat16}, {@code TFloat32} or {@code
    *     TFloat64}
+   * @return the penalty in {@code type}: a scalar, or {@code [n]} for {@link Reduction#NONE} with
+   *     {@code n} the number of selected parameters
    * @throws NullPointerException if {@code parameters} or one of its elements is null
    * @throws IllegalArgumentException if a parameter is not floating or belongs to another
    *     environment, or {@code type} is not a floating type
@@ -237,6 +295,11 @@ public final class L1L2 implements Regularizer {
    * Emits the float32 penalty over named parameters; {@code on(regex)} matches the map keys.
    * Parameters are taken in the map's iteration order (which {@link Reduction#NONE} keeps).
    *
+   * @param tf the ops of the graph or eager session the parameters belong to
+   * @param namedParameters floating operands (DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE) by name;
+   *     neither keys nor values may be null
+   * @return the penalty as a float32 scalar, or a float32 {@code [n]} vector for {@link
+   *     Reduction#NONE}
    * @see #penalty(Ops, Iterable, Class)
    */
   public Operand<TFloat32> penalty(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
@@ -247,6 +310,14 @@ public final class L1L2 implements Regularizer {
    * Emits the penalty in {@code type} over named parameters; {@code on(regex)} matches the map
    * keys. Parameters are taken in the map's iteration order.
    *
+   * @param <T> the result's element type
+   * @param tf the ops of the graph or eager session the parameters belong to
+   * @param namedParameters floating operands (DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE) by name;
+   *     neither keys nor values may be null
+   * @param type the result type: {@code TFloat16}, {@code TBfloat16}, {@code TFloat32} or {@code
+   *     TFloat64}
+   * @return the penalty in {@code type}: a scalar, or {@code [n]} for {@link Reduction#NONE} with
+   *     {@code n} the number of selected parameters
    * @see #penalty(Ops, Iterable, Class)
    */
   public <T extends TFloating> Operand<T> penalty(
@@ -298,9 +369,12 @@ public final class L1L2 implements Regularizer {
    * Optimizer.minimize}: the penalty sits in the loss before gradients are taken, so the
    * optimizer's update includes {@code weight · (l1 · sign(w) + 2 · l2 · w)}.
    *
+   * @param <T> the loss's element type, which the result keeps
    * @param tf the ops of the graph or eager session
    * @param loss a scalar floating data loss
    * @param parameters the parameters to regularize, as for {@link #penalty(Ops, Iterable, Class)}
+   * @return the scalar {@code Add} of {@code loss} and the penalty, named {@code <name>_loss}, in
+   *     the loss's dtype
    * @throws IllegalArgumentException if the reduction is {@link Reduction#NONE} (a vector cannot be
    *     added to a scalar loss), or as for {@code penalty}
    */
@@ -384,6 +458,7 @@ public final class L1L2 implements Regularizer {
    * @param tf the ops of the graph or eager session the parameters belong to
    * @param parameters floating operands, selected and named as for {@link #penalty(Ops, Iterable,
    *     Class)}
+   * @return the float64 sums, per selected parameter, and the penalty made of them
    * @throws NullPointerException if {@code parameters} or one of its elements is null
    * @throws IllegalArgumentException if a parameter is not floating or belongs to another
    *     environment
@@ -396,6 +471,10 @@ public final class L1L2 implements Regularizer {
    * Emits the sums of named parameters; {@code on(regex)} matches the map keys, and {@link
    * ParameterSums#names()} are the selected keys in map order.
    *
+   * @param tf the ops of the graph or eager session the parameters belong to
+   * @param namedParameters floating operands (DT_HALF, DT_BFLOAT16, DT_FLOAT or DT_DOUBLE) by name;
+   *     neither keys nor values may be null
+   * @return the float64 sums, per selected parameter, and the penalty made of them
    * @see #sums(Ops, Iterable)
    */
   public ParameterSums sums(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
@@ -517,25 +596,46 @@ public final class L1L2 implements Regularizer {
 
     private Builder() {}
 
-    /** Sets the coefficient of Σ|w| (default 0); finite and {@code >= 0}. */
+    /**
+     * Sets the coefficient of Σ|w| (default 0); finite and {@code >= 0}.
+     *
+     * @param l1 the coefficient; checked by {@link #build()}
+     * @return this builder
+     */
     public Builder l1(double l1) {
       this.l1 = l1;
       return this;
     }
 
-    /** Sets the coefficient of Σw² (default 0); finite and {@code >= 0}. */
+    /**
+     * Sets the coefficient of Σw² (default 0); finite and {@code >= 0}.
+     *
+     * @param l2 the coefficient; checked by {@link #build()}
+     * @return this builder
+     */
     public Builder l2(double l2) {
       this.l2 = l2;
       return this;
     }
 
-    /** Sets the factor on the whole penalty (default 1); finite and {@code >= 0}. */
+    /**
+     * Sets the factor on the whole penalty (default 1); finite and {@code >= 0}.
+     *
+     * @param weight the factor; checked by {@link #build()}
+     * @return this builder
+     */
     public Builder weight(double weight) {
       this.weight = weight;
       return this;
     }
 
-    /** Sets how per-parameter penalties combine (default {@link Reduction#SUM_OVER_BATCH_SIZE}). */
+    /**
+     * Sets how per-parameter penalties combine (default {@link Reduction#SUM_OVER_BATCH_SIZE}).
+     *
+     * @param reduction {@link Reduction#NONE}, {@link Reduction#SUM} or {@link
+     *     Reduction#SUM_OVER_BATCH_SIZE}; null is rejected by {@link #build()}
+     * @return this builder
+     */
     public Builder reduction(Reduction reduction) {
       this.reduction = reduction;
       return this;
@@ -545,19 +645,36 @@ public final class L1L2 implements Regularizer {
      * Keeps only parameters whose name contains a match of {@code regex} ({@link
      * java.util.regex.Matcher#find()}; anchor with {@code ^…$} for a whole-name match). Default:
      * all parameters.
+     *
+     * @param regex a {@link java.util.regex.Pattern} expression; its syntax is checked by {@link
+     *     #build()}
+     * @return this builder
+     * @throws NullPointerException if {@code regex} is null
      */
     public Builder on(String regex) {
       this.on = Checks.notNull("on", regex);
       return this;
     }
 
-    /** Sets the name scope of the emitted ops (default {@value L1L2#DEFAULT_NAME}). */
+    /**
+     * Sets the name scope of the emitted ops (default {@value L1L2#DEFAULT_NAME}).
+     *
+     * @param name a TensorFlow op name, {@code [A-Za-z0-9.][A-Za-z0-9_.\-]*}; checked by {@link
+     *     #build()}
+     * @return this builder
+     */
     public Builder name(String name) {
       this.name = name;
       return this;
     }
 
-    /** Marks graph ops for XLA compilation (default {@code true}). */
+    /**
+     * Marks graph ops for XLA compilation (default {@code true}).
+     *
+     * @param xla true to mark the penalty's graph ops (and those of the fused training step) for
+     *     XLA, false to leave them to TensorFlow's kernels; ignored in eager mode
+     * @return this builder
+     */
     public Builder xla(boolean xla) {
       this.xla = xla;
       return this;
@@ -567,6 +684,9 @@ public final class L1L2 implements Regularizer {
      * Checks every parameter for NaN and infinity when the penalty runs (default {@code false}).
      * Without it a NaN or infinite weight propagates into the penalty; with it the run fails with
      * an {@code InvalidArgumentError} whose message names the parameter.
+     *
+     * @param checkNumerics true to add a {@code CheckNumerics} op on each parameter read
+     * @return this builder
      */
     public Builder checkNumerics(boolean checkNumerics) {
       this.checkNumerics = checkNumerics;
@@ -576,6 +696,7 @@ public final class L1L2 implements Regularizer {
     /**
      * Validates the settings and returns the regularizer.
      *
+     * @return a new immutable regularizer with these settings; the builder can be reused
      * @throws IllegalArgumentException naming the first invalid setting
      * @throws NullPointerException if reduction or name is null
      */

@@ -60,17 +60,30 @@ public final class ParameterSums {
     this.penalty = penalty;
   }
 
-  /** The selected parameters' names, in input order: the order of every vector here. */
+  /**
+   * The selected parameters' names, in input order: the order of every vector here.
+   *
+   * @return an immutable list of {@code n} names: map keys, or op names (with {@code :index} past
+   *     output 0; a read named after its variable) for an unnamed list
+   */
   public List<String> names() {
     return names;
   }
 
-  /** float64 {@code [n]}: {@code Σ|w_i|} of each selected parameter. */
+  /**
+   * float64 {@code [n]}: {@code Σ|w_i|} of each selected parameter.
+   *
+   * @return a float64 vector of shape {@code [n]}, in the order of {@link #names()}
+   */
   public Operand<TFloat64> absSums() {
     return absSums;
   }
 
-  /** float64 {@code [n]}: {@code Σw_i²} of each selected parameter. */
+  /**
+   * float64 {@code [n]}: {@code Σw_i²} of each selected parameter.
+   *
+   * @return a float64 vector of shape {@code [n]}, in the order of {@link #names()}
+   */
   public Operand<TFloat64> squareSums() {
     return squareSums;
   }
@@ -78,12 +91,18 @@ public final class ParameterSums {
   /**
    * float64 {@code [n]}: {@code weight · (l1 · Σ|w_i| + l2 · Σw_i²)} of each selected parameter,
    * the {@link Reduction#NONE} penalty.
+   *
+   * @return a float64 vector of shape {@code [n]}, in the order of {@link #names()}
    */
   public Operand<TFloat64> perParameter() {
     return perParameter;
   }
 
-  /** float64 scalar: the sum of {@link #perParameter()}, the {@link Reduction#SUM} penalty. */
+  /**
+   * float64 scalar: the sum of {@link #perParameter()}, the {@link Reduction#SUM} penalty.
+   *
+   * @return a float64 scalar; zero when no parameter is selected
+   */
   public Operand<TFloat64> penalty() {
     return penalty;
   }

@@ -31,6 +31,7 @@ public final class ExportDirectory {
    * Checks that an export may create {@code target}: nothing exists at that path (a symbolic link
    * counts, even a dangling one) and its parent directory does.
    *
+   * @param target the directory an export is to create
    * @param argument how the caller names {@code target} in the message, e.g. {@code --out}
    * @throws SavedModelException naming {@code argument} and {@code target} otherwise
    */
@@ -51,6 +52,10 @@ public final class ExportDirectory {
   /**
    * Records what is at {@code target} now, before another process exports to it, so that {@link
    * #removeLeftovers()} removes only what that process made.
+   *
+   * @param target the directory the other process is to export to, as it will be given to it
+   * @return a record of whether {@code target} exists and which temporaries beside it exist now
+   * @throws NullPointerException if {@code target} is null
    */
   public static ExportDirectory watch(Path target) {
     return new ExportDirectory(

@@ -65,7 +65,13 @@ public final class LoadedSavedModel implements AutoCloseable {
     this.trainableSource = trainableSource;
   }
 
-  /** Opens the MetaGraphDef tagged {@value #SERVE_TAG}; see {@link #open(Path, String)}. */
+  /**
+   * Opens the MetaGraphDef tagged {@value #SERVE_TAG}; see {@link #open(Path, String)}.
+   *
+   * @param directory a SavedModel directory (holding {@code saved_model.pb} and {@code variables/})
+   * @return the loaded model, to be closed by the caller
+   * @throws SavedModelException as for {@link #open(Path, String)}
+   */
   public static LoadedSavedModel open(Path directory) {
     return open(directory, SERVE_TAG);
   }
@@ -73,6 +79,10 @@ public final class LoadedSavedModel implements AutoCloseable {
   /**
    * Validates {@code directory} and loads its MetaGraphDef tagged {@code tag} with its variables.
    *
+   * @param directory a SavedModel directory (holding {@code saved_model.pb} and {@code variables/})
+   * @param tag the tag of the MetaGraphDef to load, e.g. {@value #SERVE_TAG}
+   * @return the loaded model, to be closed by the caller (it owns a TensorFlow session)
+   * @throws NullPointerException if {@code directory} or {@code tag} is null
    * @throws SavedModelException with a one-line message if the directory is missing, is not a
    *     SavedModel, holds an entry that cannot be read safely (a symbolic link loop, a FIFO, an
    *     unreadable file), has no MetaGraphDef with {@code tag}, lacks the variables its graph
@@ -105,27 +115,49 @@ public final class LoadedSavedModel implements AutoCloseable {
         flags.source());
   }
 
-  /** The directory the model was loaded from. */
+  /**
+   * The directory the model was loaded from.
+   *
+   * @return the path given to {@code open}, as given
+   */
   public Path directory() {
     return directory;
   }
 
-  /** Every variable of the graph ({@code VarHandleOp}, {@code VariableV2}), sorted by name. */
+  /**
+   * Every variable of the graph ({@code VarHandleOp}, {@code VariableV2}), sorted by name.
+   *
+   * @return an immutable list, of every dtype (not only floating ones), trainable or not
+   */
   public List<ModelVariable> variables() {
     return variables;
   }
 
-  /** Where the {@link ModelVariable#trainable()} flags come from. */
+  /**
+   * Where the {@link ModelVariable#trainable()} flags come from.
+   *
+   * @return the object graph, the TF1 {@code trainable_variables} collection, or neither (every
+   *     variable then counts as trainable)
+   */
   public TrainableSource trainableSource() {
     return trainableSource;
   }
 
-  /** The keys of the loaded MetaGraphDef's signatures, sorted. */
+  /**
+   * The keys of the loaded MetaGraphDef's signatures, sorted.
+   *
+   * @return a new sorted set of the signature keys, e.g. {@code serving_default}; as read from the
+   *     directory, not counting signatures added since
+   */
   public Set<String> signatureKeys() {
     return new TreeSet<>(savedModel.getMetaGraphs(metaGraphIndex).getSignatureDefMap().keySet());
   }
 
-  /** The loaded bundle; it stays owned by this object and closes with it. */
+  /**
+   * The loaded bundle; it stays owned by this object and closes with it.
+   *
+   * @return the bundle whose graph and session every call of this object uses; do not close it
+   */
   public SavedModelBundle bundle() {
     return bundle;
   }
@@ -135,6 +167,9 @@ public final class LoadedSavedModel implements AutoCloseable {
    * ModelVariable#isFloating()}), trainable ones only unless {@code includeNonTrainable}, that
    * {@link L1L2#selects(String) config.selects} by name.
    *
+   * @param config the regularizer whose {@code on(regex)} selects by variable name
+   * @param includeNonTrainable true to select non-trainable variables too (optimizer slots, moving
+   *     statistics, …), false for trainable ones only
    * @return the selection in {@link #variables()} order; empty when nothing matches
    */
   public List<ModelVariable> select(L1L2 config, boolean includeNonTrainable) {
@@ -155,6 +190,9 @@ public final class LoadedSavedModel implements AutoCloseable {
    *
    * @param config the regularizer; its reduction is ignored (the report has both sums and rows)
    * @param selected variables of this model, e.g. from {@link #select(L1L2, boolean)}
+   * @return the total penalty, Σ|w| and Σw², and one row per variable of {@code selected}: the
+   *     graph's float32 outputs (summed in float64 or float32, per variable dtype), widened to
+   *     double
    * @throws IllegalArgumentException if {@code selected} is empty, holds a variable of another
    *     model or a non-floating one, or {@code config.on()} matches none of them
    * @throws SavedModelException if TensorFlow cannot compute it (e.g. a corrupt graph leaves a
@@ -186,6 +224,11 @@ public final class LoadedSavedModel implements AutoCloseable {
    * signature's outputs were computed, so a graph on which they fail leaves nothing; the input
    * directory is only read.
    *
+   * @param config the regularizer the signature computes; its reduction is ignored, and the
+   *     signature is not XLA-marked
+   * @param selected variables of this model the signature regularizes, e.g. from {@link
+   *     #select(L1L2, boolean)}
+   * @param out the directory to create; it must not exist, its parent must
    * @return the values of the added signature's outputs, one row per regularized variable
    * @throws SavedModelException if {@code out} exists, its parent does not, the SavedModel holds
    *     more than one MetaGraphDef (the others would be lost), TensorFlow cannot save the variables

@@ -18,7 +18,19 @@ import org.tensorflow.proto.DataType;
 public record ModelVariable(
     String name, String opType, DataType dtype, List<Long> shape, boolean trainable) {
 
-  /** Validates the components and freezes {@code shape}. */
+  /**
+   * Validates the components and freezes {@code shape}.
+   *
+   * @param name the graph op name of the variable, e.g. {@code dense/kernel}
+   * @param opType the variable's op type: {@code VarHandleOp}, {@code VariableV2} or {@code
+   *     Variable}
+   * @param dtype the element type of the variable's value
+   * @param shape the declared shape; {@code -1} marks an unknown dimension, an empty list a scalar;
+   *     copied
+   * @param trainable whether the model marks the variable trainable
+   * @throws NullPointerException if {@code name}, {@code opType}, {@code dtype} or {@code shape}
+   *     (or an element of it) is null
+   */
   public ModelVariable {
     Objects.requireNonNull(name, "name must not be null");
     Objects.requireNonNull(opType, "opType must not be null");
@@ -29,12 +41,20 @@ public record ModelVariable(
   /**
    * Whether the value is floating point (half, bfloat16, float or double): only those regularize
    * ({@link FloatingTypes#isFloating(DataType)}).
+   *
+   * @return true for {@code DT_HALF}, {@code DT_BFLOAT16}, {@code DT_FLOAT} and {@code DT_DOUBLE}
    */
   public boolean isFloating() {
     return FloatingTypes.isFloating(dtype);
   }
 
-  /** The Python-style name of {@link #dtype()}: {@code float32}, {@code int64}, … */
+  /**
+   * The Python-style name of {@link #dtype()}: {@code float32}, {@code int64}, …
+   *
+   * @return {@code float16}, {@code float32} or {@code float64} for {@code DT_HALF}, {@code
+   *     DT_FLOAT} and {@code DT_DOUBLE}; otherwise the proto name lower-cased without its {@code
+   *     DT_} prefix, e.g. {@code bfloat16}, {@code int64}
+   */
   public String dtypeName() {
     String proto = dtype.name();
     return switch (dtype) {

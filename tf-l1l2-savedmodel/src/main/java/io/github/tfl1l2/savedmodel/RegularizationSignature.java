@@ -85,7 +85,14 @@ public final class RegularizationSignature {
     return RegularizationOutputs.emit(tf, graph, KEY, config, variables, false).signature();
   }
 
-  /** The method name that documents {@code config} inside the SavedModel. */
+  /**
+   * The method name that documents {@code config} inside the SavedModel.
+   *
+   * @param config the regularizer; only {@code l1}, {@code l2}, {@code weight} and {@code on} are
+   *     written
+   * @return {@value #METHOD_PREFIX} followed by {@code l1=…,l2=…,weight=…} (Java's {@code double}
+   *     text, e.g. {@code 1.0E-4}) and {@code ,on=<regex>} when a selection is set
+   */
   public static String methodName(L1L2 config) {
     return METHOD_PREFIX
         + "l1="
@@ -109,6 +116,9 @@ public final class RegularizationSignature {
    * reads back {@code equals} to itself.
    *
    * @param bundle a loaded SavedModel; only the constant {@value #COEFFICIENTS} is computed
+   * @return a regularizer with the recorded {@code l1}, {@code l2}, {@code weight} and {@code on},
+   *     every other setting at its default
+   * @throws NullPointerException if {@code bundle} is null
    * @throws SavedModelException if the model has no {@value #KEY} signature, or its method name or
    *     coefficients are not those this class writes, or they disagree
    */

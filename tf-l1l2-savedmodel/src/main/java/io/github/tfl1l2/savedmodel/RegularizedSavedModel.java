@@ -38,6 +38,8 @@ public final class RegularizedSavedModel {
    *
    * @param session a session over the graph that holds the variables
    * @param regularizer the coefficients and selection ({@code on}) of the signature
+   * @return a new exporter with no variables and no signatures yet
+   * @throws NullPointerException if {@code session} or {@code regularizer} is null
    */
   public static Exporter exporter(Session session, L1L2 regularizer) {
     return new Exporter(
@@ -61,6 +63,10 @@ public final class RegularizedSavedModel {
      * Adds the variables the signature regularizes (after {@code on} selection), by name, in the
      * order of its {@value RegularizationSignature#PER_VARIABLE} output.
      *
+     * @param namedVariables floating variables (or reads of them) of the session's graph, by the
+     *     name that {@code on} matches and the signature reports; neither keys nor values may be
+     *     null
+     * @return this exporter
      * @throws IllegalArgumentException if a name was added before
      */
     public Exporter variables(Map<String, ? extends Operand<?>> namedVariables) {
@@ -78,6 +84,9 @@ public final class RegularizedSavedModel {
     /**
      * Adds one of the model's own signatures.
      *
+     * @param signature a signature over tensors of the session's graph, e.g. {@code
+     *     serving_default}
+     * @return this exporter
      * @throws IllegalArgumentException if its key is {@value RegularizationSignature#KEY} or was
      *     added before
      */

@@ -7,12 +7,22 @@ package io.github.tfl1l2.savedmodel;
 public final class SavedModelException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
-  /** An exception with a one-line {@code message}. */
+  /**
+   * An exception with a one-line {@code message}.
+   *
+   * @param message one line that names the directory and what is wrong with it
+   */
   public SavedModelException(String message) {
     super(message);
   }
 
-  /** An exception with a one-line {@code message} and its cause. */
+  /**
+   * An exception with a one-line {@code message} and its cause.
+   *
+   * @param message one line that names the directory and what is wrong with it
+   * @param cause the failure that led to it, whose first line {@code message} usually quotes
+   *     ({@link #firstLine}); may be null
+   */
   public SavedModelException(String message, Throwable cause) {
     super(message, cause);
   }

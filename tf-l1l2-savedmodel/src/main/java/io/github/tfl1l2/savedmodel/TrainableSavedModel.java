@@ -81,6 +81,12 @@ public final class TrainableSavedModel implements AutoCloseable {
   /**
    * Opens the SavedModel in {@code directory} (tag {@code serve}) and inlines its {@code
    * serving_default} signature; see {@link #open(Path, String)}.
+   *
+   * @param directory a TF2 or Keras SavedModel
+   * @return the model with its {@code serving_default} signature inlined, to be closed by the
+   *     caller
+   * @throws IllegalArgumentException if the model has no {@code serving_default} signature
+   * @throws SavedModelException as for {@link #open(Path, String)}
    */
   public static TrainableSavedModel open(Path directory) {
     return open(directory, DEFAULT_SIGNATURE);
@@ -93,6 +99,9 @@ public final class TrainableSavedModel implements AutoCloseable {
    *
    * @param directory a TF2 or Keras SavedModel
    * @param signatureKey the key of one of its signatures, e.g. {@code serving_default}
+   * @return the model with that signature inlined, to be closed by the caller (it owns the loaded
+   *     session and graph)
+   * @throws NullPointerException if {@code directory} or {@code signatureKey} is null
    * @throws IllegalArgumentException if the model has no signature {@code signatureKey} (the
    *     message lists those it has)
    * @throws SavedModelException with a one-line message if the directory does not load (see {@link
@@ -238,7 +247,11 @@ public final class TrainableSavedModel implements AutoCloseable {
     return tensors;
   }
 
-  /** The loaded graph, which holds the inlined signature; add the loss and training ops here. */
+  /**
+   * The loaded graph, which holds the inlined signature; add the loss and training ops here.
+   *
+   * @return the graph of {@link #session()}, owned by this object and closed with it
+   */
   public Graph graph() {
     return loaded.bundle().graph();
   }
@@ -246,6 +259,8 @@ public final class TrainableSavedModel implements AutoCloseable {
   /**
    * The session of the loaded model, its variables restored from the SavedModel. Closed by {@link
    * #close()}.
+   *
+   * @return the session that runs {@link #graph()}; do not close it yourself
    */
   public Session session() {
     return loaded.bundle().session();
@@ -255,6 +270,9 @@ public final class TrainableSavedModel implements AutoCloseable {
    * The tensor to feed for the signature's input {@code key}: the same placeholder that the model's
    * own call reads, so one feed serves both.
    *
+   * @param key the name of one of the signature's inputs, e.g. {@code x}
+   * @return the placeholder output that the signature's input {@code key} names
+   * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if the signature has no input {@code key}
    */
   public Output<?> input(String key) {
@@ -276,7 +294,11 @@ public final class TrainableSavedModel implements AutoCloseable {
    * The signature's output {@code key}, computed by the inlined ops: its value equals the model's
    * own signature output, and gradients of it reach {@link #trainableVariables()}.
    *
+   * @param <T> the output's tensor type
+   * @param key the name of one of the signature's outputs
    * @param type the output's tensor type, e.g. {@code TFloat32.class} for {@code DT_FLOAT}
+   * @return the inlined op's output, typed as {@code type}
+   * @throws NullPointerException if {@code key} or {@code type} is null
    * @throws IllegalArgumentException if the signature has no output {@code key}, or its dtype is
    *     not that of {@code type}
    */
@@ -323,6 +345,10 @@ public final class TrainableSavedModel implements AutoCloseable {
    * name. Gradients with respect to a handle sum over all of its reads. A Keras model's kernels,
    * biases and {@code BatchNormalization} gamma and beta are trainable; moving statistics,
    * optimizer slots and metric counters are not.
+   *
+   * @return an immutable list of handles, ready to pass as the weights of {@code L1L2.minimize} or
+   *     the variables of a proximal optimizer's {@code minimize}; empty when the signature reads no
+   *     trainable variable
    */
   public List<Operand<?>> trainableVariables() {
     return handles;
@@ -337,6 +363,8 @@ public final class TrainableSavedModel implements AutoCloseable {
    *
    * <p>Atomic: written into a hidden temporary sibling, renamed into place when complete.
    *
+   * @param directory the directory to create; it must not exist, its parent must
+   * @throws NullPointerException if {@code directory} is null
    * @throws SavedModelException if {@code directory} exists, its parent does not, the SavedModel
    *     holds more than one MetaGraphDef, or TensorFlow cannot save the variables; nothing is
    *     written then
@@ -351,6 +379,9 @@ public final class TrainableSavedModel implements AutoCloseable {
    * as the {@code tf-l1l2 regularize} command adds it (to {@code signature_def} and to the object
    * graph), over the {@link #trainableVariables()} that {@code regularizer} selects.
    *
+   * @param directory the directory to create; it must not exist, its parent must
+   * @param regularizer the coefficients and selection ({@code on}, matched against variable names)
+   *     of the added signature; its reduction and {@code xla} setting are ignored
    * @return the penalty of the exported values, as the added signature computes it (float32,
    *     widened)
    * @throws IllegalArgumentException if {@code regularizer} selects none of the trainable

@@ -11,7 +11,15 @@ import java.util.Objects;
 public final class Checks {
   private Checks() {}
 
-  /** Returns {@code value} if it is finite and not negative. */
+  /**
+   * Returns {@code value} if it is finite and not negative.
+   *
+   * @param argument how the message names the value, e.g. {@code "l1"} or {@code "--l1"}
+   * @param value the number to check
+   * @return {@code value}, unchanged
+   * @throws IllegalArgumentException "{@code <argument> must be a finite number >= 0, but was
+   *     <value>}" if {@code value} is negative, infinite or NaN
+   */
   public static double nonNegativeFinite(String argument, double value) {
     if (!(value >= 0.0) || Double.isInfinite(value)) {
       throw new IllegalArgumentException(
@@ -20,7 +28,14 @@ public final class Checks {
     return value;
   }
 
-  /** Returns {@code value}, or throws a {@link NullPointerException} naming {@code argument}. */
+  /**
+   * Returns {@code value}, or throws a {@link NullPointerException} naming {@code argument}.
+   *
+   * @param <T> the type of {@code value}
+   * @param argument how the message names the value: "{@code <argument> must not be null}"
+   * @param value the reference to check
+   * @return {@code value}, unchanged, when it is not null
+   */
   public static <T> T notNull(String argument, T value) {
     return Objects.requireNonNull(value, () -> argument + " must not be null");
   }

@@ -100,6 +100,10 @@ public final class DataGradients {
   /**
    * Whether {@code output} is a variable in this library's sense: output 0 of a graph {@code
    * VariableV2} (ref variable) or {@code VarHandleOp} (resource variable).
+   *
+   * @param output any output; not null
+   * @return true when {@code output} is output 0 of a graph {@code VariableV2} or {@code
+   *     VarHandleOp}, false otherwise (eager outputs included)
    */
   public static boolean isVariable(Output<?> output) {
     return output.index() == 0
@@ -107,7 +111,13 @@ public final class DataGradients {
         && (op.type().equals(Optimizer.VARIABLE_V2) || op.type().equals(VAR_HANDLE_OP));
   }
 
-  /** Whether {@code variable} is a resource variable: output 0 of a {@code VarHandleOp}. */
+  /**
+   * Whether {@code variable} is a resource variable: output 0 of a {@code VarHandleOp}.
+   *
+   * @param variable any output; not null
+   * @return true for output 0 of a graph {@code VarHandleOp}; false otherwise, for a ref variable
+   *     too
+   */
   public static boolean isResource(Output<?> variable) {
     return variable.index() == 0
         && variable.op() instanceof GraphOperation op
@@ -117,6 +127,11 @@ public final class DataGradients {
   /**
    * Every variable of {@code graph}, ref ({@code VariableV2}) and resource ({@code VarHandleOp})
    * alike, in the graph's op order.
+   *
+   * @param graph the graph to list
+   * @return a new mutable list of output 0 of each {@code VariableV2} and {@code VarHandleOp};
+   *     empty when the graph has none
+   * @throws NullPointerException if {@code graph} is null
    */
   public static List<Output<?>> variablesOf(Graph graph) {
     Checks.notNull("graph", graph);
@@ -180,6 +195,10 @@ public final class DataGradients {
   /**
    * The base dtype of {@code variable}'s value: a {@code VariableV2}'s output dtype with the
    * reference flag stripped, or a {@code VarHandleOp}'s {@code dtype} attribute.
+   *
+   * @param variable a variable ({@link #isVariable}); not null
+   * @return its value's dtype, never a reference dtype: e.g. {@code DT_FLOAT} for a {@code
+   *     DT_FLOAT_REF} output or a {@code VarHandleOp} with {@code dtype=DT_FLOAT}
    */
   public static DataType dtypeOf(Output<?> variable) {
     if (isResource(variable)) {
@@ -191,6 +210,9 @@ public final class DataGradients {
   /**
    * The shape of {@code variable}'s value: a {@code VariableV2}'s output shape, or a {@code
    * VarHandleOp}'s {@code shape} attribute (its output is a scalar handle).
+   *
+   * @param variable a variable ({@link #isVariable}); not null
+   * @return its value's shape, which may have an unknown rank or unknown dimensions
    */
   public static Shape shapeOf(Output<?> variable) {
     if (isResource(variable)) {
@@ -203,6 +225,9 @@ public final class DataGradients {
    * {@link #shapeOf} of {@code variable}, which must be fully known because {@code what} (a zero
    * gradient, a slot) is built in its shape.
    *
+   * @param variable a variable ({@link #isVariable}); not null
+   * @param what what needs the shape, for the message, e.g. {@code "a zero gradient"}
+   * @return its value's shape, of known rank and dimensions
    * @throws IllegalArgumentException naming the variable, its shape and {@code what}, if a rank or
    *     dimension is unknown
    */
@@ -225,6 +250,11 @@ public final class DataGradients {
    * {@code scope} pinned to {@code variable}'s device (that of its op, or of the variable behind an
    * unpinned read chain), so that every op built through it, and through scopes derived from it,
    * runs beside the variable; {@code scope} itself when the variable is not pinned.
+   *
+   * @param scope any scope, including one from TensorFlow's gradient machinery
+   * @param variable a variable, or an operand that reads one
+   * @return a {@link PinnedScope} on the variable's device, or {@code scope}
+   * @throws NullPointerException if {@code scope} or {@code variable} is null
    */
   public static Scope besideVariable(Scope scope, Output<?> variable) {
     Checks.notNull("scope", scope);
@@ -235,6 +265,9 @@ public final class DataGradients {
   /**
    * The {@code ReadVariableOp}s of a resource variable's handle, directly or through {@code
    * Identity}s of the handle, in no particular order; empty for a ref variable.
+   *
+   * @param variable a variable ({@link #isVariable}); not null
+   * @return a new mutable list of the reads' ops, each once
    */
   public static List<GraphOperation> readsOf(Output<?> variable) {
     List<GraphOperation> reads = new ArrayList<>();
@@ -263,6 +296,10 @@ public final class DataGradients {
    * {@code ∂loss/∂v} for each of {@code variables} that {@code loss} reaches with a gradient, keyed
    * by the variable's output, in the order of {@code variables}; the sums over a resource
    * variable's reads are built in a root scope of the loss's graph.
+   *
+   * @param loss the floating data loss, in a {@link Graph}
+   * @param variables {@code VariableV2} or {@code VarHandleOp} outputs of the loss's graph
+   * @return as {@link #reached(Scope, Operand, List)} returns, with the same exceptions
    */
   public static Map<Output<?>, Output<?>> reached(
       Operand<?> loss, List<? extends Output<?>> variables) {
@@ -340,12 +377,23 @@ public final class DataGradients {
    * Whether {@code gradient}, one result of {@code Graph.addGradients} (or of the framework's
    * {@code computeGradients}), is a gradient: TensorFlow's NoGradient, for an input reached only
    * through {@code StopGradient}, comes back closed (or null), and counts as none.
+   *
+   * @param gradient one output of {@code addGradients}; may be null
+   * @return false when {@code gradient} is null or closed, true otherwise
    */
   public static boolean hasGradient(Output<?> gradient) {
     return gradient != null && !gradient.isClosed();
   }
 
-  /** Whether {@code loss} reaches every one of {@code variables} along data edges. */
+  /**
+   * Whether {@code loss} reaches every one of {@code variables} along data edges.
+   *
+   * @param loss a graph operand; not null
+   * @param variables variables of the loss's graph ({@link #isVariable}); not null
+   * @return true when each variable (for a resource variable, at least one of its reads) is an
+   *     ancestor of {@code loss}, or when {@code variables} is empty; a variable reached only
+   *     through {@code StopGradient} still counts as reached here
+   */
   public static boolean reachesAll(Operand<?> loss, List<? extends Output<?>> variables) {
     Set<GraphOperation> ancestors = ancestors((GraphOperation) loss.op());
     for (Output<?> variable : variables) {
@@ -418,6 +466,10 @@ public final class DataGradients {
    * would run on the client's task of a cluster and send the whole weight-sized tensor to the
    * variable's task every step (measured: 8 MiB a step in {@code ClusterTrainingTest}'s model).
    *
+   * @param scope where the zeros are built (their names; their device is the variable's)
+   * @param variable a variable ({@link #isVariable}) of fully known shape
+   * @return zeros of the variable's value's shape, in its base dtype
+   * @throws NullPointerException if {@code scope} or {@code variable} is null
    * @throws IllegalArgumentException if {@code variable} is not a variable or its shape is not
    *     fully known
    */
@@ -438,12 +490,22 @@ public final class DataGradients {
     return Zeros.create(beside, Constant.vectorOf(beside, shape.asArray()), type).asOutput();
   }
 
-  /** A resource variable's {@code shared_name}: with its container, what names its variable. */
+  /**
+   * A resource variable's {@code shared_name}: with its container, what names its variable.
+   *
+   * @param handle output 0 of a graph {@code VarHandleOp}
+   * @return its {@code shared_name} attribute; empty when it is not set
+   */
   public static String sharedNameOf(Output<?> handle) {
     return stringAttr((GraphOperation) handle.op(), "shared_name");
   }
 
-  /** A resource variable's {@code container}. */
+  /**
+   * A resource variable's {@code container}.
+   *
+   * @param handle output 0 of a graph {@code VarHandleOp}
+   * @return its {@code container} attribute; empty for the default container
+   */
   public static String containerOf(Output<?> handle) {
     return stringAttr((GraphOperation) handle.op(), "container");
   }

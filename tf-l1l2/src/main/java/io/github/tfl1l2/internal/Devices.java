@@ -18,7 +18,13 @@ import org.tensorflow.op.Scope;
 public final class Devices {
   private Devices() {}
 
-  /** {@code scope} placed on {@code device}, or {@code scope} itself when there is none. */
+  /**
+   * {@code scope} placed on {@code device}, or {@code scope} itself when there is none.
+   *
+   * @param scope a scope the library made itself from {@code Ops}, which honours {@code withDevice}
+   * @param device where the ops built through the result run; null leaves {@code scope} as it is
+   * @return {@code scope.withDevice(device)}, or {@code scope} when {@code device} is null
+   */
   public static Scope on(Scope scope, DeviceSpec device) {
     return device == null ? scope : scope.withDevice(device);
   }
@@ -28,6 +34,10 @@ public final class Devices {
    * unpinned {@code Identity}/{@code ReadVariableOp} chain. Null when nothing is pinned, the
    * operand is eager, or the device string does not parse. Building the read and the partial sum
    * there keeps the weights on their device: only the scalar partial sum crosses devices.
+   *
+   * @param operand a parameter: a variable, a read of one, or any other operand
+   * @return the first device set on {@code operand}'s op or on an op up its read chain, parsed by
+   *     {@link #parseDevice}; null as said above
    */
   public static DeviceSpec deviceOf(Operand<?> operand) {
     for (Output<?> output = operand.asOutput();
@@ -46,6 +56,10 @@ public final class Devices {
   /**
    * Parses {@code /job:J/replica:R/task:T/device:TYPE:INDEX} (any part optional, the legacy {@code
    * /gpu:1} form too); null for a type {@link DeviceSpec} lacks, e.g. {@code XLA_CPU}.
+   *
+   * @param device a device string as {@code GraphOperation.device()} gives it, e.g. {@code
+   *     /job:worker/replica:0/task:1/device:GPU:0}; an index of {@code *} leaves the index unset
+   * @return the parsed device, or null when any part does not parse
    */
   public static DeviceSpec parseDevice(String device) {
     DeviceSpec.Builder spec = DeviceSpec.newBuilder();

@@ -40,6 +40,7 @@ public final class FloatingTypes {
    * {@code DT_FLOAT_REF} are not base types: strip them first).
    *
    * @param type a dtype; null gives false
+   * @return true for those four base dtypes, false for every other dtype
    */
   public static boolean isFloating(DataType type) {
     return BY_CLASS.containsValue(type);
@@ -50,6 +51,8 @@ public final class FloatingTypes {
    *
    * @param subject how the message names what has the dtype, e.g. {@code parameters[1] (op
    *     "counts")}
+   * @param dtype the dtype to check, base (not reference) dtype expected
+   * @return {@code dtype}, unchanged
    * @throws IllegalArgumentException "{@code <subject> has dtype <dtype>; allowed are DT_HALF,
    *     DT_BFLOAT16, DT_FLOAT and DT_DOUBLE}" otherwise
    */
@@ -63,6 +66,13 @@ public final class FloatingTypes {
   /**
    * Returns the dtype of {@code type}, rejecting classes outside the four floating types (with the
    * message of {@link #requireFloating}, the argument named {@code type}).
+   *
+   * @param type {@code TFloat16.class}, {@code TBfloat16.class}, {@code TFloat32.class} or {@code
+   *     TFloat64.class}
+   * @return {@code DT_HALF}, {@code DT_BFLOAT16}, {@code DT_FLOAT} or {@code DT_DOUBLE}
+   *     respectively
+   * @throws NullPointerException if {@code type} is null
+   * @throws IllegalArgumentException if {@code type} is another class
    */
   public static DataType dataTypeOf(Class<? extends TFloating> type) {
     Checks.notNull("type", type);
@@ -84,7 +94,14 @@ public final class FloatingTypes {
     }
   }
 
-  /** Returns the class of a floating {@code dtype} (reference flag stripped), or null. */
+  /**
+   * Returns the class of a floating {@code dtype} (reference flag stripped), or null.
+   *
+   * @param dtype any dtype, base or reference ({@code DT_FLOAT_REF} counts as {@code DT_FLOAT});
+   *     not null
+   * @return {@code TFloat16.class}, {@code TBfloat16.class}, {@code TFloat32.class} or {@code
+   *     TFloat64.class}; null for a dtype that is not one of the four floating types
+   */
   public static Class<? extends TFloating> classOf(DataType dtype) {
     DataType base = baseOf(dtype);
     for (Map.Entry<Class<? extends TFloating>, DataType> entry : BY_CLASS.entrySet()) {
@@ -95,7 +112,12 @@ public final class FloatingTypes {
     return null;
   }
 
-  /** {@code dtype} without its reference flag: {@code DT_FLOAT} for {@code DT_FLOAT_REF}. */
+  /**
+   * {@code dtype} without its reference flag: {@code DT_FLOAT} for {@code DT_FLOAT_REF}.
+   *
+   * @param dtype any dtype, base or reference; not null
+   * @return the base dtype of a reference dtype, or {@code dtype} itself when it is a base dtype
+   */
   public static DataType baseOf(DataType dtype) {
     int number = dtype.getNumber();
     if (number > REF_OFFSET) {
@@ -110,6 +132,9 @@ public final class FloatingTypes {
   /**
    * Sums accumulate in at least single precision: half and bfloat16 inputs are widened to float32
    * (a float16 square overflows past 256 and loses all digits past 11 bits), float64 stays float64.
+   *
+   * @param type a parameter's base dtype, one of the four floating dtypes
+   * @return {@code TFloat64.class} for {@code DT_DOUBLE}, {@code TFloat32.class} for any other
    */
   public static Class<? extends TFloating> accumulatorOf(DataType type) {
     return type == DataType.DT_DOUBLE ? TFloat64.class : TFloat32.class;

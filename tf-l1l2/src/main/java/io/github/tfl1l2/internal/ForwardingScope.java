@@ -19,17 +19,30 @@ import org.tensorflow.op.Scope;
 public abstract class ForwardingScope<S extends ForwardingScope<S>> implements Scope {
   private final Scope delegate;
 
-  /** Forwards to {@code delegate}. */
+  /**
+   * Forwards to {@code delegate}.
+   *
+   * @param delegate the scope every call goes to
+   */
   protected ForwardingScope(Scope delegate) {
     this.delegate = delegate;
   }
 
-  /** The wrapped scope. */
+  /**
+   * The wrapped scope.
+   *
+   * @return the scope given to the constructor
+   */
   protected final Scope delegate() {
     return delegate;
   }
 
-  /** This scope's behaviour around {@code scope}: how every derived scope is wrapped again. */
+  /**
+   * This scope's behaviour around {@code scope}: how every derived scope is wrapped again.
+   *
+   * @param scope a scope the delegate derived ({@code withSubScope}, {@code withName}, …)
+   * @return a scope of the subclass's type that wraps {@code scope} with the same behaviour
+   */
   protected abstract S rewrap(Scope scope);
 
   @Override

@@ -26,7 +26,15 @@ public final class PinnedScope extends ForwardingScope<PinnedScope> {
     this.device = device;
   }
 
-  /** {@code scope} pinned to {@code device}, or {@code scope} itself when there is none. */
+  /**
+   * {@code scope} pinned to {@code device}, or {@code scope} itself when there is none.
+   *
+   * @param scope any scope, including one from TensorFlow's gradient machinery or from a caller
+   * @param device the device every op built through the result, or through a scope derived from it,
+   *     is set to; null leaves {@code scope} as it is
+   * @return a {@code PinnedScope} around {@code scope.withDevice(device)}, or {@code scope} when
+   *     {@code device} is null
+   */
   public static Scope on(Scope scope, DeviceSpec device) {
     return device == null ? scope : new PinnedScope(scope.withDevice(device), device);
   }

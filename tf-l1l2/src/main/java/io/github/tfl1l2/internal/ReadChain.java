@@ -17,6 +17,9 @@ public final class ReadChain {
   /**
    * What {@code output} reads, when its op is a graph {@code Identity} or {@code ReadVariableOp}
    * with one input; null for any other op, and for eager operands.
+   *
+   * @param output any output, graph or eager
+   * @return input 0 of {@code output}'s op when that op is such a read, otherwise null
    */
   public static Output<?> readFrom(Output<?> output) {
     if (output.op() instanceof GraphOperation op
@@ -30,6 +33,9 @@ public final class ReadChain {
   /**
    * What {@code operand} reads: the output at the end of its chain of {@code Identity} and {@code
    * ReadVariableOp} reads (a variable, usually), or {@code operand} itself when it is no read.
+   *
+   * @param operand any operand, graph or eager (an eager one is returned as it is)
+   * @return the first output up the chain that {@link #readFrom} does not follow further
    */
   public static Output<?> sourceOf(Operand<?> operand) {
     Output<?> output = operand.asOutput();

@@ -63,6 +63,12 @@ public final class ProximalAdaGrad extends Optimizer {
   /**
    * Creates the optimizer with accumulators starting at {@value #INITIAL_ACCUMULATOR_DEFAULT}.
    *
+   * @param graph the graph whose variables it trains
+   * @param learningRate the base step size {@code lr}, finite and {@code > 0}
+   * @param regularizer the penalty applied through its proximal operator, and which variables it
+   *     selects
+   * @throws NullPointerException if {@code graph} or {@code regularizer} is null
+   * @throws IllegalArgumentException if {@code learningRate} is not a finite number {@code > 0}
    * @see #ProximalAdaGrad(Graph, float, float, L1L2)
    */
   public ProximalAdaGrad(Graph graph, float learningRate, L1L2 regularizer) {
@@ -90,17 +96,31 @@ public final class ProximalAdaGrad extends Optimizer {
     this.terms = new ProximalTerms(regularizer);
   }
 
-  /** The base step size {@code lr}. */
+  /**
+   * The base step size {@code lr}.
+   *
+   * @return the learning rate given to the constructor, finite and {@code > 0}
+   */
   public float learningRate() {
     return learningRate;
   }
 
-  /** The value every accumulator starts at. */
+  /**
+   * The value every accumulator starts at.
+   *
+   * @return the initial accumulator value, finite and {@code > 0} (default {@value
+   *     #INITIAL_ACCUMULATOR_DEFAULT})
+   */
   public float initialAccumulatorValue() {
     return initialAccumulatorValue;
   }
 
-  /** The regularizer whose proximal operator the step applies. */
+  /**
+   * The regularizer whose proximal operator the step applies.
+   *
+   * @return the regularizer given to the constructor: its {@code l1}, {@code l2}, {@code weight}
+   *     and {@code on} set the step
+   */
   public L1L2 regularizer() {
     return terms.regularizer();
   }

@@ -80,12 +80,21 @@ public final class ProximalGradientDescent extends Optimizer {
     this.terms = new ProximalTerms(regularizer);
   }
 
-  /** The step size {@code α}. */
+  /**
+   * The step size {@code α}.
+   *
+   * @return the learning rate given to the constructor, finite and {@code > 0}
+   */
   public float learningRate() {
     return learningRate;
   }
 
-  /** The regularizer whose proximal operator the step applies. */
+  /**
+   * The regularizer whose proximal operator the step applies.
+   *
+   * @return the regularizer given to the constructor: its {@code l1}, {@code l2}, {@code weight}
+   *     and {@code on} set the step
+   */
   public L1L2 regularizer() {
     return terms.regularizer();
   }

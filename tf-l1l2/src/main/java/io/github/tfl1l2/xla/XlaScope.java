@@ -52,12 +52,21 @@ public final class XlaScope extends ForwardingScope<XlaScope> {
     return new XlaScope(delegate, clusterScope);
   }
 
-  /** Returns the {@code _XlaScope} value this scope sets. */
+  /**
+   * Returns the {@code _XlaScope} value this scope sets.
+   *
+   * @return the non-empty {@code clusterScope} given to {@link #wrap}
+   */
   public String clusterScope() {
     return clusterScope;
   }
 
-  /** Returns the wrapped scope, which builds operations without the XLA marks. */
+  /**
+   * Returns the wrapped scope, which builds operations without the XLA marks.
+   *
+   * @return the {@code delegate} given to {@link #wrap} or, for a scope derived from the wrapped
+   *     one ({@code withSubScope}, …), the delegate's scope derived the same way
+   */
   public Scope unmarked() {
     return delegate();
   }
