@@ -101,6 +101,11 @@ final class FusedMinimize {
 
     List<ResourceUpdates.Variable> trained = new ArrayList<>();
     for (Output<?> variable : resources) {
+      if (!listed.contains(variable)) {
+        // Resource variables train only when listed: a loaded model's frozen layers, its moving
+        // statistics and other optimizers' slots are read by the loss but are not weights.
+        continue;
+      }
       Integer times = penalized.get(variable);
       Output<?> gradient = dataGradients.get(variable);
       if (times == null && gradient == null) {

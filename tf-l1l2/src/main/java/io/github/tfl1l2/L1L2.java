@@ -76,6 +76,19 @@ public final class L1L2 implements Regularizer {
     this.name = validName(builder.name);
     this.xla = builder.xla;
     this.checkNumerics = builder.checkNumerics;
+    if (!isZero() && weight * l1 == 0 && weight * l2 == 0) {
+      // Both coefficients underflow: the penalty would be neither zero by its settings nor
+      // computable; refuse rather than silently drop it.
+      throw new IllegalArgumentException(
+          "weight·l1 and weight·l2 underflow to 0 (weight="
+              + weight
+              + ", l1="
+              + l1
+              + ", l2="
+              + l2
+              + "); allowed are settings whose products are representable doubles, or 0 for no"
+              + " penalty");
+    }
     this.spec =
         new PenaltySpec(
             name,
@@ -393,10 +406,12 @@ public final class L1L2 implements Regularizer {
    * · sign(w) + 2 · l2 · w)}, is computed in one fused pass that reads {@code w} and the data
    * gradient once, instead of a penalty gradient and an {@code AddN}.
    *
-   * <p>Which variables train: every variable that {@code dataLoss} reaches (with a gradient), and
-   * every weight that {@code on} selects; a weight that {@code dataLoss} does not reach gets the
-   * penalty gradient alone, a weight that {@code on} does not select its data gradient alone, and a
-   * variable that is neither reached nor a selected weight is not updated. A weight listed twice is
+   * <p>Which variables train: every ref variable that {@code dataLoss} reaches (with a gradient),
+   * as with the framework's {@code minimize}; every resource variable listed in {@code weights}
+   * (and no other: a loaded model's frozen layers, moving statistics and slots are read by the loss
+   * but stay as they are); and every weight that {@code on} selects. A weight that {@code dataLoss}
+   * does not reach gets the penalty gradient alone, a weight that {@code on} does not select its
+   * data gradient alone, and a variable that is neither is not updated. A weight listed twice is
    * penalized twice, as in {@code addTo}. The data gradients follow the rule the proximal
    * optimizers follow too: a resource variable's is the sum over the {@code ReadVariableOp}s of it
    * that the loss reaches.
@@ -697,7 +712,8 @@ public final class L1L2 implements Regularizer {
      * Validates the settings and returns the regularizer.
      *
      * @return a new immutable regularizer with these settings; the builder can be reused
-     * @throws IllegalArgumentException naming the first invalid setting
+     * @throws IllegalArgumentException naming the first invalid setting, or if {@code weight·l1}
+     *     and {@code weight·l2} are both non-zero settings whose products underflow to 0
      * @throws NullPointerException if reduction or name is null
      */
     public L1L2 build() {

@@ -163,4 +163,14 @@ class L1L2ConfigurationTest {
     e = assertThrows(NullPointerException.class, () -> L1L2.builder().name(null).build());
     assertEquals("name must not be null", e.getMessage());
   }
+
+  @Test
+  void settingsWhoseCoefficientsBothUnderflowAreRefusedNamingThem() {
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> L1L2.builder().l1(1e-170).l2(1e-170).weight(1e-170).build());
+    assertTrue(e.getMessage().contains("underflow"), e.getMessage());
+    assertTrue(e.getMessage().contains("weight=1.0E-170"), e.getMessage());
+  }
 }

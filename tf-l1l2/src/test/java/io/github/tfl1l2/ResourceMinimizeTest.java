@@ -1,11 +1,13 @@
 package io.github.tfl1l2;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -338,6 +340,23 @@ class ResourceMinimizeTest {
             assertEquals(initialSum, before, 1e-6 * BIG);
           }
         }
+      }
+    }
+  }
+
+  @Test
+  void aResourceVariableTheLossReadsButTheWeightsDoNotListStaysAsItIs() {
+    try (Graph g = new Graph()) {
+      Model m = Model.in(g, true, true, true, true);
+      // The data loss reads the kernel, as a loaded model's frozen layer; only the bias is listed.
+      Op step =
+          L1L2.of(L1, L2)
+              .minimize(new GradientDescent(g, LR), m.dataLoss(), List.of(m.weights().get(1)));
+      try (Session s = new Session(g)) {
+        s.runner().addTarget(step).run();
+        assertArrayEquals(KERNEL, Fixtures.fetchFloats(s, m.values().get(0)));
+        float[] trainedBias = Fixtures.fetchFloats(s, m.values().get(1));
+        assertTrue(!Arrays.equals(BIAS, trainedBias), "the listed bias trained");
       }
     }
   }
