@@ -301,7 +301,8 @@ public final class L1L2 implements Regularizer {
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Iterable<? extends Operand<?>> parameters, Class<T> type) {
     FloatingTypes.dataTypeOf(type);
-    return PenaltyGraph.emit(spec, tf.scope(), select(tf, parameters), type);
+    List<Parameter> selected = select(tf, parameters); // checks tf first
+    return PenaltyGraph.emit(spec, tf.scope(), selected, type);
   }
 
   /**
@@ -336,7 +337,8 @@ public final class L1L2 implements Regularizer {
   public <T extends TFloating> Operand<T> penalty(
       Ops tf, Map<String, ? extends Operand<?>> namedParameters, Class<T> type) {
     FloatingTypes.dataTypeOf(type);
-    return PenaltyGraph.emit(spec, tf.scope(), select(tf, namedParameters), type);
+    List<Parameter> selected = select(tf, namedParameters); // checks tf first
+    return PenaltyGraph.emit(spec, tf.scope(), selected, type);
   }
 
   /**
@@ -479,7 +481,8 @@ public final class L1L2 implements Regularizer {
    *     environment
    */
   public ParameterSums sums(Ops tf, Iterable<? extends Operand<?>> parameters) {
-    return ParameterSums.emit(spec, tf.scope(), select(tf, parameters));
+    List<Parameter> selected = select(tf, parameters); // checks tf first
+    return ParameterSums.emit(spec, tf.scope(), selected);
   }
 
   /**
@@ -493,7 +496,8 @@ public final class L1L2 implements Regularizer {
    * @see #sums(Ops, Iterable)
    */
   public ParameterSums sums(Ops tf, Map<String, ? extends Operand<?>> namedParameters) {
-    return ParameterSums.emit(spec, tf.scope(), select(tf, namedParameters));
+    List<Parameter> selected = select(tf, namedParameters); // checks tf first
+    return ParameterSums.emit(spec, tf.scope(), selected);
   }
 
   /** Validates {@code parameters} and keeps those {@link #selects} names, in order. */

@@ -104,8 +104,11 @@ record OptimizerRule(Kind kind, Map<String, String> settings) {
     }
     OptimizerRule rule = new OptimizerRule(kind, Map.copyOf(settings));
     for (String key : kind.keys) {
-      if (!key.equals("useNesterov") && !key.equals("centered")) {
-        rule.number(key); // fails early on a value that does not parse
+      // Fails early on a value that does not parse.
+      if (key.equals("useNesterov") || key.equals("centered")) {
+        rule.flag(key);
+      } else {
+        rule.number(key);
       }
     }
     return rule;
@@ -122,7 +125,12 @@ record OptimizerRule(Kind kind, Map<String, String> settings) {
   }
 
   boolean flag(String key) {
-    return Boolean.parseBoolean(settings.get(key));
+    String value = settings.get(key);
+    if (!"true".equals(value) && !"false".equals(value)) {
+      throw new IllegalArgumentException(
+          kind.type.getSimpleName() + " printed " + key + "=" + value + ", not true or false");
+    }
+    return Boolean.parseBoolean(value);
   }
 
   /** The slots the framework creates for each variable, in its order. */

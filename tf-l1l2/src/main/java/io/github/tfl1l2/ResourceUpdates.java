@@ -51,7 +51,8 @@ import org.tensorflow.types.family.TType;
  * of its variable that were in the graph before (a metric's, the penalty's), so that those see the
  * value before the step. Slots are resource variables named as the framework names its slots of ref
  * variables ({@code <variable>-<slot>}, Adam's {@code beta1_power}, {@code beta2_power}), each with
- * its op name as {@code shared_name}, on the variable's device.
+ * its op name as {@code shared_name}; a variable's slots sit on its device (Adam's two powers,
+ * shared by every variable, are not pinned).
  */
 final class ResourceUpdates {
   private ResourceUpdates() {}

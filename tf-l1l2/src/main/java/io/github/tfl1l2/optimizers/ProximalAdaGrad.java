@@ -24,10 +24,10 @@ import org.tensorflow.types.family.TType;
  * that L1 leaves weights at exactly zero (TensorFlow's {@code ProximalAdagrad}).
  *
  * <p>{@code new ProximalAdaGrad(graph, lr, reg).minimize(dataLoss)} builds one op that, for every
- * {@code VariableV2} {@code w} of the graph, with {@code g = ∂dataLoss/∂w} ({@code g = 0} where the
- * data loss does not reach {@code w}) and its accumulator slot {@code a} (named {@value
- * #ACCUMULATOR}, same shape and dtype as {@code w}, initially {@link #initialAccumulatorValue()}
- * everywhere), sets
+ * variable {@code w} of the graph (ref or resource; or of the list given to {@code minimize}), with
+ * {@code g = ∂dataLoss/∂w} ({@code g = 0} where the data loss does not reach {@code w}) and its
+ * accumulator slot {@code a} (named {@value #ACCUMULATOR}, same shape and dtype as {@code w},
+ * initially {@link #initialAccumulatorValue()} everywhere), sets
  *
  * <pre>
  *   a ← a + g²
