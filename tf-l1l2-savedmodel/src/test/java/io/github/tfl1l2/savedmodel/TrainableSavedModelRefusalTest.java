@@ -57,7 +57,8 @@ class TrainableSavedModelRefusalTest {
   void anUnknownSignatureKeyIsRefusedListingTheSignatures() {
     Path dir = KerasCnn.directory(); // skips the test without ../shared
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> TrainableSavedModel.open(dir, "predict"));
+        assertThrows(
+            IllegalArgumentException.class, () -> TrainableSavedModel.open(dir, "predict"));
     assertSays(e, "\"predict\"", "[serving_default]");
   }
 
@@ -65,7 +66,9 @@ class TrainableSavedModelRefusalTest {
   void theInitOpIsNotASignature() {
     Path dir = KerasCnn.directory(); // skips the test without ../shared
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> TrainableSavedModel.open(dir, "__saved_model_init_op"));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TrainableSavedModel.open(dir, "__saved_model_init_op"));
     assertSays(e, "[serving_default]");
   }
 
