@@ -6,8 +6,10 @@ import io.github.tfl1l2.internal.Devices;
 import io.github.tfl1l2.internal.PinnedScope;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
@@ -93,8 +95,9 @@ final class ResourceUpdates {
       Scope scope, Graph graph, OptimizerRule rule, List<Variable> variables, boolean xla) {
     // Slots are named at the root, as the framework names them, not under the update's scope.
     Scope root = Ops.create(graph).scope();
+    Map<List<String>, List<Output<?>>> handlesByName = handlesByName(graph);
     for (Variable v : variables) {
-      requireOwnVariable(v.handle(), graph);
+      requireOwnVariable(v.handle(), handlesByName);
     }
     Names names = new Names(graph);
     // Captured before anything is built here: the reads the updates must follow.
@@ -197,14 +200,27 @@ final class ResourceUpdates {
    * training both would apply two updates to it, and XLA refuses such a pair in one cluster
    * ("Duplicate variable passed to XLA cluster").
    */
-  private static void requireOwnVariable(Output<?> handle, Graph graph) {
+  /** The graph's resource handles by (container, shared_name): one scan for every check. */
+  private static Map<List<String>, List<Output<?>>> handlesByName(Graph graph) {
+    Map<List<String>, List<Output<?>>> byName = new HashMap<>();
+    for (Output<?> variable : DataGradients.variablesOf(graph)) {
+      if (DataGradients.isResource(variable)) {
+        byName
+            .computeIfAbsent(
+                List.of(DataGradients.containerOf(variable), DataGradients.sharedNameOf(variable)),
+                k -> new ArrayList<>())
+            .add(variable);
+      }
+    }
+    return byName;
+  }
+
+  private static void requireOwnVariable(
+      Output<?> handle, Map<List<String>, List<Output<?>>> handlesByName) {
     String shared = DataGradients.sharedNameOf(handle);
     String container = DataGradients.containerOf(handle);
-    for (Output<?> other : DataGradients.variablesOf(graph)) {
-      if (DataGradients.isResource(other)
-          && !other.op().equals(handle.op())
-          && DataGradients.sharedNameOf(other).equals(shared)
-          && DataGradients.containerOf(other).equals(container)) {
+    for (Output<?> other : handlesByName.getOrDefault(List.of(container, shared), List.of())) {
+      if (!other.op().equals(handle.op())) {
         throw new IllegalArgumentException(
             "VarHandleOp \""
                 + handle.op().name()
