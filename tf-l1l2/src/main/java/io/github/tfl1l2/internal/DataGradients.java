@@ -408,9 +408,43 @@ public final class DataGradients {
    * What stands for {@code variable} among the loss's ancestors: the variable itself (ref), or its
    * reads that are ancestors (resource); empty when the loss does not reach it.
    */
+  /**
+   * Refuses a resource variable that the loss reaches through an op other than {@code
+   * ReadVariableOp} (say {@code ResourceGather}, or a function call that takes the handle): its
+   * data gradient would be taken through the reads alone and silently miss that path.
+   */
+  private static void requireReadOnlyThroughReadVariableOp(
+      Output<?> variable, Set<GraphOperation> ancestors) {
+    Deque<GraphOperation> handles = new ArrayDeque<>();
+    Set<GraphOperation> seen = new HashSet<>();
+    handles.add((GraphOperation) variable.op());
+    while (!handles.isEmpty()) {
+      GraphOperation handle = handles.pop();
+      for (GraphOperation consumer : handle.consumers(0)) {
+        if (!seen.add(consumer) || consumer.type().equals(READ_VARIABLE_OP)) {
+          continue;
+        }
+        if (consumer.type().equals("Identity")) {
+          handles.add(consumer);
+        } else if (ancestors.contains(consumer)) {
+          throw new IllegalArgumentException(
+              "the loss reaches resource variable \""
+                  + variable.op().name()
+                  + "\" through op \""
+                  + consumer.name()
+                  + "\" (a "
+                  + consumer.type()
+                  + "); only reads through ReadVariableOp are differentiated, so its gradient"
+                  + " would miss that path: read the variable with ReadVariableOp");
+        }
+      }
+    }
+  }
+
   private static List<Output<?>> differentiable(Output<?> variable, Set<GraphOperation> ancestors) {
     List<Output<?>> found = new ArrayList<>();
     if (isResource(variable)) {
+      requireReadOnlyThroughReadVariableOp(variable, ancestors);
       for (GraphOperation read : readsOf(variable)) {
         if (ancestors.contains(read)) {
           found.add(read.output(0));
