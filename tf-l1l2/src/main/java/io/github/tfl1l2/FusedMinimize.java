@@ -78,14 +78,19 @@ final class FusedMinimize {
 
     List<Output<?>> all = DataGradients.variablesOf(graph);
     List<Output<?>> refs = all.stream().filter(v -> !DataGradients.isResource(v)).toList();
-    List<Output<?>> resources = all.stream().filter(DataGradients::isResource).toList();
+    // Resource variables train only when listed: a loaded model's frozen layers, its moving
+    // statistics and other optimizers' slots are read by the loss but are not weights.
+    List<Output<?>> resources =
+        all.stream().filter(v -> DataGradients.isResource(v) && listed.contains(v)).toList();
     Scope plain = Ops.create(graph).scope().withSubScope(spec.name() + "_minimize");
-    // A graph without resource variables takes the framework's own gradient call, as it always
-    // has; with them, one addGradients call covers ref variables and resource reads alike.
+    // Without resource weights the ref variables take the framework's own gradient call, as they
+    // always have; with them, one addGradients call covers ref variables and resource reads alike.
+    List<Output<?>> asked = new ArrayList<>(refs);
+    asked.addAll(resources);
     Map<Output<?>, Output<?>> dataGradients =
         resources.isEmpty()
             ? dataGradients(optimizer, dataLoss, refs)
-            : DataGradients.reached(plain, dataLoss, all);
+            : DataGradients.reached(plain, dataLoss, asked);
     if (penalized.isEmpty() && listed.stream().noneMatch(dataGradients::containsKey)) {
       throw new IllegalArgumentException(
           "dataLoss (op \""
@@ -101,11 +106,6 @@ final class FusedMinimize {
 
     List<ResourceUpdates.Variable> trained = new ArrayList<>();
     for (Output<?> variable : resources) {
-      if (!listed.contains(variable)) {
-        // Resource variables train only when listed: a loaded model's frozen layers, its moving
-        // statistics and other optimizers' slots are read by the loss but are not weights.
-        continue;
-      }
       Integer times = penalized.get(variable);
       Output<?> gradient = dataGradients.get(variable);
       if (times == null && gradient == null) {

@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.Set;
 import org.tensorflow.DeviceSpec;
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Operation;
 import org.tensorflow.Output;
@@ -70,9 +69,6 @@ final class ResourceUpdates {
   /** The most penalty-only variables one XLA cluster updates. */
   static final int WEIGHTS_PER_CLUSTER = 8;
 
-  /** Marks the reads this class builds, so that a later step does not wait for them. */
-  static final String OWN_READ_ATTR = "_tfl1l2_update_read";
-
   /**
    * One variable to update.
    *
@@ -103,7 +99,7 @@ final class ResourceUpdates {
     // Captured before anything is built here: the reads the updates must follow.
     List<List<Operation>> waits = new ArrayList<>();
     for (Variable v : variables) {
-      waits.add(readsToWaitFor(v.handle()));
+      waits.add(new ArrayList<>(DataGradients.readsToOrderBefore(v.handle())));
     }
     List<Output<TFloat32>> powers = null;
     List<Output<?>> powerHandles = List.of();
@@ -174,7 +170,7 @@ final class ResourceUpdates {
               .opBuilder(ReadVariableOp.OP_NAME, "read")
               .addInput(v.handle())
               .setAttr("dtype", DataGradients.dtypeOf(v.handle()))
-              .setAttr(OWN_READ_ATTR, true)
+              .setAttr(DataGradients.UPDATE_READ_ATTR, true)
               .build()
               .output(0);
       gradient =
@@ -233,33 +229,6 @@ final class ResourceUpdates {
                 + "\"), so TensorFlow gives them one variable; give each VarHandleOp a"
                 + " shared_name of its own (Keras uses the variable's name) to train it");
       }
-    }
-  }
-
-  /**
-   * The reads of the variable an update must follow: every {@code ReadVariableOp} of its handle
-   * already in the graph, except those XLA-marked (waiting for one would run its whole cluster),
-   * those built by an earlier step here, and those with control inputs of their own (waiting would
-   * run what they wait for).
-   */
-  private static List<Operation> readsToWaitFor(Output<?> handle) {
-    List<Operation> reads = new ArrayList<>();
-    for (GraphOperation read : DataGradients.readsOf(handle)) {
-      if (read.numControlInputs() == 0
-          && !hasAttr(read, OWN_READ_ATTR)
-          && !hasAttr(read, XlaScope.XLA_COMPILE_ATTR)) {
-        reads.add(read);
-      }
-    }
-    return reads;
-  }
-
-  private static boolean hasAttr(GraphOperation op, String name) {
-    try {
-      op.attributes().getAttrMetadata(name);
-      return true;
-    } catch (RuntimeException absent) {
-      return false;
     }
   }
 

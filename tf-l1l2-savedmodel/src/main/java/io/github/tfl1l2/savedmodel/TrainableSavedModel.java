@@ -276,18 +276,27 @@ public final class TrainableSavedModel implements AutoCloseable {
    * @throws IllegalArgumentException if the signature has no input {@code key}
    */
   public Output<?> input(String key) {
+    return lookUp(inputs, "input", key);
+  }
+
+  /** The tensor of the signature's {@code kind} ("input" or "output") named {@code key}. */
+  private Output<?> lookUp(Map<String, Output<?>> tensors, String kind, String key) {
     Objects.requireNonNull(key, "key must not be null");
-    Output<?> input = inputs.get(key);
-    if (input == null) {
+    Output<?> tensor = tensors.get(key);
+    if (tensor == null) {
       throw new IllegalArgumentException(
           "key \""
               + key
-              + "\" names no input of signature "
+              + "\" names no "
+              + kind
+              + " of signature "
               + signatureKey
-              + "; its inputs are "
-              + new TreeSet<>(inputs.keySet()));
+              + "; its "
+              + kind
+              + "s are "
+              + new TreeSet<>(tensors.keySet()));
     }
-    return input;
+    return tensor;
   }
 
   /**
@@ -303,18 +312,8 @@ public final class TrainableSavedModel implements AutoCloseable {
    *     not that of {@code type}
    */
   public <T extends TType> Operand<T> output(String key, Class<T> type) {
-    Objects.requireNonNull(key, "key must not be null");
     Objects.requireNonNull(type, "type must not be null");
-    Output<?> output = outputs.get(key);
-    if (output == null) {
-      throw new IllegalArgumentException(
-          "key \""
-              + key
-              + "\" names no output of signature "
-              + signatureKey
-              + "; its outputs are "
-              + outputs.keySet());
-    }
+    Output<?> output = lookUp(outputs, "output", key);
     DataType wanted;
     try {
       wanted = TensorTypeRegistry.find(type).dataType();

@@ -54,6 +54,15 @@ public final class DataGradients {
   private static final String VAR_HANDLE_OP = "VarHandleOp";
   private static final String READ_VARIABLE_OP = "ReadVariableOp";
 
+  /**
+   * Marks the read that a fused resource update makes of its own variable, inside its XLA cluster,
+   * so that no later update waits for it ({@link #readsToOrderBefore}).
+   */
+  public static final String UPDATE_READ_ATTR = "_tfl1l2_update_read";
+
+  /** {@code XlaScope.XLA_COMPILE_ATTR}, named here because this package does not depend on xla. */
+  private static final String XLA_COMPILE_ATTR = "_XlaCompile";
+
   private DataGradients() {}
 
   /**
@@ -260,6 +269,37 @@ public final class DataGradients {
     Checks.notNull("scope", scope);
     Checks.notNull("variable", variable);
     return PinnedScope.on(scope, Devices.deviceOf(variable));
+  }
+
+  /**
+   * The one rule for the reads a resource variable's update must follow, so that a read taken in
+   * the same step (a metric's, the penalty's, one fetched beside the step) sees the value before
+   * the update: every {@link #readsOf} read except those with control inputs of their own (an edge
+   * from one would pull what it waits for, an initializer's assignment say, into every step), those
+   * XLA-marked, and a fused update's own read ({@link #UPDATE_READ_ATTR}; an edge from either would
+   * run that whole cluster). Resource kernels copy on write, so nothing else needs ordering.
+   *
+   * @param variable a variable ({@link #isVariable}); not null
+   * @return a new mutable list of the reads' ops; empty for a ref variable
+   */
+  public static List<GraphOperation> readsToOrderBefore(Output<?> variable) {
+    List<GraphOperation> reads = new ArrayList<>();
+    for (GraphOperation read : readsOf(variable)) {
+      if (read.numControlInputs() == 0
+          && !isSetTrue(read, XLA_COMPILE_ATTR)
+          && !isSetTrue(read, UPDATE_READ_ATTR)) {
+        reads.add(read);
+      }
+    }
+    return reads;
+  }
+
+  private static boolean isSetTrue(GraphOperation op, String attribute) {
+    try {
+      return op.attributes().getAttrBool(attribute);
+    } catch (RuntimeException absent) {
+      return false;
+    }
   }
 
   /**

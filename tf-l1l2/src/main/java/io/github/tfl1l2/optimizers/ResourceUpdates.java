@@ -1,7 +1,6 @@
 package io.github.tfl1l2.optimizers;
 
 import io.github.tfl1l2.internal.DataGradients;
-import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;
@@ -20,16 +19,16 @@ import org.tensorflow.types.family.TType;
  * still read it (through an {@code Identity}, which aliases the buffer).
  *
  * <p>A resource update waits only for its own gradient (its data input) and, through control edges,
- * for every plain read of its own variable: each {@code ReadVariableOp} of the handle that exists
- * when the step is built and has no control inputs of its own. The reads that feed the loss already
- * run before every gradient; the edges order the others (a metric's read, a read fetched beside the
- * step) before the update too, so that every such read in the step sees the value before the
- * update. That is safe without a barrier because TensorFlow's resource kernels copy on write: an
- * update that finds its buffer still held by a read's tensor writes a fresh buffer, so a read taken
- * before the update keeps its value. A read with control inputs is left out, as an edge from it
- * would pull those inputs (an initializer's assignment, say) into every step; reads built after the
- * step are not ordered either, nor is a fused update's own read inside its XLA cluster (an edge
- * from it would run that whole update).
+ * for the plain reads of its own variable that exist when the step is built ({@link
+ * DataGradients#readsToOrderBefore}: no control inputs of their own, not inside an XLA cluster).
+ * The reads that feed the loss already run before every gradient; the edges order the others (a
+ * metric's read, a read fetched beside the step) before the update too, so that every such read in
+ * the step sees the value before the update. That is safe without a barrier because TensorFlow's
+ * resource kernels copy on write: an update that finds its buffer still held by a read's tensor
+ * writes a fresh buffer, so a read taken before the update keeps its value. A read with control
+ * inputs is left out, as an edge from it would pull those inputs (an initializer's assignment, say)
+ * into every step; reads built after the step are not ordered either, nor is a fused update's own
+ * read inside its XLA cluster (an edge from it would run that whole update).
  */
 final class ResourceUpdates {
   private ResourceUpdates() {}
@@ -70,34 +69,15 @@ final class ResourceUpdates {
     return updates;
   }
 
-  /** {@code tf} with control edges from {@code variable}'s plain reads (see the class comment). */
+  /**
+   * {@code tf} with control edges from the reads of {@code variable} that its update must follow
+   * ({@link DataGradients#readsToOrderBefore}, the rule {@code L1L2.minimize} follows too).
+   */
   static Ops behindPlainReads(Ops tf, Output<?> variable) {
     List<Op> reads = new ArrayList<>();
-    for (GraphOperation read : plainReads(variable)) {
+    for (GraphOperation read : DataGradients.readsToOrderBefore(variable)) {
       reads.add(read.output(0));
     }
     return reads.isEmpty() ? tf : tf.withControlDependencies(reads);
-  }
-
-  /**
-   * {@code variable}'s reads without control inputs, leaving out reads inside an XLA cluster (a
-   * fused update's own read): an edge from one would run that whole update.
-   */
-  static List<GraphOperation> plainReads(Output<?> variable) {
-    List<GraphOperation> reads = new ArrayList<>();
-    for (GraphOperation read : DataGradients.readsOf(variable)) {
-      if (read.numControlInputs() == 0 && !isXlaMarked(read)) {
-        reads.add(read);
-      }
-    }
-    return reads;
-  }
-
-  private static boolean isXlaMarked(GraphOperation op) {
-    try {
-      return op.attributes().getAttrBool(XlaScope.XLA_COMPILE_ATTR);
-    } catch (RuntimeException absent) {
-      return false;
-    }
   }
 }

@@ -101,7 +101,7 @@ final class FusedProximalStep {
     Operand<TNumber> g = (Operand<TNumber>) pair.getGradient();
     Scope outside = DataGradients.besideVariable(tf.scope(), handle);
     List<Operation> reads = new ArrayList<>();
-    for (GraphOperation read : ResourceUpdates.plainReads(handle)) {
+    for (GraphOperation read : DataGradients.readsToOrderBefore(handle)) {
       reads.add(read);
     }
     Scope inside = XlaScope.wrap(outside, cluster);
