@@ -2,13 +2,12 @@ package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.savedmodel.export.ObjectGraphSignature;
-import io.github.tfl1l2.savedmodel.inline.FunctionInliner;
 import io.github.tfl1l2.savedmodel.inline.GradientCoverage;
-import io.github.tfl1l2.savedmodel.load.GraphNames;
+import io.github.tfl1l2.savedmodel.inline.GraphSignature;
+import io.github.tfl1l2.savedmodel.inline.SignatureBody;
+import io.github.tfl1l2.savedmodel.inline.SignatureInliner;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,15 +21,15 @@ import org.tensorflow.Session;
 import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.MetaGraphDef;
-import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.TensorInfo;
 import org.tensorflow.types.family.TType;
 
 /**
- * A TF2 or Keras SavedModel loaded for fine-tuning: one signature's function is inlined into the
- * loaded graph, so that {@code Graph.addGradients} reaches the variables it reads, and the trained
- * values can be exported as a SavedModel again.
+ * A SavedModel loaded for fine-tuning: one signature of a TF2 or Keras model has its function
+ * inlined into the loaded graph, so that {@code Graph.addGradients} reaches the variables it reads
+ * (a TF1 model's signature needs no inlining), and the trained values can be exported as a
+ * SavedModel again.
  *
  * <pre>{@code
  * try (TrainableSavedModel model = TrainableSavedModel.open(Path.of("keras-model"))) {
@@ -46,10 +45,16 @@ import org.tensorflow.types.family.TType;
  * computation: Keras layers run as in inference ({@code BatchNormalization} normalizes with its
  * moving statistics and does not update them, {@code Dropout} passes its input through).
  *
- * <p>Refused at {@link #open}: models without an object graph (TF1-style graphs and TF-Java
- * exports, whose reference variables train without inlining), functional control flow ({@code If},
- * {@code While}, {@code Case} and their stateless forms) in the body, bodies that write a variable,
- * and an op without a registered C++ gradient between a trainable variable and an output.
+ * <p>A TF1 SavedModel (no object graph: TF Serving's classic models, estimators, TF-Java exports)
+ * is used as it is: its signature's tensors are ordinary ops over its variables, reference ({@code
+ * VariableV2}) or resource, and its trainable variables are those of the {@code
+ * trainable_variables} collection that the signature reads.
+ *
+ * <p>Functional control flow ({@code If}, {@code While}, {@code Case}) that no variable reaches,
+ * such as a vocabulary lookup's {@code cond}, stays one node calling its functions. Refused at
+ * {@link #open}, naming the node: control flow that a variable reaches, bodies that write a
+ * variable, and an op without a gradient between a trainable variable and an output (for example a
+ * TF1 {@code Merge}).
  *
  * <p>Not thread-safe.
  */
@@ -109,8 +114,8 @@ public final class TrainableSavedModel implements AutoCloseable {
    * @throws IllegalArgumentException if the model has no signature {@code signatureKey} (the
    *     message lists those it has)
    * @throws SavedModelException with a one-line message if the directory does not load (see {@link
-   *     LoadedSavedModel#open(Path, String)}), has no object graph, or the signature's body cannot
-   *     be inlined or differentiated; the message names the node
+   *     LoadedSavedModel#open(Path, String)}), or the signature's body cannot be inlined or
+   *     differentiated; the message names the node
    */
   public static TrainableSavedModel open(Path directory, String signatureKey) {
     Objects.requireNonNull(directory, "directory must not be null");
@@ -139,47 +144,19 @@ public final class TrainableSavedModel implements AutoCloseable {
               + "; its signatures are "
               + keys);
     }
-    if (!ObjectGraphSignature.applies(metaGraph)) {
-      throw new SavedModelException(
-          directory
-              + " has no object graph (it is not a TF2 or Keras SavedModel): its variables"
-              + " cannot be mapped to trainable resource variables");
-    }
     String source = directory + ", signature " + signatureKey;
     Graph graph = loaded.bundle().graph();
     Map<String, Output<?>> inputs = tensors(graph, signature.getInputsMap(), source, "input");
     Map<String, Output<?>> named = tensors(graph, signature.getOutputsMap(), source, "output");
-
-    FunctionInliner inliner = new FunctionInliner(graph, metaGraph, source);
-    String prefix = GraphNames.unusedScope(graph, "trainable_" + opNameSafe(signatureKey)) + "/";
-    Map<String, NodeDef> nodes = new HashMap<>();
-    metaGraph.getGraphDef().getNodeList().forEach(n -> nodes.put(n.getName(), n));
-    Map<String, List<Output<?>>> calls = new HashMap<>();
-    Map<String, Output<?>> outputs = new LinkedHashMap<>();
-    for (Map.Entry<String, Output<?>> entry : named.entrySet()) {
-      Output<?> tensor = entry.getValue();
-      NodeDef node = nodes.get(tensor.op().name());
-      if (node != null && inliner.isCall(node)) {
-        // Outputs of one call share one inlined body.
-        List<Output<?>> results =
-            calls.computeIfAbsent(
-                node.getName(), k -> inliner.inlineCall(node, arguments(graph, node), prefix));
-        outputs.put(entry.getKey(), results.get(tensor.index()));
-      } else {
-        // Already ordinary ops of the graph (e.g. a constant output): nothing to inline.
-        outputs.put(entry.getKey(), tensor);
-      }
-    }
-
-    List<FunctionInliner.InlinedOp> body = inliner.inlined();
-    Set<String> readVariables = new TreeSet<>();
-    for (FunctionInliner.InlinedOp op : body) {
-      for (Output<?> input : op.inputs()) {
-        if (input.op().type().equals("VarHandleOp")) {
-          readVariables.add(input.op().name());
-        }
-      }
-    }
+    // A TF2 or Keras model computes its signature by calling a traced function: inline it. A TF1
+    // graph computes it with ordinary ops over its variables already.
+    SignatureBody body =
+        ObjectGraphSignature.applies(metaGraph)
+            ? SignatureInliner.inline(
+                graph, metaGraph, source, "trainable_" + opNameSafe(signatureKey), named)
+            : GraphSignature.asIs(graph, named);
+    Map<String, Output<?>> outputs = body.outputs();
+    Set<String> readVariables = body.readVariables();
     List<ModelVariable> trainable = new ArrayList<>();
     List<Operand<?>> handles = new ArrayList<>();
     List<Output<?>> handleOutputs = new ArrayList<>();
@@ -191,25 +168,14 @@ public final class TrainableSavedModel implements AutoCloseable {
         handleOutputs.add(handle);
       }
     }
-    GradientCoverage.check(source, body, handleOutputs, List.copyOf(outputs.values()));
+    GradientCoverage.check(source, body.ops(), handleOutputs, List.copyOf(outputs.values()));
     return new TrainableSavedModel(
         loaded,
         signatureKey,
         Map.copyOf(inputs),
-        Collections.unmodifiableMap(outputs),
+        outputs,
         List.copyOf(trainable),
         List.copyOf(handles));
-  }
-
-  /** The graph tensors that {@code call}'s data inputs name, in order. */
-  private static List<Output<?>> arguments(Graph graph, NodeDef call) {
-    List<Output<?>> arguments = new ArrayList<>();
-    for (String input : call.getInputList()) {
-      if (!input.startsWith("^")) {
-        arguments.add(graph.outputOrThrow(input));
-      }
-    }
-    return arguments;
   }
 
   /** {@code key} with every character that an op name may not hold replaced by {@code _}. */
