@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tfl1l2.optimizers.ProximalGradientDescent;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -439,6 +440,30 @@ class EmbeddingMinimizeTest {
               table[r * WIDTH + j] -= LR * grad[j];
             }
           });
+      assertClose(table, m.read(s, "table"), "table");
+    }
+  }
+
+  @Test
+  void aProximalStepOnATableUsesTheDenseGradientOfItsRowsAndShrinksEveryRow() {
+    double l1 = 0.05;
+    double l2 = 0.02;
+    try (Graph g = new Graph();
+        Session s = new Session(g)) {
+      Model m = Model.in(g, false, false);
+      L1L2 reg = L1L2.builder().l1(l1).l2(l2).on("table").build();
+      Op step = new ProximalGradientDescent(g, LR, reg).minimize(m.loss(), List.of(m.table()));
+      s.initialize();
+      double[] table = toDouble(TABLE);
+      Map<Integer, double[]> rows = rowGradients(table, IDS[0], 0);
+      m.step(s, step, IDS[0]);
+      for (int r = 0; r < ROWS; r++) {
+        for (int j = 0; j < WIDTH; j++) {
+          int i = r * WIDTH + j;
+          double v = table[i] - LR * (rows.containsKey(r) ? rows.get(r)[j] : 0);
+          table[i] = Math.signum(v) * Math.max(Math.abs(v) - LR * l1, 0) / (1 + LR * 2 * l2);
+        }
+      }
       assertClose(table, m.read(s, "table"), "table");
     }
   }
