@@ -41,8 +41,12 @@ final class GradientChecker {
   /** Builds the op's outputs from its floating inputs (already in the dtype under test). */
   interface OpUnderTest extends BiFunction<Ops, List<Operand<TType>>, List<Operand<?>>> {}
 
-  /** The two gradients of each input, flattened, and the (rounded) point they were taken at. */
-  record Gradients(List<double[]> symbolic, List<double[]> numeric, List<double[]> at) {}
+  /**
+   * The two gradients of each input, flattened; the (rounded) point they were taken at; the loss
+   * weights of each output.
+   */
+  record Gradients(
+      List<double[]> symbolic, List<double[]> numeric, List<double[]> at, List<double[]> weights) {}
 
   /**
    * The tolerance for the dtype, relative to {@code max(1, max |numeric|)} of one input's gradient.
@@ -103,7 +107,8 @@ final class GradientChecker {
         }
         numeric.add(gradient);
       }
-      return new Gradients(symbolic(dtype, at, shapes, weights, outputShapes, op), numeric, at);
+      return new Gradients(
+          symbolic(dtype, at, shapes, weights, outputShapes, op), numeric, at, weights);
     }
   }
 
