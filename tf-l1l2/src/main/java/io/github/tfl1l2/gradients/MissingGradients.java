@@ -49,7 +49,9 @@ import org.tensorflow.op.RawCustomGradient;
  * TensorFlow.registerCustomGradient} makes a new JavaCPP callback per op type, and a process has
  * room for ten: the eleventh callback crashes the JVM the first time TensorFlow calls it (measured:
  * SIGSEGV in {@code CustomGradFunc}). Registering the same callback for every op type here leaves
- * the other nine to the application. Registration takes TF-Java's own lock ({@code
+ * the other nine to the application. (TF-Java 1.2.0 and later dispatch every custom gradient
+ * through one callback of their own; there each op type is registered through {@code
+ * TensorFlow.registerCustomGradient}.) Registration takes TF-Java's own lock ({@code
  * TensorFlow.class}), so it cannot interleave with a concurrent {@code registerCustomGradient}.
  */
 public final class MissingGradients {
@@ -57,6 +59,15 @@ public final class MissingGradients {
 
   /** Each op type this library can provide a gradient for, with its gradient function. */
   private static final Map<String, RawCustomGradient> GRADIENTS = gradients();
+
+  /**
+   * Whether this TF-Java routes every custom gradient through one callback of its own (1.2.0 and
+   * later, which have {@code org.tensorflow.op.DispatchingGradientAdapter} and refuse any other
+   * native callback): then each op type goes through {@code TensorFlow.registerCustomGradient}. The
+   * tests run on 1.1.0, where it is false.
+   */
+  private static final boolean DISPATCHES_ITSELF =
+      hasClass("org.tensorflow.op.DispatchingGradientAdapter");
 
   /** The op types this library registered; null until the first {@link #register()}. */
   private static Set<String> provided;
@@ -119,6 +130,12 @@ public final class MissingGradients {
         if (TFJ_HasGradient(opType)) {
           continue;
         }
+        if (DISPATCHES_ITSELF) {
+          if (TensorFlow.registerCustomGradient(opType, MissingGradients::dispatch)) {
+            registered.add(opType);
+          }
+          continue;
+        }
         if (callback == null) {
           callback = RawCustomGradient.adapter(MissingGradients::dispatch);
         }
@@ -128,6 +145,15 @@ public final class MissingGradients {
       }
     }
     return Collections.unmodifiableSet(registered);
+  }
+
+  private static boolean hasClass(String name) {
+    try {
+      Class.forName(name, false, MissingGradients.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException absent) {
+      return false;
+    }
   }
 
   /** Routes TensorFlow's call for one op to that op type's gradient. */
