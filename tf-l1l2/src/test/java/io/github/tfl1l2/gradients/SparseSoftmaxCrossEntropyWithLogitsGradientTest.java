@@ -2,15 +2,21 @@ package io.github.tfl1l2.gradients;
 
 import static io.github.tfl1l2.gradients.GradientChecker.assertMatches;
 import static io.github.tfl1l2.gradients.GradientChecker.compute;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.tensorflow.Graph;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.nn.SparseSoftmaxCrossEntropyWithLogits;
 import org.tensorflow.proto.DataType;
+import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
@@ -81,5 +87,25 @@ class SparseSoftmaxCrossEntropyWithLogitsGradientTest {
               var op = op(tf, in.get(0));
               return List.of(op.loss(), op.backprop());
             }));
+  }
+
+  /**
+   * With only the loss used, the backprop output's gradient is the zeros TensorFlow fills in, and
+   * the second-derivative term (a softmax and a reduction) is not built: the gradient is the op's
+   * own backprop times the upstream gradient.
+   */
+  @Test
+  void theUsualLossBuildsNoSecondDerivativeTerm() {
+    MissingGradients.register();
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Operand<TFloat32> logits = tf.constant(new float[][] {{1, 2, 3}, {0, -1, 1}});
+      Operand<TFloat32> loss =
+          tf.nn.sparseSoftmaxCrossEntropyWithLogits(logits, tf.constant(new int[] {2, 0})).loss();
+      g.addGradients(tf.sum(loss, tf.constant(0)).asOutput(), new Output<?>[] {logits.asOutput()});
+      List<String> types = new ArrayList<>();
+      g.operations().forEachRemaining(op -> types.add(op.type()));
+      assertFalse(types.contains("Softmax"), "ops: " + types);
+    }
   }
 }
