@@ -37,13 +37,18 @@ final class TopKGradient {
     Operand<TInt64> inputShape = tf.shape(input, TInt64.class);
     Operand<TInt64> lastAxis = tf.math.sub(tf.size(inputShape, TInt64.class), tf.constant(1L));
     Operand<TInt64> columns = tf.gather(inputShape, lastAxis, tf.constant(0));
-    Operand<TInt64> indexShape = tf.shape(indices, TInt64.class);
-    Operand<TInt64> k = tf.gather(indexShape, lastAxis, tf.constant(0));
-    // One row per leading position; each returned index becomes row · columns + index, a
-    // position in the flattened input.
-    Operand<TInt64> rowsByK = tf.reshape(indices, tf.stack(List.of(tf.constant(-1L), k)));
+    Operand<TInt64> k = tf.gather(tf.shape(indices, TInt64.class), lastAxis, tf.constant(0));
+    // The row count is the product of the leading dimensions, given explicitly: Reshape cannot
+    // infer a -1 for an empty tensor (k = 0).
     Operand<TInt64> rows =
-        tf.gather(tf.shape(rowsByK, TInt64.class), tf.constant(0), tf.constant(0));
+        tf.prod(
+            tf.slice(
+                inputShape,
+                tf.constant(new long[] {0}),
+                tf.reshape(lastAxis, tf.constant(new long[] {1}))),
+            tf.constant(0));
+    Operand<TInt64> rowsByK = tf.reshape(indices, tf.stack(List.of(rows, k)));
+    // Each returned index becomes row · columns + index, a position in the flattened input.
     Operand<TInt64> offsets =
         tf.expandDims(
             tf.math.mul(tf.range(tf.constant(0L), rows, tf.constant(1L)), columns),

@@ -62,6 +62,7 @@ class TopKGradientTest {
     assertMatches(dtype, topK(dtype, distinct(2, 7), new long[] {7}, 2));
     assertMatches(dtype, topK(dtype, distinct(3, 24), new long[] {2, 3, 4}, 4));
     assertMatches(dtype, topK(dtype, distinct(4, 10), new long[] {2, 5}, 5));
+    assertMatches(dtype, topK(dtype, distinct(6, 8), new long[] {2, 4}, 0));
   }
 
   @Test
