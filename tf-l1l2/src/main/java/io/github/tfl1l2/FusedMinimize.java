@@ -1,6 +1,7 @@
 package io.github.tfl1l2;
 
 import io.github.tfl1l2.FusedGradient.Term;
+import io.github.tfl1l2.gradients.MissingGradients;
 import io.github.tfl1l2.internal.Checks;
 import io.github.tfl1l2.internal.DataGradients;
 import io.github.tfl1l2.internal.Devices;
@@ -45,6 +46,9 @@ final class FusedMinimize {
     Checks.notNull("dataLoss", dataLoss);
     Checks.notNull("weights", weights);
     spec.requireScalarReduction();
+    // Before any gradient is built: a data loss such as SparseSoftmaxCrossEntropyWithLogits has
+    // no gradient in TensorFlow's C++ registry until this library adds it.
+    MissingGradients.register();
     ExecutionEnvironment env = optimizer.getTF().scope().env();
     if (!(env instanceof Graph graph)) {
       throw new IllegalArgumentException(

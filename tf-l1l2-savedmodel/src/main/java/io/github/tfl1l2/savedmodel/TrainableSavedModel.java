@@ -1,6 +1,7 @@
 package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.gradients.MissingGradients;
 import io.github.tfl1l2.savedmodel.export.ObjectGraphSignature;
 import io.github.tfl1l2.savedmodel.inline.GradientCoverage;
 import io.github.tfl1l2.savedmodel.inline.GraphSignature;
@@ -120,6 +121,9 @@ public final class TrainableSavedModel implements AutoCloseable {
   public static TrainableSavedModel open(Path directory, String signatureKey) {
     Objects.requireNonNull(directory, "directory must not be null");
     Objects.requireNonNull(signatureKey, "signatureKey must not be null");
+    // Before the coverage check asks which ops have a gradient, and before the caller's first
+    // step: the gradients TensorFlow's C++ registry lacks count as present.
+    MissingGradients.register();
     LoadedSavedModel loaded = LoadedSavedModel.open(directory);
     try {
       return inline(loaded, signatureKey);

@@ -107,7 +107,9 @@ public final class ProximalGradientDescent extends Optimizer {
    * takes, restricted to them. Each element may be a ref variable (a {@code VariableV2} output or
    * an {@code Identity} read of it) or a resource variable (a {@code VarHandleOp} output or a
    * {@code ReadVariableOp} read of it); a read is trained as the variable it reads, and the
-   * regularizer's {@code on(regex)} matches that variable's op name.
+   * regularizer's {@code on(regex)} matches that variable's op name. Like every step of this class,
+   * it first calls {@link io.github.tfl1l2.gradients.MissingGradients#register()}, so that a data
+   * loss using an op whose gradient TensorFlow's C++ registry lacks can be trained.
    *
    * @param dataLoss the floating data loss (without the penalty), in this optimizer's graph
    * @param variables the variables to train, each once
