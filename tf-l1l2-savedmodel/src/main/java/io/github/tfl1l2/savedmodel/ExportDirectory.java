@@ -1,7 +1,6 @@
 package io.github.tfl1l2.savedmodel;
 
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import io.github.tfl1l2.savedmodel.export.AtomicDirectory;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Objects;
@@ -23,7 +22,7 @@ public final class ExportDirectory {
 
   private ExportDirectory(Path target) {
     this.target = target;
-    this.existed = exists(target);
+    this.existed = AtomicDirectory.exists(target);
     this.temporariesBefore = new HashSet<>(AtomicDirectory.temporaries(target));
   }
 
@@ -36,17 +35,7 @@ public final class ExportDirectory {
    * @throws SavedModelException naming {@code argument} and {@code target} otherwise
    */
   public static void checkAvailable(Path target, String argument) {
-    Objects.requireNonNull(target, "target must not be null");
-    Objects.requireNonNull(argument, "argument must not be null");
-    if (exists(target)) {
-      throw new SavedModelException(
-          argument + " " + target + " already exists; give a directory that does not exist yet");
-    }
-    Path parent = target.toAbsolutePath().normalize().getParent();
-    if (parent == null || !Files.isDirectory(parent)) {
-      throw new SavedModelException(
-          argument + " " + target + ": its parent directory " + parent + " does not exist");
-    }
+    AtomicDirectory.checkAvailable(target, argument);
   }
 
   /**
@@ -76,10 +65,5 @@ public final class ExportDirectory {
     if (!existed) {
       AtomicDirectory.deleteRecursively(target);
     }
-  }
-
-  /** The one rule for "already exists": anything at the path, a link not followed. */
-  static boolean exists(Path path) {
-    return Files.exists(path.toAbsolutePath(), LinkOption.NOFOLLOW_LINKS);
   }
 }

@@ -2,6 +2,17 @@ package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.savedmodel.export.AtomicDirectory;
+import io.github.tfl1l2.savedmodel.export.ObjectGraphSignature;
+import io.github.tfl1l2.savedmodel.export.PenaltyMeasurement;
+import io.github.tfl1l2.savedmodel.export.RegularizationOutputs;
+import io.github.tfl1l2.savedmodel.export.RegularizedCopy;
+import io.github.tfl1l2.savedmodel.export.SignatureDefs;
+import io.github.tfl1l2.savedmodel.load.GraphNames;
+import io.github.tfl1l2.savedmodel.load.GraphVariables;
+import io.github.tfl1l2.savedmodel.load.ModelDirectory;
+import io.github.tfl1l2.savedmodel.load.SavedModelProto;
+import io.github.tfl1l2.savedmodel.load.TrainableFlags;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -2,6 +2,9 @@ package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.Reduction;
+import io.github.tfl1l2.savedmodel.export.RegularizationOutputs;
+import io.github.tfl1l2.savedmodel.export.SignatureConfig;
+import io.github.tfl1l2.savedmodel.export.SignatureLayout;
 import java.util.Map;
 import java.util.Objects;
 import org.tensorflow.Graph;
@@ -36,28 +39,28 @@ import org.tensorflow.op.Ops;
  */
 public final class RegularizationSignature {
   /** The signature key. */
-  public static final String KEY = "regularization";
+  public static final String KEY = SignatureLayout.KEY;
 
   /** Output: the configured penalty (float32 scalar). */
-  public static final String PENALTY = "penalty";
+  public static final String PENALTY = SignatureLayout.PENALTY;
 
   /** Output: Σ|w| (float32 scalar). */
-  public static final String L1_SUM = "l1_sum";
+  public static final String L1_SUM = SignatureLayout.L1_SUM;
 
   /** Output: Σw² (float32 scalar). */
-  public static final String L2_SUM = "l2_sum";
+  public static final String L2_SUM = SignatureLayout.L2_SUM;
 
   /** Output: the per-variable penalties (float32 vector, input order). */
-  public static final String PER_VARIABLE = "per_variable";
+  public static final String PER_VARIABLE = SignatureLayout.PER_VARIABLE;
 
   /** Output: the names of the regularized variables (string vector, input order). */
-  public static final String VARIABLE_NAMES = "variable_names";
+  public static final String VARIABLE_NAMES = SignatureLayout.VARIABLE_NAMES;
 
   /** Output: {@code [l1, l2, weight]} (float64 vector). */
-  public static final String COEFFICIENTS = "coefficients";
+  public static final String COEFFICIENTS = SignatureLayout.COEFFICIENTS;
 
   /** Prefix of {@link #methodName(L1L2)}. */
-  public static final String METHOD_PREFIX = "tfl1l2/";
+  public static final String METHOD_PREFIX = SignatureLayout.METHOD_PREFIX;
 
   private RegularizationSignature() {}
 
@@ -94,14 +97,7 @@ public final class RegularizationSignature {
    *     text, e.g. {@code 1.0E-4}) and {@code ,on=<regex>} when a selection is set
    */
   public static String methodName(L1L2 config) {
-    return METHOD_PREFIX
-        + "l1="
-        + config.l1()
-        + ",l2="
-        + config.l2()
-        + ",weight="
-        + config.weight()
-        + config.on().map(p -> ",on=" + p).orElse("");
+    return SignatureLayout.methodName(config);
   }
 
   /**

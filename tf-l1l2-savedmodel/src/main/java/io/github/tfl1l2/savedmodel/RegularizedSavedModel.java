@@ -1,6 +1,7 @@
 package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.savedmodel.export.AtomicDirectory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

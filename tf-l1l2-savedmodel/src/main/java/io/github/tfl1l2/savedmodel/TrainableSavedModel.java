@@ -1,6 +1,10 @@
 package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.savedmodel.export.ObjectGraphSignature;
+import io.github.tfl1l2.savedmodel.inline.FunctionInliner;
+import io.github.tfl1l2.savedmodel.inline.GradientCoverage;
+import io.github.tfl1l2.savedmodel.load.GraphNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;

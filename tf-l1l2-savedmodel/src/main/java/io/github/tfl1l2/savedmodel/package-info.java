@@ -12,20 +12,11 @@
  * {@link io.github.tfl1l2.savedmodel.ExportDirectory}, {@link
  * io.github.tfl1l2.savedmodel.SavedModelException}.
  *
- * <p><b>Package-private, by role:</b>
- *
- * <ul>
- *   <li><i>Reading a model:</i> {@code ModelDirectory} (file checks before TensorFlow opens them),
- *       {@code SavedModelProto} ({@code saved_model.pb}, tags), {@code GraphVariables}, {@code
- *       TrainableFlags}, {@code ObjectGraphVariables}.
- *   <li><i>The signature:</i> {@code RegularizationOutputs} (its ops, emitted once through {@code
- *       L1L2.sums}), {@code SignatureConfig} (the {@code L1L2} read back), {@code SignatureDefs},
- *       {@code RegularizationFunction} and {@code ObjectGraphSignature} (the signature in a TF2
- *       object graph), {@code PenaltyMeasurement}.
- *   <li><i>Writing:</i> {@code RegularizedCopy}, {@code ModelFiles}, {@code AtomicDirectory}.
- *   <li><i>Fine-tuning:</i> {@code FunctionInliner} (a signature's function as ordinary ops),
- *       {@code GradientCoverage} (every inlined op has a gradient), {@code GraphNames}.
- * </ul>
+ * <p><b>Below the facade</b>, one package per concern, none of them API: {@code
+ * io.github.tfl1l2.savedmodel.load} (reading a model), {@code io.github.tfl1l2.savedmodel.export}
+ * (the {@code regularization} signature and the written copy), {@code
+ * io.github.tfl1l2.savedmodel.inline} (a signature's function as ordinary ops, for training). They
+ * use the facade's value types and exception, never its classes with behaviour.
  *
  * <p><b>May depend on:</b> the public API of {@code io.github.tfl1l2} ({@code L1L2}, {@code
  * Reduction}, {@code ParameterSums}), {@code io.github.tfl1l2.internal} ({@code FloatingTypes}),

@@ -1,5 +1,6 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.load;
 
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -31,7 +32,7 @@ import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedVariable;
  *
  * A variable that neither route names, or that two routes name differently, is refused.
  */
-final class ObjectGraphVariables {
+public final class ObjectGraphVariables {
   private static final Set<String> CALL_OPS = Set.of("StatefulPartitionedCall", "PartitionedCall");
 
   private final SavedObjectGraph objectGraph;
@@ -67,7 +68,7 @@ final class ObjectGraphVariables {
   }
 
   /** Reads the routes of {@code metaGraph}, which must have an object graph. */
-  static ObjectGraphVariables of(MetaGraphDef metaGraph) {
+  public static ObjectGraphVariables of(MetaGraphDef metaGraph) {
     return new ObjectGraphVariables(metaGraph);
   }
 
@@ -78,7 +79,7 @@ final class ObjectGraphVariables {
    * @throws SavedModelException naming the first variable that no unique route maps, or two
    *     variables mapped to one node
    */
-  List<Integer> nodeIds(String source, List<String> opNames) {
+  public List<Integer> nodeIds(String source, List<String> opNames) {
     List<Integer> ids = new ArrayList<>();
     Map<Integer, String> taken = new HashMap<>();
     for (String opName : opNames) {

@@ -1,6 +1,7 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -12,22 +13,21 @@ import org.tensorflow.proto.TensorInfo;
 import org.tensorflow.types.TFloat64;
 
 /** Reads the {@link L1L2} back from a {@value RegularizationSignature#KEY} signature. */
-final class SignatureConfig {
+public final class SignatureConfig {
   /**
    * {@link RegularizationSignature#methodName(L1L2)}: {@code on} comes last, so that whatever
    * characters its regular expression holds, all of the rest is the expression.
    */
   private static final Pattern METHOD_NAME =
       Pattern.compile(
-          Pattern.quote(RegularizationSignature.METHOD_PREFIX)
+          Pattern.quote(SignatureLayout.METHOD_PREFIX)
               + "l1=([^,]*),l2=([^,]*),weight=([^,]*)(?:,on=(.*))?",
           Pattern.DOTALL);
 
   private SignatureConfig() {}
 
-  static L1L2 read(SavedModelBundle bundle) {
-    SignatureDef signature =
-        bundle.metaGraphDef().getSignatureDefMap().get(RegularizationSignature.KEY);
+  public static L1L2 read(SavedModelBundle bundle) {
+    SignatureDef signature = bundle.metaGraphDef().getSignatureDefMap().get(SignatureLayout.KEY);
     if (signature == null) {
       throw refused(
           "is missing; the signatures are "
@@ -39,7 +39,7 @@ final class SignatureConfig {
           "has the method name \""
               + signature.getMethodName()
               + "\", not one of the form "
-              + RegularizationSignature.METHOD_PREFIX
+              + SignatureLayout.METHOD_PREFIX
               + "l1=…,l2=…,weight=…[,on=…]");
     }
     double[] coefficients = coefficients(bundle, signature);
@@ -54,7 +54,7 @@ final class SignatureConfig {
                 + " in its method name but "
                 + coefficients[i]
                 + " in its "
-                + RegularizationSignature.COEFFICIENTS
+                + SignatureLayout.COEFFICIENTS
                 + " output");
       }
     }
@@ -72,16 +72,16 @@ final class SignatureConfig {
 
   /** The three float64 values of the {@value RegularizationSignature#COEFFICIENTS} output. */
   private static double[] coefficients(SavedModelBundle bundle, SignatureDef signature) {
-    TensorInfo output = signature.getOutputsMap().get(RegularizationSignature.COEFFICIENTS);
+    TensorInfo output = signature.getOutputsMap().get(SignatureLayout.COEFFICIENTS);
     if (output == null || output.getDtype() != DataType.DT_DOUBLE) {
-      throw refused("has no float64 " + RegularizationSignature.COEFFICIENTS + " output");
+      throw refused("has no float64 " + SignatureLayout.COEFFICIENTS + " output");
     }
     try (Result result = bundle.session().runner().fetch(output.getName()).run()) {
       TFloat64 values = (TFloat64) result.get(0);
       if (values.shape().numDimensions() != 1 || values.shape().size() != 3) {
         throw refused(
             "has a "
-                + RegularizationSignature.COEFFICIENTS
+                + SignatureLayout.COEFFICIENTS
                 + " output of shape "
                 + values.shape()
                 + "; [l1, l2, weight] has shape [3]");
@@ -100,6 +100,6 @@ final class SignatureConfig {
 
   private static SavedModelException refused(String what) {
     return new SavedModelException(
-        "the SavedModel's \"" + RegularizationSignature.KEY + "\" signature " + what);
+        "the SavedModel's \"" + SignatureLayout.KEY + "\" signature " + what);
   }
 }

@@ -1,7 +1,9 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.ParameterSums;
+import io.github.tfl1l2.savedmodel.PenaltyReport;
+import io.github.tfl1l2.savedmodel.load.GraphNames;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +21,7 @@ import org.tensorflow.types.TString;
  * per-variable Σ|w| and Σw² that a {@link PenaltyReport} shows, emitted once into a graph. All of
  * them come from one {@link L1L2#sums} call: each variable is read once, whatever is reported.
  */
-final class RegularizationOutputs {
+public final class RegularizationOutputs {
   final List<String> names;
   final Operand<TFloat32> penalty;
   final Operand<TFloat32> perVariable;
@@ -40,23 +42,20 @@ final class RegularizationOutputs {
     this.names = List.copyOf(names);
     // Every figure derives from one call that reads each variable once for both sums.
     ParameterSums sums = config.toBuilder().xla(xla).build().sums(tf, variables);
-    penalty =
-        tf.withName(RegularizationSignature.PENALTY).dtypes.cast(sums.penalty(), TFloat32.class);
+    penalty = tf.withName(SignatureLayout.PENALTY).dtypes.cast(sums.penalty(), TFloat32.class);
     perVariable =
-        tf.withName(RegularizationSignature.PER_VARIABLE)
-            .dtypes
-            .cast(sums.perParameter(), TFloat32.class);
+        tf.withName(SignatureLayout.PER_VARIABLE).dtypes.cast(sums.perParameter(), TFloat32.class);
     absSums = tf.dtypes.cast(sums.absSums(), TFloat32.class);
     squareSums = tf.dtypes.cast(sums.squareSums(), TFloat32.class);
-    l1Sum = tf.withName(RegularizationSignature.L1_SUM).sum(absSums, tf.constant(0));
-    l2Sum = tf.withName(RegularizationSignature.L2_SUM).sum(squareSums, tf.constant(0));
+    l1Sum = tf.withName(SignatureLayout.L1_SUM).sum(absSums, tf.constant(0));
+    l2Sum = tf.withName(SignatureLayout.L2_SUM).sum(squareSums, tf.constant(0));
     variableNames =
-        tf.withName(RegularizationSignature.VARIABLE_NAMES)
+        tf.withName(SignatureLayout.VARIABLE_NAMES)
             .constant(StandardCharsets.UTF_8, names.toArray(new String[0]));
     coefficients =
-        tf.withName(RegularizationSignature.COEFFICIENTS)
+        tf.withName(SignatureLayout.COEFFICIENTS)
             .constant(new double[] {config.l1(), config.l2(), config.weight()});
-    methodName = RegularizationSignature.methodName(config);
+    methodName = SignatureLayout.methodName(config);
   }
 
   /**
@@ -68,7 +67,7 @@ final class RegularizationOutputs {
    *     TensorFlow runtime and run once per call, where compiling costs more than it saves
    * @throws IllegalArgumentException if {@code config} selects none of {@code variables}
    */
-  static RegularizationOutputs emit(
+  public static RegularizationOutputs emit(
       Ops tf,
       Graph graph,
       String base,
@@ -93,16 +92,16 @@ final class RegularizationOutputs {
   }
 
   /** The signature that names the six outputs (not the per-variable sums). */
-  Signature signature() {
+  public Signature signature() {
     return Signature.builder()
-        .key(RegularizationSignature.KEY)
+        .key(SignatureLayout.KEY)
         .methodName(methodName)
-        .output(RegularizationSignature.PENALTY, penalty)
-        .output(RegularizationSignature.L1_SUM, l1Sum)
-        .output(RegularizationSignature.L2_SUM, l2Sum)
-        .output(RegularizationSignature.PER_VARIABLE, perVariable)
-        .output(RegularizationSignature.VARIABLE_NAMES, variableNames)
-        .output(RegularizationSignature.COEFFICIENTS, coefficients)
+        .output(SignatureLayout.PENALTY, penalty)
+        .output(SignatureLayout.L1_SUM, l1Sum)
+        .output(SignatureLayout.L2_SUM, l2Sum)
+        .output(SignatureLayout.PER_VARIABLE, perVariable)
+        .output(SignatureLayout.VARIABLE_NAMES, variableNames)
+        .output(SignatureLayout.COEFFICIENTS, coefficients)
         .build();
   }
 }

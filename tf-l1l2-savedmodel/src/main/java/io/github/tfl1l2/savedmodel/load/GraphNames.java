@@ -1,4 +1,4 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.load;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -7,7 +7,7 @@ import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 
 /** Names for ops added to a graph that was loaded, not built, in this process. */
-final class GraphNames {
+public final class GraphNames {
   private GraphNames() {}
 
   /**
@@ -15,7 +15,7 @@ final class GraphNames {
    * {@code graph} nor prefixes one. TF-Java's name scopes only know the names they made themselves,
    * so ops of a loaded graph would otherwise collide.
    */
-  static String unusedScope(Graph graph, String base) {
+  public static String unusedScope(Graph graph, String base) {
     List<String> names = new ArrayList<>();
     for (Iterator<GraphOperation> it = graph.operations(); it.hasNext(); ) {
       names.add(it.next().name());

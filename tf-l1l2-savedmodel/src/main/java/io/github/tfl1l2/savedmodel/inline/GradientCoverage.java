@@ -1,8 +1,9 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.inline;
 
 import static org.tensorflow.internal.c_api.global.tensorflow.TFJ_HasGradient;
 
 import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -25,7 +26,7 @@ import org.tensorflow.proto.DataType;
  * tensors only: integer tensors carry no gradient. Ops registered as not differentiable ({@code
  * Shape}, {@code Const}) count as covered; TensorFlow stops the gradient there as Python does.
  */
-final class GradientCoverage {
+public final class GradientCoverage {
   private GradientCoverage() {}
 
   /**
@@ -35,7 +36,7 @@ final class GradientCoverage {
    * @param outputs the signature's outputs
    * @throws SavedModelException naming the first op on a path that has no registered gradient
    */
-  static void check(
+  public static void check(
       String source,
       List<FunctionInliner.InlinedOp> ops,
       List<Output<?>> variables,
@@ -99,7 +100,11 @@ final class GradientCoverage {
     }
   }
 
-  private static boolean carriesGradient(Output<?> output) {
+  /**
+   * Whether a gradient can flow through {@code output}: floating-point and resource tensors carry
+   * one; integer, boolean and string tensors do not.
+   */
+  static boolean carriesGradient(Output<?> output) {
     DataType type = output.dataType();
     return FloatingTypes.isFloating(type) || type == DataType.DT_RESOURCE;
   }

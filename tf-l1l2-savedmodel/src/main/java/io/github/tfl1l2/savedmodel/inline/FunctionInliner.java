@@ -1,9 +1,11 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.inline;
 
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -53,19 +55,16 @@ import org.tensorflow.proto.OpDef.ArgDef;
  *       the function returns (automatic control dependencies); within one {@code Session.run} data
  *       edges suffice. A body that writes state, where the order would matter, is refused.
  *   <li>Devices are not copied: the session places the ops, as it places the loaded graph's.
- *   <li>Functional control flow ({@code If}, {@code While}, their stateless forms, {@code Case}) is
- *       refused: its branches are functions again, and the C++ registry has no gradient for it.
+ *   <li>A node that a {@link NodeRewrite} of the inliner's list applies to is built by that rewrite
+ *       instead: functional control flow that no variable reaches stays one node calling its
+ *       functions ({@link ControlFlowAsCall}); control flow that a variable reaches is refused.
  * </ul>
  *
  * <p>Not thread-safe; one instance inlines the calls of one signature.
  */
-final class FunctionInliner {
+public final class FunctionInliner {
   /** The call ops whose function is inlined. */
   static final Set<String> CALL_OPS = Set.of("StatefulPartitionedCall", "PartitionedCall");
-
-  /** Functional control flow: its branches are functions, and it has no C++ gradient. */
-  private static final Set<String> CONTROL_FLOW =
-      Set.of("If", "StatelessIf", "While", "StatelessWhile", "Case", "StatelessCase");
 
   /** Prefixes of ops that write a resource: their order to the reads would be lost. */
   private static final List<String> WRITES =
@@ -78,13 +77,26 @@ final class FunctionInliner {
           "DestroyResourceOp");
 
   /** One op the inliner built (named by its body node's path) and its data inputs. */
-  record InlinedOp(GraphOperation op, List<Output<?>> inputs) {}
+  public record InlinedOp(GraphOperation op, List<Output<?>> inputs) {}
 
   private final Graph graph;
   private final String source;
   private final Map<String, FunctionDef> library = new HashMap<>();
   private final Map<String, OpDef> opDefs = new HashMap<>();
   private final List<InlinedOp> inlined = new ArrayList<>();
+
+  /**
+   * The rewrites asked, in order, before a node is copied as one op. Each is one class of this
+   * package; the first that applies builds the node.
+   */
+  private final List<NodeRewrite> rewrites = List.of(new ControlFlowAsCall());
+
+  /**
+   * The tensors ({@code op:index}) that a variable's value reaches through floating-point or
+   * resource tensors: those that may carry a gradient back to a variable.
+   */
+  private final Set<String> variableDependent = new HashSet<>();
+
   private Map<String, OpDef> registry;
 
   /**
@@ -92,7 +104,7 @@ final class FunctionInliner {
    * @param metaGraph the MetaGraphDef it was loaded from: the function library and the OpDefs
    * @param source how messages name the model and signature
    */
-  FunctionInliner(Graph graph, MetaGraphDef metaGraph, String source) {
+  public FunctionInliner(Graph graph, MetaGraphDef metaGraph, String source) {
     this.graph = graph;
     this.source = source;
     for (FunctionDef function : metaGraph.getGraphDef().getLibrary().getFunctionList()) {
@@ -104,7 +116,7 @@ final class FunctionInliner {
   }
 
   /** Whether {@code node} calls a function that {@link #inlineCall} inlines. */
-  boolean isCall(NodeDef node) {
+  public boolean isCall(NodeDef node) {
     return CALL_OPS.contains(node.getOp()) || library.containsKey(node.getOp());
   }
 
@@ -116,12 +128,12 @@ final class FunctionInliner {
    * @return the function's outputs, in the order of its output arguments
    * @throws SavedModelException naming the node that cannot be inlined
    */
-  List<Output<?>> inlineCall(NodeDef call, List<Output<?>> arguments, String prefix) {
+  public List<Output<?>> inlineCall(NodeDef call, List<Output<?>> arguments, String prefix) {
     return inline(callee(call, call.getName()), arguments, prefix + call.getName() + "/");
   }
 
   /** Every op built so far, in the order built (inputs before their consumers). */
-  List<InlinedOp> inlined() {
+  public List<InlinedOp> inlined() {
     return List.copyOf(inlined);
   }
 
@@ -146,13 +158,6 @@ final class FunctionInliner {
     Map<String, Map<String, Integer>> offsets = new HashMap<>();
     for (NodeDef node : topologicalOrder(function, prefix)) {
       String path = prefix + node.getName();
-      if (CONTROL_FLOW.contains(node.getOp())) {
-        throw refused(
-            path,
-            "is functional control flow ("
-                + node.getOp()
-                + "): its branches cannot be inlined and TensorFlow has no C++ gradient for it");
-      }
       for (String write : WRITES) {
         if (node.getOp().startsWith(write)) {
           throw refused(
@@ -169,21 +174,24 @@ final class FunctionInliner {
           inputs.add(resolve(input, args, nodes, offsets, path));
         }
       }
-      if (isCall(node)) {
+      NodeRewrite rewrite = rewriteFor(node, inputs);
+      if (rewrite != null) {
+        List<Output<?>> outputs = rewrite.rewrite(node, inputs, path, this);
+        nodes.put(node.getName(), outputs.toArray(new Output<?>[0]));
+        offsets.put(node.getName(), outputOffsets(node, opDef(node.getOp(), path), path));
+      } else if (isCall(node)) {
         FunctionDef callee = callee(node, path);
         List<Output<?>> outputs = inline(callee, inputs, path + "/");
         nodes.put(node.getName(), outputs.toArray(new Output<?>[0]));
         offsets.put(node.getName(), callOffsets(node, callee));
       } else {
-        OpDef opDef = opDef(node.getOp(), path);
-        GraphOperation op = build(node, opDef, inputs, path);
+        GraphOperation op = copy(node, inputs, path);
         Output<?>[] outputs = new Output<?>[op.numOutputs()];
         for (int i = 0; i < outputs.length; i++) {
           outputs[i] = op.output(i);
         }
         nodes.put(node.getName(), outputs);
-        offsets.put(node.getName(), outputOffsets(node, opDef, path));
-        inlined.add(new InlinedOp(op, List.copyOf(inputs)));
+        offsets.put(node.getName(), outputOffsets(node, opDef(node.getOp(), path), path));
       }
     }
     List<Output<?>> results = new ArrayList<>();
@@ -196,6 +204,62 @@ final class FunctionInliner {
       results.add(resolve(ret, args, nodes, offsets, prefix + "(return " + output.getName() + ")"));
     }
     return results;
+  }
+
+  /** The first rewrite that applies to {@code node}, or null to copy it as one op. */
+  private NodeRewrite rewriteFor(NodeDef node, List<Output<?>> inputs) {
+    for (NodeRewrite rewrite : rewrites) {
+      if (rewrite.applies(node, inputs, this)) {
+        return rewrite;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Copies {@code node} into the graph as one op of the same type and attributes, on {@code
+   * inputs}, and records it among the {@link #inlined()} ops.
+   *
+   * @param node a function-body node that is no call to inline
+   * @param inputs the graph tensors of its data inputs, in order
+   * @param path the op's name in the graph
+   * @return the op built
+   * @throws SavedModelException naming the node if its op is unknown or the copy is refused
+   */
+  public GraphOperation copy(NodeDef node, List<Output<?>> inputs, String path) {
+    GraphOperation op = build(node, opDef(node.getOp(), path), inputs, path);
+    inlined.add(new InlinedOp(op, List.copyOf(inputs)));
+    if (reachedByVariable(inputs)) {
+      for (int i = 0; i < op.numOutputs(); i++) {
+        if (GradientCoverage.carriesGradient(op.output(i))) {
+          variableDependent.add(key(op.output(i)));
+        }
+      }
+    }
+    return op;
+  }
+
+  /**
+   * Whether a variable's value reaches any of {@code tensors}: one is a variable handle, or was
+   * computed by an inlined op from such a tensor through floating-point or resource tensors.
+   *
+   * @param tensors graph tensors, e.g. a node's inputs
+   * @return true if a gradient could flow from one of them back to a variable
+   */
+  public boolean reachedByVariable(List<Output<?>> tensors) {
+    for (Output<?> tensor : tensors) {
+      String type = tensor.op().type();
+      if (type.equals("VarHandleOp")
+          || type.equals("VariableV2")
+          || variableDependent.contains(key(tensor))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String key(Output<?> tensor) {
+    return tensor.op().name() + ":" + tensor.index();
   }
 
   private GraphOperation build(NodeDef node, OpDef opDef, List<Output<?>> inputs, String path) {
@@ -426,7 +490,14 @@ final class FunctionInliner {
     return order;
   }
 
-  private SavedModelException refused(String path, String why) {
+  /**
+   * The refusal of a node, in the one message form of the inliner.
+   *
+   * @param path the node's name in the graph
+   * @param why what is wrong with it, completing "node PATH ..."
+   * @return the exception to throw, naming the model, signature and node
+   */
+  public SavedModelException refused(String path, String why) {
     return new SavedModelException(source + ": node " + path + " " + why);
   }
 }

@@ -1,5 +1,6 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.load;
 
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemLoopException;
@@ -22,7 +23,7 @@ import java.util.EnumSet;
  * cannot be read; a graph with variables but no {@code variables/variables.index} (TensorFlow would
  * then load the model with its variables uninitialized).
  */
-final class ModelDirectory {
+public final class ModelDirectory {
   private static final String INDEX = "variables/variables.index";
 
   private ModelDirectory() {}
@@ -32,7 +33,7 @@ final class ModelDirectory {
    *
    * @throws SavedModelException naming the first entry that cannot be used
    */
-  static void checkFiles(Path directory) {
+  public static void checkFiles(Path directory) {
     if (!Files.exists(directory)) {
       throw new SavedModelException(
           directory + (Files.isSymbolicLink(directory) ? " " + DANGLING : ": no such directory"));
@@ -98,7 +99,7 @@ final class ModelDirectory {
    *
    * @throws SavedModelException if the index is missing
    */
-  static void checkVariables(Path directory, int variableCount) {
+  public static void checkVariables(Path directory, int variableCount) {
     Path index = directory.resolve(INDEX);
     if (variableCount > 0 && !Files.isRegularFile(index)) {
       throw new SavedModelException(

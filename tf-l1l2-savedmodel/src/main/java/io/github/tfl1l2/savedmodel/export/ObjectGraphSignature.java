@@ -1,6 +1,10 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.savedmodel.ModelVariable;
+import io.github.tfl1l2.savedmodel.SavedModelException;
+import io.github.tfl1l2.savedmodel.load.GraphNames;
+import io.github.tfl1l2.savedmodel.load.ObjectGraphVariables;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -63,7 +67,7 @@ import org.tensorflow.proto.VersionDef;
  * its node keeps its id, and its FunctionDef, call node and {@code concrete_functions} entry are
  * removed. Everything else of the MetaGraphDef is kept as it was read, byte for byte.
  */
-final class ObjectGraphSignature {
+public final class ObjectGraphSignature {
   /** The root's child that holds the signatures. */
   static final String SIGNATURES = "signatures";
 
@@ -76,7 +80,7 @@ final class ObjectGraphSignature {
   private ObjectGraphSignature() {}
 
   /** Whether {@code metaGraph} has an object graph, so that TF2 loaders read signatures there. */
-  static boolean applies(MetaGraphDef metaGraph) {
+  public static boolean applies(MetaGraphDef metaGraph) {
     return metaGraph.hasObjectGraphDef() && metaGraph.getObjectGraphDef().getNodesCount() > 0;
   }
 
@@ -95,7 +99,7 @@ final class ObjectGraphSignature {
    * @throws IllegalArgumentException if {@code config} selects none of {@code selected}, or one it
    *     selects is not a floating-point resource variable
    */
-  static MetaGraphDef add(
+  public static MetaGraphDef add(
       String source,
       MetaGraphDef metaGraph,
       Graph graph,
@@ -128,9 +132,7 @@ final class ObjectGraphSignature {
       }
       FunctionDef functionDef = function.functionDef(handleData);
 
-      Ops tf =
-          Ops.create(graph)
-              .withSubScope(GraphNames.unusedScope(graph, RegularizationSignature.KEY));
+      Ops tf = Ops.create(graph).withSubScope(GraphNames.unusedScope(graph, SignatureLayout.KEY));
       List<Operand<?>> handles = new ArrayList<>();
       for (ModelVariable variable : chosen) {
         handles.add(graph.operationOrThrow(variable.name()).output(0));
@@ -140,8 +142,8 @@ final class ObjectGraphSignature {
               tf.scope(), handles, function.outputClasses(), function.function());
       Signature.Builder signature =
           Signature.builder()
-              .key(RegularizationSignature.KEY)
-              .methodName(RegularizationSignature.methodName(config));
+              .key(SignatureLayout.KEY)
+              .methodName(SignatureLayout.methodName(config));
       List<String> keys = function.outputKeys();
       for (int i = 0; i < keys.size(); i++) {
         signature.output(keys.get(i), call.output().get(i));
@@ -210,12 +212,12 @@ final class ObjectGraphSignature {
       }
       int id = objectGraph.getNodesCount();
       objectGraph.addNodes(node);
-      objectGraph.getNodesBuilder(map).addChildren(child(RegularizationSignature.KEY, id));
+      objectGraph.getNodesBuilder(map).addChildren(child(SignatureLayout.KEY, id));
     }
     return metaGraph.toBuilder()
         .setGraphDef(graphDef)
         .setObjectGraphDef(objectGraph)
-        .putSignatureDef(RegularizationSignature.KEY, signatureDef)
+        .putSignatureDef(SignatureLayout.KEY, signatureDef)
         .build();
   }
 
@@ -245,12 +247,12 @@ final class ObjectGraphSignature {
                 + mapNode.getKindCase()
                 + "; the signature cannot be listed there");
       }
-      int previous = onlyChild(source, objectGraph, map, RegularizationSignature.KEY);
+      int previous = onlyChild(source, objectGraph, map, SignatureLayout.KEY);
       if (previous >= 0 && !objectGraph.getNodes(previous).hasBareConcreteFunction()) {
         throw new SavedModelException(
             source
                 + ": the signature map's \""
-                + RegularizationSignature.KEY
+                + SignatureLayout.KEY
                 + "\" (node "
                 + previous
                 + ") is a "

@@ -1,5 +1,6 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
+import io.github.tfl1l2.savedmodel.load.SavedModelProto;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileVisitOption;
@@ -9,7 +10,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /** Copies the files of a SavedModel directory that a re-export does not write anew. */
-final class ModelFiles {
+public final class ModelFiles {
   /**
    * Written anew by the export: the graph, the checkpoint, and the fingerprint, which hashes the
    * old files and would no longer match.

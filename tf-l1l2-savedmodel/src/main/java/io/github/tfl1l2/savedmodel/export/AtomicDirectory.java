@@ -1,5 +1,6 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -10,17 +11,18 @@ import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.stream.Stream;
 
 /**
  * Creates a directory all at once: its content is written into a hidden temporary sibling that is
  * renamed into place only when complete, so a failure at any point leaves no partial output.
  */
-final class AtomicDirectory {
+public final class AtomicDirectory {
 
   /** Writes the content of a directory that does not exist yet, and returns what it measured. */
   @FunctionalInterface
-  interface Writer<T> {
+  public interface Writer<T> {
     T writeInto(Path directory) throws IOException;
   }
 
@@ -36,8 +38,8 @@ final class AtomicDirectory {
    * @throws SavedModelException if {@code target} exists, its parent does not, or writing fails; an
    *     unchecked exception of {@code writer} passes unchanged, the temporary removed
    */
-  static <T> T create(Path target, String argument, Writer<T> writer) {
-    ExportDirectory.checkAvailable(target, argument);
+  public static <T> T create(Path target, String argument, Writer<T> writer) {
+    checkAvailable(target, argument);
     Path absolute = target.toAbsolutePath().normalize();
     Path parent = absolute.getParent();
     Path temporary;
@@ -50,7 +52,7 @@ final class AtomicDirectory {
     boolean moved = false;
     try {
       T result = writer.writeInto(temporary);
-      if (ExportDirectory.exists(absolute)) {
+      if (exists(absolute)) {
         // rename(2) would silently replace an empty directory created meanwhile.
         throw new FileAlreadyExistsException(absolute.toString());
       }
@@ -64,6 +66,38 @@ final class AtomicDirectory {
         deleteRecursively(temporary);
       }
     }
+  }
+
+  /**
+   * Checks that an export may create {@code target}: nothing exists at that path (a symbolic link
+   * counts, even a dangling one) and its parent directory does.
+   *
+   * @param target the directory an export is to create
+   * @param argument how the caller names {@code target} in the message, e.g. {@code --out}
+   * @throws SavedModelException naming {@code argument} and {@code target} otherwise
+   */
+  public static void checkAvailable(Path target, String argument) {
+    Objects.requireNonNull(target, "target must not be null");
+    Objects.requireNonNull(argument, "argument must not be null");
+    if (exists(target)) {
+      throw new SavedModelException(
+          argument + " " + target + " already exists; give a directory that does not exist yet");
+    }
+    Path parent = target.toAbsolutePath().normalize().getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new SavedModelException(
+          argument + " " + target + ": its parent directory " + parent + " does not exist");
+    }
+  }
+
+  /**
+   * The one rule for "already exists": anything at the path, a link not followed.
+   *
+   * @param path the path to look at
+   * @return whether anything, even a dangling symbolic link, is at {@code path}
+   */
+  public static boolean exists(Path path) {
+    return Files.exists(path.toAbsolutePath(), LinkOption.NOFOLLOW_LINKS);
   }
 
   /**
@@ -90,7 +124,7 @@ final class AtomicDirectory {
    *
    * @return the paths, sorted; empty when there are none or the parent cannot be listed
    */
-  static List<Path> temporaries(Path target) {
+  public static List<Path> temporaries(Path target) {
     Path absolute = target.toAbsolutePath().normalize();
     Path parent = absolute.getParent();
     if (parent == null || absolute.getFileName() == null) {
@@ -112,7 +146,7 @@ final class AtomicDirectory {
    * Deletes {@code directory} and everything in it without following symbolic links. Best effort: a
    * failure here must not hide the failure that made the caller clean up.
    */
-  static void deleteRecursively(Path directory) {
+  public static void deleteRecursively(Path directory) {
     if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

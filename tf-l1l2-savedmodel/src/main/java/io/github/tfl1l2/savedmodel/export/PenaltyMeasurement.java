@@ -1,6 +1,9 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.savedmodel.ModelVariable;
+import io.github.tfl1l2.savedmodel.PenaltyReport;
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,7 +16,7 @@ import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.types.TFloat32;
 
 /** Runs emitted {@link RegularizationOutputs} in a model's session and reports the values. */
-final class PenaltyMeasurement {
+public final class PenaltyMeasurement {
   private PenaltyMeasurement() {}
 
   /**
@@ -23,7 +26,7 @@ final class PenaltyMeasurement {
    * @throws SavedModelException if TensorFlow fails to compute them (e.g. a corrupt graph leaves a
    *     variable uninitialized)
    */
-  static PenaltyReport run(
+  public static PenaltyReport run(
       Path directory,
       Session session,
       L1L2 config,

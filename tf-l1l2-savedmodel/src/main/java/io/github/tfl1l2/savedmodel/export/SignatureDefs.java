@@ -1,4 +1,4 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
 import java.util.Map;
 import org.tensorflow.Signature;
@@ -9,11 +9,11 @@ import org.tensorflow.proto.TensorInfo;
 import org.tensorflow.proto.TensorShapeProto;
 
 /** Converts TF-Java {@link Signature}s to the protocol buffers a MetaGraphDef stores. */
-final class SignatureDefs {
+public final class SignatureDefs {
   private SignatureDefs() {}
 
   /** The {@code SignatureDef} that {@code SavedModelBundle.exporter} would write. */
-  static SignatureDef of(Signature signature) {
+  public static SignatureDef of(Signature signature) {
     SignatureDef.Builder def = SignatureDef.newBuilder().setMethodName(signature.methodName());
     for (Map.Entry<String, TensorDescription> input : signature.getInputs().entrySet()) {
       def.putInputs(input.getKey(), tensorInfo(input.getValue()));

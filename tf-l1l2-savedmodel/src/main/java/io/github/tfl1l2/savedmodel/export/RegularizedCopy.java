@@ -1,5 +1,7 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
+import io.github.tfl1l2.savedmodel.SavedModelException;
+import io.github.tfl1l2.savedmodel.load.SavedModelProto;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -15,7 +17,7 @@ import org.tensorflow.proto.SavedModel;
  * the SavedModel protocol buffer, the session's current variable values through the model's own
  * saver, and the directory's other files.
  */
-final class RegularizedCopy {
+public final class RegularizedCopy {
   private RegularizedCopy() {}
 
   /**
@@ -28,7 +30,7 @@ final class RegularizedCopy {
    * @throws SavedModelException naming {@code source} if TensorFlow cannot save the variables
    * @throws IOException if a file cannot be written
    */
-  static void write(
+  public static void write(
       Path source,
       SavedModel savedModel,
       int metaGraphIndex,

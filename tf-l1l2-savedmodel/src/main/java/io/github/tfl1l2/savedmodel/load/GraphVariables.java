@@ -1,5 +1,6 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.load;
 
+import io.github.tfl1l2.savedmodel.ModelVariable;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -10,19 +11,19 @@ import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.TensorShapeProto;
 
 /** Lists the variables a MetaGraphDef's graph declares, as {@link ModelVariable}s. */
-final class GraphVariables {
+public final class GraphVariables {
   /** Resource variables (TF2, Keras) and reference variables (TF1 graphs, TF-Java exports). */
   private static final Set<String> VARIABLE_OPS = Set.of("VarHandleOp", "VariableV2", "Variable");
 
   private GraphVariables() {}
 
   /** How many variable ops {@code graph} holds. */
-  static int count(GraphDef graph) {
+  public static int count(GraphDef graph) {
     return (int) graph.getNodeList().stream().filter(GraphVariables::isVariable).count();
   }
 
   /** The variables of {@code graph} with the trainable flags of {@code flags}, sorted by name. */
-  static List<ModelVariable> list(GraphDef graph, TrainableFlags flags) {
+  public static List<ModelVariable> list(GraphDef graph, TrainableFlags flags) {
     List<ModelVariable> result = new ArrayList<>();
     for (NodeDef node : graph.getNodeList()) {
       if (isVariable(node)) {

@@ -1,5 +1,6 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.load;
 
+import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,18 +11,18 @@ import org.tensorflow.proto.SavedModel;
  * Reads a directory's {@code saved_model.pb} and finds the MetaGraphDef of a tag in it, naming the
  * directory in every refusal.
  */
-final class SavedModelProto {
+public final class SavedModelProto {
   /** The binary SavedModel protocol buffer: the only form TF-Java loads. */
-  static final String SAVED_MODEL_PB = "saved_model.pb";
+  public static final String SAVED_MODEL_PB = "saved_model.pb";
 
   /** The text form, which TF-Java cannot load. */
-  static final String SAVED_MODEL_PBTXT = "saved_model.pbtxt";
+  public static final String SAVED_MODEL_PBTXT = "saved_model.pbtxt";
 
   /** The checkpoint directory, and the checkpoint's prefix inside it. */
-  static final String VARIABLES = "variables";
+  public static final String VARIABLES = "variables";
 
   /** Hashes the exact files of the directory; they change on re-export. */
-  static final String FINGERPRINT_PB = "fingerprint.pb";
+  public static final String FINGERPRINT_PB = "fingerprint.pb";
 
   private SavedModelProto() {}
 
@@ -30,7 +31,7 @@ final class SavedModelProto {
    *
    * @throws SavedModelException if it is missing, cannot be parsed or holds no MetaGraphDef
    */
-  static SavedModel read(Path directory) {
+  public static SavedModel read(Path directory) {
     Path pb = directory.resolve(SAVED_MODEL_PB);
     if (!Files.isRegularFile(pb)) {
       throw new SavedModelException(
@@ -66,7 +67,7 @@ final class SavedModelProto {
    *
    * @throws SavedModelException listing the tag sets there are, if none has {@code tag}
    */
-  static int metaGraphIndex(Path directory, SavedModel savedModel, String tag) {
+  public static int metaGraphIndex(Path directory, SavedModel savedModel, String tag) {
     for (int i = 0; i < savedModel.getMetaGraphsCount(); i++) {
       if (savedModel.getMetaGraphs(i).getMetaInfoDef().getTagsList().contains(tag)) {
         return i;
@@ -81,7 +82,7 @@ final class SavedModelProto {
   }
 
   /** The tag set of each MetaGraphDef, in file order, e.g. {@code [[serve], [train]]}. */
-  static List<List<String>> tagSets(SavedModel savedModel) {
+  public static List<List<String>> tagSets(SavedModel savedModel) {
     return savedModel.getMetaGraphsList().stream()
         .map(m -> List.copyOf(m.getMetaInfoDef().getTagsList()))
         .toList();

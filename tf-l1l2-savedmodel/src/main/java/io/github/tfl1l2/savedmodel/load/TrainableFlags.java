@@ -1,5 +1,6 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.load;
 
+import io.github.tfl1l2.savedmodel.TrainableSource;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,7 +20,7 @@ import org.tensorflow.proto.VariableDef;
  * Decides which variables of a MetaGraphDef are trainable, from the best record the model keeps
  * (see {@link TrainableSource}).
  */
-final class TrainableFlags {
+public final class TrainableFlags {
   private static final String COLLECTION = "trainable_variables";
 
   /** A graph name TensorFlow made unique by a suffix: {@code total_1} for the second "total". */
@@ -41,7 +42,7 @@ final class TrainableFlags {
   }
 
   /** The flags {@code metaGraph} records: its object graph, else its collection, else none. */
-  static TrainableFlags of(MetaGraphDef metaGraph) {
+  public static TrainableFlags of(MetaGraphDef metaGraph) {
     if (metaGraph.hasObjectGraphDef()
         && metaGraph.getObjectGraphDef().getNodesList().stream()
             .anyMatch(n -> n.hasVariable() && !n.getVariable().getName().isEmpty())) {
@@ -58,7 +59,7 @@ final class TrainableFlags {
   }
 
   /** Where the flags come from. */
-  TrainableSource source() {
+  public TrainableSource source() {
     return source;
   }
 

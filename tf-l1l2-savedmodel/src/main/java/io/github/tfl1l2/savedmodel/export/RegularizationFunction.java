@@ -1,6 +1,7 @@
-package io.github.tfl1l2.savedmodel;
+package io.github.tfl1l2.savedmodel.export;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.savedmodel.ModelVariable;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -31,7 +32,7 @@ import org.tensorflow.types.family.TType;
  * into a function by TensorFlow, so that the function computes exactly what the plain signature
  * computes.
  */
-final class RegularizationFunction implements AutoCloseable {
+public final class RegularizationFunction implements AutoCloseable {
   private final ConcreteFunction function;
   private final List<ModelVariable> variables;
 
@@ -91,7 +92,9 @@ final class RegularizationFunction implements AutoCloseable {
                     variable.name(),
                     tf.readVariableOp(handle, TensorTypeRegistry.find(variable.dtype()).type()));
               }
-              Signature plain = RegularizationSignature.create(tf, config, reads);
+              Signature plain =
+                  RegularizationOutputs.emit(tf, graph, SignatureLayout.KEY, config, reads, false)
+                      .signature();
               // TreeMap: the outputs in sorted key order, the order in which they are returned.
               for (Map.Entry<String, Signature.TensorDescription> output :
                   new TreeMap<>(plain.getOutputs()).entrySet()) {

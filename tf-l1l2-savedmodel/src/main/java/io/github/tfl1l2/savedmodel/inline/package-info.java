@@ -1,0 +1,14 @@
+/**
+ * Inlining a signature's function into the loaded graph for training: {@code FunctionInliner}
+ * copies the body op by op, each capability it lacks is one {@code NodeRewrite} class ({@code
+ * ControlFlowAsCall}, …), and {@code GradientCoverage} refuses, naming the node, an op on a path
+ * from a trainable variable to an output that no gradient passes.
+ *
+ * <p><b>Not API:</b> public only so that the facade {@code io.github.tfl1l2.savedmodel} can call
+ * it; it may change in any release.
+ *
+ * <p><b>May depend on:</b> {@code io.github.tfl1l2.savedmodel.load}, the facade's value types
+ * ({@code SavedModelException}), {@code io.github.tfl1l2.internal}, TensorFlow-Java. Nothing of
+ * {@code export}.
+ */
+package io.github.tfl1l2.savedmodel.inline;
