@@ -4,6 +4,8 @@ import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.savedmodel.export.ObjectGraphSignature;
 import io.github.tfl1l2.savedmodel.inline.FunctionInliner;
 import io.github.tfl1l2.savedmodel.inline.GradientCoverage;
+import io.github.tfl1l2.savedmodel.inline.ModelLosses;
+import io.github.tfl1l2.savedmodel.inline.TrainingModeCall;
 import io.github.tfl1l2.savedmodel.load.GraphNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,6 +27,7 @@ import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.TensorInfo;
+import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -54,6 +57,26 @@ import org.tensorflow.types.family.TType;
  * <p>Not thread-safe.
  */
 public final class TrainableSavedModel implements AutoCloseable {
+  /**
+   * Which of the model's computations {@link #open(Path, String, Mode)} inlines: Keras's {@code
+   * training} argument.
+   */
+  public enum Mode {
+    /**
+     * The signature's own function, Keras's {@code training=False}: Dropout passes its input
+     * through, BatchNormalization normalizes with its moving statistics and leaves them as they
+     * are. The default of {@link #open(Path)} and {@link #open(Path, String)}.
+     */
+    INFERENCE,
+    /**
+     * The model's own call traced with {@code training=True}, wired to the signature's inputs and
+     * outputs: Dropout draws a new mask each run, BatchNormalization normalizes with the batch's
+     * statistics, and each run that evaluates an output updates its moving statistics once (with
+     * the layer's momentum), as Keras's {@code model(x, training=True)} does.
+     */
+    TRAINING
+  }
+
   /** The signature {@link #open(Path)} inlines: the one TF Serving serves by default. */
   private static final String DEFAULT_SIGNATURE = "serving_default";
 
@@ -66,6 +89,8 @@ public final class TrainableSavedModel implements AutoCloseable {
   private final Map<String, Output<?>> outputs;
   private final List<ModelVariable> trainable;
   private final List<Operand<?>> handles;
+  private final String prefix;
+  private Operand<TFloat32> modelLosses;
 
   private TrainableSavedModel(
       LoadedSavedModel loaded,
@@ -73,7 +98,9 @@ public final class TrainableSavedModel implements AutoCloseable {
       Map<String, Output<?>> inputs,
       Map<String, Output<?>> outputs,
       List<ModelVariable> trainable,
-      List<Operand<?>> handles) {
+      List<Operand<?>> handles,
+      String prefix) {
+    this.prefix = prefix;
     this.loaded = loaded;
     this.signatureKey = signatureKey;
     this.inputs = inputs;
@@ -113,18 +140,46 @@ public final class TrainableSavedModel implements AutoCloseable {
    *     be inlined or differentiated; the message names the node
    */
   public static TrainableSavedModel open(Path directory, String signatureKey) {
+    return open(directory, signatureKey, Mode.INFERENCE);
+  }
+
+  /**
+   * Loads the MetaGraphDef tagged {@code serve} of the SavedModel in {@code directory}, its
+   * variables restored, and inlines the computation that {@code mode} names for signature {@code
+   * signatureKey}: the signature's own function ({@link Mode#INFERENCE}, as {@link #open(Path,
+   * String)}), or the model's training-mode call wired to the signature's inputs and outputs
+   * ({@link Mode#TRAINING}).
+   *
+   * @param directory a TF2 or Keras SavedModel; {@link Mode#TRAINING} needs a Keras 2 one
+   * @param signatureKey the key of one of its signatures, e.g. {@code serving_default}
+   * @param mode which computation to inline
+   * @return the model with that computation inlined, to be closed by the caller (it owns the loaded
+   *     session and graph)
+   * @throws NullPointerException if {@code directory}, {@code signatureKey} or {@code mode} is null
+   * @throws IllegalArgumentException if the model has no signature {@code signatureKey} (the
+   *     message lists those it has)
+   * @throws SavedModelException with a one-line message as for {@link #open(Path, String)}, and for
+   *     {@link Mode#TRAINING}: if the model has no training-mode call (a Keras 3 {@code
+   *     model.export()}, a TF1 graph, a plain {@code tf.Module}; the message says what was looked
+   *     for), if no training-mode call takes the signature's inputs (naming both), or if the call
+   *     writes a variable other than a BatchNormalization moving statistic or a Dropout random
+   *     generator's state (naming the node, its op and the variable)
+   */
+  public static TrainableSavedModel open(Path directory, String signatureKey, Mode mode) {
     Objects.requireNonNull(directory, "directory must not be null");
     Objects.requireNonNull(signatureKey, "signatureKey must not be null");
+    Objects.requireNonNull(mode, "mode must not be null");
     LoadedSavedModel loaded = LoadedSavedModel.open(directory);
     try {
-      return inline(loaded, signatureKey);
+      return inline(loaded, signatureKey, mode);
     } catch (RuntimeException e) {
       loaded.close();
       throw e;
     }
   }
 
-  private static TrainableSavedModel inline(LoadedSavedModel loaded, String signatureKey) {
+  private static TrainableSavedModel inline(
+      LoadedSavedModel loaded, String signatureKey, Mode mode) {
     MetaGraphDef metaGraph = loaded.metaGraph();
     Path directory = loaded.directory();
     SignatureDef signature = metaGraph.getSignatureDefMap().get(signatureKey);
@@ -150,25 +205,19 @@ public final class TrainableSavedModel implements AutoCloseable {
     Map<String, Output<?>> inputs = tensors(graph, signature.getInputsMap(), source, "input");
     Map<String, Output<?>> named = tensors(graph, signature.getOutputsMap(), source, "output");
 
-    FunctionInliner inliner = new FunctionInliner(graph, metaGraph, source);
     String prefix = GraphNames.unusedScope(graph, "trainable_" + opNameSafe(signatureKey)) + "/";
-    Map<String, NodeDef> nodes = new HashMap<>();
-    metaGraph.getGraphDef().getNodeList().forEach(n -> nodes.put(n.getName(), n));
-    Map<String, List<Output<?>>> calls = new HashMap<>();
-    Map<String, Output<?>> outputs = new LinkedHashMap<>();
-    for (Map.Entry<String, Output<?>> entry : named.entrySet()) {
-      Output<?> tensor = entry.getValue();
-      NodeDef node = nodes.get(tensor.op().name());
-      if (node != null && inliner.isCall(node)) {
-        // Outputs of one call share one inlined body.
-        List<Output<?>> results =
-            calls.computeIfAbsent(
-                node.getName(), k -> inliner.inlineCall(node, arguments(graph, node), prefix));
-        outputs.put(entry.getKey(), results.get(tensor.index()));
-      } else {
-        // Already ordinary ops of the graph (e.g. a constant output): nothing to inline.
-        outputs.put(entry.getKey(), tensor);
-      }
+    FunctionInliner inliner;
+    Map<String, Output<?>> outputs;
+    TrainingModeCall training = null;
+    if (mode == Mode.TRAINING) {
+      training =
+          TrainingModeCall.inline(
+              graph, metaGraph, signatureKey, inputs, named.keySet(), prefix + "training/", source);
+      inliner = training.inliner();
+      outputs = training.outputs();
+    } else {
+      inliner = new FunctionInliner(graph, metaGraph, source);
+      outputs = inlineSignature(graph, metaGraph, inliner, named, prefix);
     }
 
     List<FunctionInliner.InlinedOp> body = inliner.inlined();
@@ -192,13 +241,45 @@ public final class TrainableSavedModel implements AutoCloseable {
       }
     }
     GradientCoverage.check(source, body, handleOutputs, List.copyOf(outputs.values()));
+    if (training != null) {
+      outputs = training.orderedOutputs(graph, prefix + "outputs/");
+    }
     return new TrainableSavedModel(
         loaded,
         signatureKey,
         Map.copyOf(inputs),
         Collections.unmodifiableMap(outputs),
         List.copyOf(trainable),
-        List.copyOf(handles));
+        List.copyOf(handles),
+        prefix);
+  }
+
+  /** Inlines the calls that compute the signature's outputs: its inference computation. */
+  private static Map<String, Output<?>> inlineSignature(
+      Graph graph,
+      MetaGraphDef metaGraph,
+      FunctionInliner inliner,
+      Map<String, Output<?>> named,
+      String prefix) {
+    Map<String, NodeDef> nodes = new HashMap<>();
+    metaGraph.getGraphDef().getNodeList().forEach(n -> nodes.put(n.getName(), n));
+    Map<String, List<Output<?>>> calls = new HashMap<>();
+    Map<String, Output<?>> outputs = new LinkedHashMap<>();
+    for (Map.Entry<String, Output<?>> entry : named.entrySet()) {
+      Output<?> tensor = entry.getValue();
+      NodeDef node = nodes.get(tensor.op().name());
+      if (node != null && inliner.isCall(node)) {
+        // Outputs of one call share one inlined body.
+        List<Output<?>> results =
+            calls.computeIfAbsent(
+                node.getName(), k -> inliner.inlineCall(node, arguments(graph, node), prefix));
+        outputs.put(entry.getKey(), results.get(tensor.index()));
+      } else {
+        // Already ordinary ops of the graph (e.g. a constant output): nothing to inline.
+        outputs.put(entry.getKey(), tensor);
+      }
+    }
+    return outputs;
   }
 
   /** The graph tensors that {@code call}'s data inputs name, in order. */
@@ -401,6 +482,30 @@ public final class TrainableSavedModel implements AutoCloseable {
       }
     }
     return loaded.exportRegularized(regularizer, selected, directory);
+  }
+
+  /**
+   * The model's own regularization losses, Keras's {@code sum(model.losses)}: the penalties its
+   * layers declare ({@code kernel_regularizer=L2(0.01)} adds {@code 0.01·Σw²} of that kernel),
+   * computed by the functions Keras saved for them over the model's current variables. Adding it to
+   * a data loss gives Keras's training objective; {@code reg.minimize} adds the project's penalty
+   * on top. The same in both modes. Built at the first call, in {@link #graph()}.
+   *
+   * @return a float32 scalar; the constant 0 for a model whose layers declare no regularizer (and
+   *     for models that are not Keras 2 SavedModels)
+   * @throws SavedModelException if a saved loss function cannot be inlined, or does not return one
+   *     float32 scalar
+   */
+  public Operand<TFloat32> modelLosses() {
+    if (modelLosses == null) {
+      modelLosses =
+          ModelLosses.build(
+              graph(),
+              loaded.metaGraph(),
+              loaded.directory() + ", signature " + signatureKey,
+              prefix + "model_losses/");
+    }
+    return modelLosses;
   }
 
   /** Closes the loaded model: its session and graph, with everything built in it. */

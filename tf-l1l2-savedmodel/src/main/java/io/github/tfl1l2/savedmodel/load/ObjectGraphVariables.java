@@ -44,6 +44,9 @@ public final class ObjectGraphVariables {
   /** Node id to the graph op names that calls bind to it. */
   private final Map<Integer, Set<String>> boundOps = new HashMap<>();
 
+  /** Node id to the variable ops that map to it; built by the first {@link #opName} call. */
+  private Map<Integer, List<String>> byNode;
+
   /** SavedVariable name to the ids of the nodes that carry it. */
   private final Map<String, List<Integer>> byName = new HashMap<>();
 
@@ -100,6 +103,38 @@ public final class ObjectGraphVariables {
       ids.add(id);
     }
     return ids;
+  }
+
+  /**
+   * The {@code VarHandleOp} that object-graph node {@code nodeId} is, by the same routes: the
+   * variable a function's {@code bound_inputs} entry captures.
+   *
+   * @param source how messages name the model, e.g. its directory
+   * @param nodeId the id of a {@code SavedVariable} node
+   * @return the name of the one variable op of the graph that maps to the node
+   * @throws SavedModelException if no variable op maps to the node, or more than one
+   */
+  public String opName(String source, int nodeId) {
+    if (byNode == null) {
+      byNode = new HashMap<>();
+      for (String opName : new TreeSet<>(variableOps.keySet())) {
+        try {
+          byNode.computeIfAbsent(nodeId(source, opName), k -> new ArrayList<>()).add(opName);
+        } catch (SavedModelException e) {
+          // No unique route names this op's node: it is no captured variable's op.
+        }
+      }
+    }
+    List<String> ops = byNode.getOrDefault(nodeId, List.of());
+    if (ops.size() != 1) {
+      throw new SavedModelException(
+          source
+              + ": object-graph node "
+              + nodeId
+              + " is "
+              + (ops.isEmpty() ? "no variable op of the graph" : "claimed by " + ops));
+    }
+    return ops.get(0);
   }
 
   private int nodeId(String source, String opName) {
