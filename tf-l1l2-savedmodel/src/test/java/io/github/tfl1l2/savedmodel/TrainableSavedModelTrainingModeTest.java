@@ -250,6 +250,16 @@ class TrainableSavedModelTrainingModeTest {
   }
 
   @Test
+  void aTf1ModelIsRefusedForTraining() {
+    Path dir = TestModels.external("tf1_half_plus_two");
+    SavedModelException e =
+        assertThrows(
+            SavedModelException.class,
+            () -> TrainableSavedModel.open(dir, "serving_default", Mode.TRAINING));
+    assertOneLine(e, "has no training-mode call", "no object graph");
+  }
+
+  @Test
   void aTrainingCallWhoseInputsDoNotMatchTheSignatureIsRefusedNamingBoth() throws IOException {
     Path copy = copyOf(TestModels.external(MLP));
     editObjectGraph(

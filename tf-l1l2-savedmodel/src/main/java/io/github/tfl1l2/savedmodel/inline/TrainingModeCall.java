@@ -5,6 +5,7 @@ import io.github.tfl1l2.savedmodel.load.KerasObjects;
 import io.github.tfl1l2.savedmodel.load.ObjectGraphVariables;
 import io.github.tfl1l2.savedmodel.load.TrainingTrace;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,13 +23,12 @@ import org.tensorflow.proto.MetaGraphDef;
  * moving-statistics and random-generator writes built ({@link TrainingStateWrites}) and every
  * output ordered after them.
  *
- * @param inliner the inliner that built the call, for its {@link FunctionInliner#inlined()} ops
- * @param outputs the signature's outputs by key, as the call computes them, before the writes are
- *     ordered in ({@link #orderedOutputs} adds that)
+ * @param body the signature's outputs by key as the call computes them, before the writes are
+ *     ordered in ({@link #orderedOutputs} adds that), and the inlined ops
  * @param writes the variable writes the call makes, in the order built
+ * @param prefix the name prefix of the inlined ops, ending with {@code /}
  */
-public record TrainingModeCall(
-    FunctionInliner inliner, Map<String, Output<?>> outputs, List<GraphOperation> writes) {
+public record TrainingModeCall(SignatureBody body, List<GraphOperation> writes, String prefix) {
 
   /**
    * Finds the model's training-mode call for signature {@code signatureKey} and inlines it.
@@ -38,7 +38,8 @@ public record TrainingModeCall(
    * @param signatureKey the signature whose inputs and outputs the call is wired to
    * @param inputs the signature's input placeholders by key
    * @param outputKeys the signature's output keys
-   * @param prefix the name prefix of the inlined ops, ending with {@code /}
+   * @param prefix the name prefix of the inlined ops (under {@code training/}) and of the ordered
+   *     outputs (under {@code outputs/}), ending with {@code /}
    * @param source how messages name the model and signature
    * @return the inlined call
    * @throws SavedModelException if the model has no training-mode call (nothing is inlined then),
@@ -75,12 +76,16 @@ public record TrainingModeCall(
     for (int id : trace.boundInputs()) {
       arguments.add(graph.operationOrThrow(variables.opName(source, id)).output(0));
     }
-    List<Output<?>> results = inliner.inlineFunction(trace.function(), arguments, prefix);
+    List<Output<?>> results =
+        inliner.inlineFunction(trace.function(), arguments, prefix + "training/");
     Map<String, Output<?>> outputs = new LinkedHashMap<>();
     for (String key : outputKeys) {
       outputs.put(key, results.get(trace.outputIndices().get(key)));
     }
-    return new TrainingModeCall(inliner, outputs, writes.writes());
+    return new TrainingModeCall(
+        new SignatureBody(Collections.unmodifiableMap(outputs), inliner.inlined()),
+        writes.writes(),
+        prefix);
   }
 
   /**
@@ -89,22 +94,21 @@ public record TrainingModeCall(
    * Session.run} runs it once.
    *
    * @param graph the graph of the call
-   * @param prefix the name prefix of the {@code Identity} ops, ending with {@code /}; each is named
-   *     after its output key
-   * @return the ordered outputs by key; {@link #outputs()} itself when there is no write
+   * @return the ordered outputs by key, each an {@code Identity} named {@code
+   *     <prefix>outputs/<key>}; the body's outputs themselves when there is no write
    */
-  public Map<String, Output<?>> orderedOutputs(Graph graph, String prefix) {
+  public Map<String, Output<?>> orderedOutputs(Graph graph) {
     if (writes.isEmpty()) {
-      return outputs;
+      return body.outputs();
     }
     Map<String, Output<?>> ordered = new LinkedHashMap<>();
-    for (Map.Entry<String, Output<?>> entry : outputs.entrySet()) {
-      String name = prefix + entry.getKey().replaceAll("[^A-Za-z0-9_.\\-]", "_");
+    for (Map.Entry<String, Output<?>> entry : body.outputs().entrySet()) {
+      String name = prefix + "outputs/" + entry.getKey().replaceAll("[^A-Za-z0-9_.\\-]", "_");
       GraphOperationBuilder builder = graph.opBuilder("Identity", name, graph.baseScope());
       builder.addInput(entry.getValue());
       writes.forEach(builder::addControlInput);
       ordered.put(entry.getKey(), builder.build().output(0));
     }
-    return ordered;
+    return Collections.unmodifiableMap(ordered);
   }
 }
