@@ -157,6 +157,36 @@ class TrainableSavedModelTrainingModeTest {
   }
 
   @Test
+  void aModelWithoutDropoutOrBatchNormalizationComputesTheSameInBothModes() {
+    // Keras 2.10: Normalization (adapted mean and variance, saved as captured constants) → Dense
+    // ×3.
+    Path dir = TestModels.external("normalization_dnn");
+    Random random = new Random(5);
+    float[] values = new float[BATCH * 8];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = 10 * random.nextFloat();
+    }
+    double[][] outputs = new double[2][];
+    for (Mode mode : Mode.values()) {
+      try (TFloat32 x = TFloat32.tensorOf(Shape.of(BATCH, 8), DataBuffers.of(values, true, false));
+          TrainableSavedModel model = TrainableSavedModel.open(dir, "serving_default", mode);
+          Result result =
+              model
+                  .session()
+                  .runner()
+                  .feed(model.input("normalization_input"), x)
+                  .fetch(model.output("dense_7", TFloat32.class))
+                  .run()) {
+        outputs[mode.ordinal()] = TestModels.values(result.get(0));
+      }
+    }
+    assertEquals(BATCH, outputs[0].length);
+    for (int i = 0; i < BATCH; i++) {
+      assertEquals(outputs[0][i], outputs[1][i], 1e-5 * Math.max(1, Math.abs(outputs[0][i])));
+    }
+  }
+
+  @Test
   void exportAfterTrainingWritesTheTrainedWeightsAndMovingStatistics() {
     Path dir = TestModels.external(MLP);
     Path out = temp.resolve("trained");

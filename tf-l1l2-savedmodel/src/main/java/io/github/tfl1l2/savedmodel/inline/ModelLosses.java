@@ -60,7 +60,7 @@ public final class ModelLosses {
       SavedConcreteFunction saved = keras.concreteFunction(name);
       List<Output<?>> arguments = new ArrayList<>();
       for (int id : saved.getBoundInputsList()) {
-        arguments.add(graph.operationOrThrow(variables.opName(source, id)).output(0));
+        arguments.add(graph.operationOrThrow(variables.capturedOpName(source, id)).output(0));
       }
       List<Output<?>> results = inliner.inlineFunction(name, arguments, prefix + i + "/");
       if (results.size() != 1

@@ -74,7 +74,7 @@ public record TrainingModeCall(SignatureBody body, List<GraphOperation> writes, 
       arguments.add(inputs.get(key));
     }
     for (int id : trace.boundInputs()) {
-      arguments.add(graph.operationOrThrow(variables.opName(source, id)).output(0));
+      arguments.add(graph.operationOrThrow(variables.capturedOpName(source, id)).output(0));
     }
     List<Output<?>> results =
         inliner.inlineFunction(trace.function(), arguments, prefix + "training/");

@@ -137,6 +137,35 @@ public final class ObjectGraphVariables {
     return ops.get(0);
   }
 
+  /**
+   * The graph op whose output a function's {@code bound_inputs} entry {@code nodeId} captures: a
+   * variable's {@code VarHandleOp} ({@link #opName}), or a constant's op (Keras saves adapted
+   * preprocessing statistics, such as a {@code Normalization} layer's mean, as constants).
+   *
+   * @param source how messages name the model, e.g. its directory
+   * @param nodeId the id of a node of the object graph
+   * @return the name of the graph op whose output 0 is the captured tensor
+   * @throws SavedModelException if the node is neither a variable nor a constant, or no unique op
+   *     maps to it
+   */
+  public String capturedOpName(String source, int nodeId) {
+    if (nodeId >= 0
+        && nodeId < objectGraph.getNodesCount()
+        && objectGraph.getNodes(nodeId).hasConstant()) {
+      return objectGraph.getNodes(nodeId).getConstant().getOperation();
+    }
+    if (nodeId < 0
+        || nodeId >= objectGraph.getNodesCount()
+        || !objectGraph.getNodes(nodeId).hasVariable()) {
+      throw new SavedModelException(
+          source
+              + ": a function captures object-graph node "
+              + nodeId
+              + ", which is neither a variable nor a constant");
+    }
+    return opName(source, nodeId);
+  }
+
   private int nodeId(String source, String opName) {
     String prefix =
         source + ": variable " + opName + " cannot be matched to one object-graph " + "node: ";
