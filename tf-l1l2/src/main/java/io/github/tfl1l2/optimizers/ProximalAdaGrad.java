@@ -43,7 +43,10 @@ import org.tensorflow.types.family.TType;
  * The default initial accumulator value 0.1 is TensorFlow 1's {@code ProximalAdagradOptimizer} and
  * Keras' {@code Adagrad} default; it keeps the first steps from dividing by a tiny {@code √a}.
  * Dtypes, the regularizer's settings and the variables trained are as for {@link
- * ProximalGradientDescent}; this optimizer's own accumulators are never trained.
+ * ProximalGradientDescent}; this optimizer's own accumulators are never trained. An embedding table
+ * read through {@code ResourceGather} takes the dense gradient of its gathered rows, as there:
+ * every element of a selected table takes the proximal step, and the accumulator of a row the batch
+ * did not gather stays as it is ({@code g = 0}).
  */
 public final class ProximalAdaGrad extends Optimizer {
   /** The name of the accumulator slot. */
