@@ -78,7 +78,7 @@ class ExternalModelsTest {
   @TempDir Path temp;
 
   /** The inputs of {@code signature}, made from their dtypes and shapes (seeded). */
-  private static Map<String, Tensor> feeds(SignatureDef signature, Case c, long seed) {
+  static Map<String, Tensor> feeds(SignatureDef signature, Case c, long seed) {
     long[] unknownDims = c.unknownDims();
     Random random = new Random(seed);
     Map<String, Tensor> feeds = new LinkedHashMap<>();
