@@ -2,7 +2,11 @@
  * Inlining a signature's function into the loaded graph for training: {@code FunctionInliner}
  * copies the body op by op, each capability it lacks is one {@code NodeRewrite} class ({@code
  * ControlFlowAsCall}, …), and {@code GradientCoverage} refuses, naming the node, an op on a path
- * from a trainable variable to an output that no gradient passes.
+ * from a trainable variable to an output that no gradient passes. For Keras's training mode, {@code
+ * TrainingModeCall} inlines the model's {@code training=True} call in place of the signature's
+ * function, {@code TrainingStateWrites} (a {@code NodeRewrite}) builds the only writes it may make
+ * (moving statistics, a random generator's state), and {@code ModelLosses} sums the model's saved
+ * regularization-loss functions.
  *
  * <p><b>Not API:</b> public only so that the facade {@code io.github.tfl1l2.savedmodel} can call
  * it; it may change in any release.
