@@ -133,7 +133,12 @@ public final class FunctionInliner {
     }
   }
 
-  /** Whether {@code node} calls a function that {@link #inlineCall} inlines. */
+  /**
+   * Whether {@code node} calls a function that {@link #inlineCall} inlines.
+   *
+   * @param node a node of the graph's GraphDef or of a function body
+   * @return true for a {@code (Stateful)PartitionedCall} or a node whose op is a library function
+   */
   public boolean isCall(NodeDef node) {
     return CALL_OPS.contains(node.getOp()) || library.containsKey(node.getOp());
   }
@@ -142,6 +147,8 @@ public final class FunctionInliner {
    * Inlines the function that {@code call} (a node of the graph's GraphDef) calls, on the graph
    * tensors {@code arguments} (the call's data inputs, in order).
    *
+   * @param call the call node
+   * @param arguments the graph tensors of its data inputs, in order
    * @param prefix the name prefix of the inlined ops, ending with {@code /}
    * @return the function's outputs, in the order of its output arguments
    * @throws SavedModelException naming the node that cannot be inlined
@@ -169,7 +176,11 @@ public final class FunctionInliner {
     return inline(function, arguments, prefix);
   }
 
-  /** Every op built so far, in the order built (inputs before their consumers). */
+  /**
+   * Every op built so far, in the order built (inputs before their consumers).
+   *
+   * @return a copy of the list of inlined ops with their data inputs
+   */
   public List<InlinedOp> inlined() {
     return List.copyOf(inlined);
   }

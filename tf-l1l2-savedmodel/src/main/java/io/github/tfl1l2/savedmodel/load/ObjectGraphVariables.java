@@ -70,7 +70,12 @@ public final class ObjectGraphVariables {
     }
   }
 
-  /** Reads the routes of {@code metaGraph}, which must have an object graph. */
+  /**
+   * Reads the routes of {@code metaGraph}, which must have an object graph.
+   *
+   * @param metaGraph a MetaGraphDef with an object graph
+   * @return the variable routes of its object graph
+   */
   public static ObjectGraphVariables of(MetaGraphDef metaGraph) {
     return new ObjectGraphVariables(metaGraph);
   }
@@ -79,6 +84,8 @@ public final class ObjectGraphVariables {
    * The object-graph node ids of the variables {@code opNames}, in that order.
    *
    * @param source how messages name the model, e.g. its directory
+   * @param opNames {@code VarHandleOp} names of the graph
+   * @return one object-graph node id per name, in order
    * @throws SavedModelException naming the first variable that no unique route maps, or two
    *     variables mapped to one node
    */
