@@ -16,6 +16,9 @@ import org.tensorflow.proto.SavedModel;
  * RegularizationSignature#KEY} signature (or by itself, for a plain copy), into a new directory:
  * the SavedModel protocol buffer, the session's current variable values through the model's own
  * saver, and the directory's other files.
+ *
+ * <p>Before saving, the saver's copies of variables are given the values of the handles the model's
+ * functions read ({@link CheckpointSync}), so that every key holds the current value.
  */
 public final class RegularizedCopy {
   private RegularizedCopy() {}
@@ -39,6 +42,9 @@ public final class RegularizedCopy {
       Path target)
       throws IOException {
     Path variables = Files.createDirectory(target.resolve(SavedModelProto.VARIABLES));
+    // Keras 3 models save some keys from copies of the variables the functions read.
+    CheckpointSync.apply(
+        source, savedModel.getMetaGraphs(metaGraphIndex), bundle.graph(), bundle.session());
     try {
       // The model's own saver writes the same checkpoint keys as the input's (object-based ones
       // for TF2 models), so every loader restores the values as before.
