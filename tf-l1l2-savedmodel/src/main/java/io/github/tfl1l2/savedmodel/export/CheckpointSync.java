@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;
 import org.tensorflow.Session;
@@ -21,6 +22,7 @@ import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.MetaGraphDef;
+import org.tensorflow.proto.NodeDef;
 
 /**
  * Makes the model's own saver write, under each object-graph variable's checkpoint key, the value
@@ -34,6 +36,12 @@ import org.tensorflow.proto.MetaGraphDef;
  * function binds to the same node; then the saver writes the current values under every key (the
  * object graph's and any other it writes). Models whose saver reads the functions' handles
  * (TensorFlow 2 and Keras 2 SavedModels) need no assignment and get none.
+ *
+ * <p>Where the saver restores a key only into the copy, so that TensorFlow's C++ loader would leave
+ * the handle the functions read uninitialized (Keras 3's {@code tf.saved_model.save} layout), the
+ * written MetaGraphDef's save and restore calls take that handle in place of the copy ({@link
+ * #rewire}): the C++ loader then restores it from the same key, and the object graph, which
+ * Python's loader uses, is unchanged.
  */
 public final class CheckpointSync {
   private CheckpointSync() {}
@@ -44,18 +52,20 @@ public final class CheckpointSync {
    * @param source the directory the model was loaded from, whose checkpoint's object graph maps
    *     keys to nodes
    * @param metaGraph the MetaGraphDef as loaded
-   * @return how many copies were assigned
+   * @return the copies whose handle the saver does not save or restore itself, each to that handle:
+   *     what {@link #rewire} replaces in the written MetaGraphDef
    * @throws SavedModelException if TensorFlow cannot assign them
    */
-  public static int apply(Path source, MetaGraphDef metaGraph, Graph graph, Session session) {
+  public static Map<String, String> apply(
+      Path source, MetaGraphDef metaGraph, Graph graph, Session session) {
     if (!ObjectGraphSignature.applies(metaGraph)) {
-      return 0;
+      return Map.of();
     }
     Map<String, String> saved = SaverKeys.handles(metaGraph);
     Map<String, Integer> bound = ObjectGraphVariables.of(metaGraph).callBindings();
     if (saved.isEmpty() || bound.isEmpty() || bound.keySet().containsAll(saved.values())) {
       // Every handle the saver reads is one the functions read: nothing is a copy.
-      return 0;
+      return Map.of();
     }
     Map<Integer, String> functionHandle = new HashMap<>();
     Set<Integer> ambiguous = new HashSet<>();
@@ -80,7 +90,7 @@ public final class CheckpointSync {
       }
     }
     if (pairs.isEmpty()) {
-      return 0;
+      return Map.of();
     }
     Ops tf = Ops.create(graph).withSubScope(GraphNames.unusedScope(graph, "checkpoint_sync"));
     Session.Runner runner = session.runner();
@@ -102,7 +112,43 @@ public final class CheckpointSync {
               + SavedModelException.firstLine(e),
           e);
     }
-    return pairs.size();
+    Map<String, String> rewire = new TreeMap<>();
+    Set<String> saverHandles = new HashSet<>(saved.values());
+    for (String[] pair : pairs) {
+      if (!saverHandles.contains(pair[0])) {
+        rewire.put(pair[1], pair[0]);
+      }
+    }
+    return rewire;
+  }
+
+  /**
+   * {@code metaGraph} with its {@code saver_def}'s save and restore calls taking each handle of
+   * {@code copies}' values in place of the copy its key names.
+   *
+   * @param copies copy op name to the handle that replaces it, from {@link #apply}
+   * @return the MetaGraphDef to write; {@code metaGraph} itself when {@code copies} is empty
+   */
+  public static MetaGraphDef rewire(MetaGraphDef metaGraph, Map<String, String> copies) {
+    if (copies.isEmpty()) {
+      return metaGraph;
+    }
+    Set<String> calls =
+        Set.of(
+            metaGraph.getSaverDef().getSaveTensorName().replaceAll(":.*", ""),
+            metaGraph.getSaverDef().getRestoreOpName().replaceAll(":.*", ""));
+    MetaGraphDef.Builder builder = metaGraph.toBuilder();
+    for (NodeDef.Builder node : builder.getGraphDefBuilder().getNodeBuilderList()) {
+      if (calls.contains(node.getName())) {
+        for (int i = 0; i < node.getInputCount(); i++) {
+          String replacement = copies.get(node.getInput(i));
+          if (replacement != null) {
+            node.setInput(i, replacement);
+          }
+        }
+      }
+    }
+    return builder.build();
   }
 
   /** Whether two handles declare the same dtype and shape, so one can take the other's value. */

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.proto.MetaGraphDef;
@@ -18,7 +19,8 @@ import org.tensorflow.proto.SavedModel;
  * saver, and the directory's other files.
  *
  * <p>Before saving, the saver's copies of variables are given the values of the handles the model's
- * functions read ({@link CheckpointSync}), so that every key holds the current value.
+ * functions read ({@link CheckpointSync}), so that every key holds the current value, and a saver
+ * that restores a key only into a copy is made to restore the handle the functions read.
  */
 public final class RegularizedCopy {
   private RegularizedCopy() {}
@@ -43,8 +45,9 @@ public final class RegularizedCopy {
       throws IOException {
     Path variables = Files.createDirectory(target.resolve(SavedModelProto.VARIABLES));
     // Keras 3 models save some keys from copies of the variables the functions read.
-    CheckpointSync.apply(
-        source, savedModel.getMetaGraphs(metaGraphIndex), bundle.graph(), bundle.session());
+    Map<String, String> copies =
+        CheckpointSync.apply(
+            source, savedModel.getMetaGraphs(metaGraphIndex), bundle.graph(), bundle.session());
     try {
       // The model's own saver writes the same checkpoint keys as the input's (object-based ones
       // for TF2 models), so every loader restores the values as before.
@@ -54,7 +57,10 @@ public final class RegularizedCopy {
           source + ": TensorFlow cannot save the variables: " + SavedModelException.firstLine(e),
           e);
     }
-    SavedModel written = savedModel.toBuilder().setMetaGraphs(metaGraphIndex, metaGraph).build();
+    SavedModel written =
+        savedModel.toBuilder()
+            .setMetaGraphs(metaGraphIndex, CheckpointSync.rewire(metaGraph, copies))
+            .build();
     try (OutputStream file =
         Files.newOutputStream(target.resolve(SavedModelProto.SAVED_MODEL_PB))) {
       written.writeTo(file);
