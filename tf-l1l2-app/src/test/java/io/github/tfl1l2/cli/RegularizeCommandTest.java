@@ -170,6 +170,43 @@ class RegularizeCommandTest {
   }
 
   @Test
+  void keras3ExportGetsARegularizationOverEachTrainableKernelOnce() {
+    // Each weight of a Keras 3 model.export() archive is tracked twice in its object graph.
+    Path keras3 = TestModels.external("keras3_export_multihead_mlp");
+    Path out = temp.resolve("keras3");
+    CliRun.of(
+            "regularize",
+            "--model",
+            keras3.toString(),
+            "--out",
+            out.toString(),
+            "--on",
+            "kernel",
+            "--l1",
+            "0.001")
+        .succeeded();
+    try (SavedModelBundle after = SavedModelBundle.load(out.toString(), "serve")) {
+      Map<String, Object> outputs = TestModels.callRegularization(after);
+      List<String> kernels =
+          List.of(
+              "classification_head/kernel_1",
+              "dense/kernel_1",
+              "dense_1/kernel_1",
+              "dense_2/kernel_1",
+              "regression_head/kernel_1");
+      assertEquals(kernels, outputs.get("variable_names"));
+      double l1 = 0;
+      double l2 = 0;
+      for (String kernel : kernels) {
+        double[] w = TestModels.values(after.session(), kernel + "/Read/ReadVariableOp");
+        l1 += l1Sum(w);
+        l2 += l2Sum(w);
+      }
+      assertClose(0.001 * l1 + 0.01 * l2, ((double[]) outputs.get("penalty"))[0], "penalty");
+    }
+  }
+
+  @Test
   void tf2ModelsRegularizedOnceAndTwiceListTheSignatureInTheirObjectGraph() throws IOException {
     for (String name : List.of("keras-mnist-cnn", "python-tf23-model")) {
       Path model = TestModels.external(name);
