@@ -75,8 +75,16 @@ public final class CheckpointSync {
             ambiguous.add(node);
           }
         });
+    Map<Integer, String> nodeKeys;
+    try {
+      nodeKeys = CheckpointKeys.read(source, metaGraph);
+    } catch (SavedModelException e) {
+      // A checkpoint without an object graph names no node's key: the saver's keys are then
+      // written as the saver writes them, as for any model without copies.
+      return Map.of();
+    }
     Map<String, Integer> keyNode = new HashMap<>();
-    CheckpointKeys.read(source, metaGraph).forEach((node, key) -> keyNode.put(key, node));
+    nodeKeys.forEach((node, key) -> keyNode.put(key, node));
     List<String[]> pairs = new ArrayList<>();
     for (Map.Entry<String, String> entry : saved.entrySet()) {
       Integer node = keyNode.get(entry.getKey());
