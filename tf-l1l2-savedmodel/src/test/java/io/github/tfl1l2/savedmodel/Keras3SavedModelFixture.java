@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
@@ -75,6 +76,18 @@ public final class Keras3SavedModelFixture {
    * @return {@code target}
    */
   public static Path create(Path target) throws IOException {
+    return create(target, UnaryOperator.identity());
+  }
+
+  /**
+   * Writes the fixture as {@link #create(Path)} does, with the object graph stored in the
+   * checkpoint (not the one the save function writes) passed through {@code checkpointEdit}: to
+   * break the object-graph route alone while the model's restore op still runs.
+   *
+   * @return {@code target}
+   */
+  public static Path create(Path target, UnaryOperator<TrackableObjectGraph> checkpointEdit)
+      throws IOException {
     Path source = TestModels.external(SOURCE);
     SavedModel savedModel =
         SavedModel.parseFrom(Files.readAllBytes(source.resolve("saved_model.pb")));
@@ -88,7 +101,11 @@ public final class Keras3SavedModelFixture {
 
     Files.createDirectories(target.resolve("variables"));
     writeCheckpoint(
-        source, target, metaGraph.getObjectGraphDef(), checkpointGraph, renamedCheckpointGraph);
+        source,
+        target,
+        metaGraph.getObjectGraphDef(),
+        checkpointGraph,
+        checkpointEdit.apply(renamedCheckpointGraph));
     Files.write(
         target.resolve("saved_model.pb"),
         savedModel.toBuilder().setMetaGraphs(0, meta).build().toByteArray());

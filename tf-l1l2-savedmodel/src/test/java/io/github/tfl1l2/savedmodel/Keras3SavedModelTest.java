@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tfl1l2.L1L2;
 import io.github.tfl1l2.testing.References;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -269,21 +268,52 @@ class Keras3SavedModelTest {
     fineTuneExportAndReload(fixture, "optimizer/_trainable_variables/0/.ATTRIBUTES/VARIABLE_VALUE");
   }
 
+  /** The fixture with the checkpoint's object graph giving dense/kernel's node 8 {@code key}. */
+  private Path fixtureWithFirstKernelKey(String key) throws Exception {
+    return Keras3SavedModelFixture.create(
+        temp.resolve("broken"),
+        graph -> {
+          var builder = graph.toBuilder();
+          var attribute = builder.getNodesBuilder(8).getAttributesBuilder(0);
+          assertEquals(
+              "optimizer/_trainable_variables/0/.ATTRIBUTES/VARIABLE_VALUE",
+              attribute.getCheckpointKey());
+          attribute.setCheckpointKey(key);
+          return builder.build();
+        });
+  }
+
   @Test
-  void savedLayoutWithAMissingCheckpointKeyIsRefusedNamingTheVariable() throws Exception {
-    Path fixture = Keras3SavedModelFixture.create(temp.resolve("keras3-saved"));
-    // The checkpoint of another archive: its keys are variables/N, not the fixture's.
-    Path source = TestModels.external(Keras3SavedModelFixture.SOURCE);
-    for (String file : List.of("variables.index", "variables.data-00000-of-00001")) {
-      Files.copy(
-          source.resolve("variables").resolve(file),
-          fixture.resolve("variables").resolve(file),
-          java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    }
+  void savedLayoutWhoseObjectGraphNamesAMissingKeyIsRefusedNamingTheVariable() throws Exception {
+    Path fixture = fixtureWithFirstKernelKey("optimizer/_trainable_variables/0/.ATTRIBUTES/GONE");
     SavedModelException failure =
         assertThrows(SavedModelException.class, () -> LoadedSavedModel.open(fixture));
-    assertTrue(failure.getMessage().startsWith(fixture.toString()), failure.getMessage());
+    assertTrue(
+        failure
+            .getMessage()
+            .startsWith(fixture + ": variable dense/kernel_1 (object-graph node 8) is left"),
+        failure.getMessage());
+    assertTrue(failure.getMessage().contains("GONE"), failure.getMessage());
     assertFalse(failure.getMessage().contains("\n"), failure.getMessage());
+  }
+
+  @Test
+  void savedLayoutWhoseObjectGraphNamesAValueOfAnotherShapeIsRefusedNamingTheVariable()
+      throws Exception {
+    // dense/bias's key: a [128] value for the [57, 128] kernel.
+    Path fixture =
+        fixtureWithFirstKernelKey("optimizer/_trainable_variables/1/.ATTRIBUTES/VARIABLE_VALUE");
+    SavedModelException failure =
+        assertThrows(SavedModelException.class, () -> TrainableSavedModel.open(fixture));
+    assertTrue(
+        failure
+            .getMessage()
+            .startsWith(fixture + ": variable dense/kernel_1 (object-graph node 8)"),
+        failure.getMessage());
+    assertTrue(
+        failure.getMessage().contains("Incompatible shapes")
+            || failure.getMessage().contains("shape"),
+        failure.getMessage());
   }
 
   private void fineTuneExportAndReload(Path model, String firstKernelKey) {

@@ -2,7 +2,10 @@
  * Reading a SavedModel: the file checks made before TensorFlow opens a directory ({@code
  * ModelDirectory}), {@code saved_model.pb} and its tags ({@code SavedModelProto}), the graph's
  * variables and where their trainable flags come from ({@code GraphVariables}, {@code
- * TrainableFlags}, {@code ObjectGraphVariables}), and fresh names in a graph ({@code GraphNames}).
+ * TrainableFlags}, {@code ObjectGraphVariables}), the restore of variables that TensorFlow's C++
+ * loader leaves uninitialized, by the object graph ({@code ObjectGraphRestore}, {@code
+ * CheckpointKeys}), the keys the model's own saver writes ({@code SaverKeys}), and fresh names in a
+ * graph ({@code GraphNames}).
  *
  * <p><b>Not API:</b> public only so that the facade {@code io.github.tfl1l2.savedmodel} and its
  * sibling packages can call it; it may change in any release.
