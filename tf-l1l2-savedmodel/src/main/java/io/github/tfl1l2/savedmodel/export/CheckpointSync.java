@@ -52,6 +52,8 @@ public final class CheckpointSync {
    * @param source the directory the model was loaded from, whose checkpoint's object graph maps
    *     keys to nodes
    * @param metaGraph the MetaGraphDef as loaded
+   * @param graph the loaded graph; the assignments are added to it under a scope of their own
+   * @param session the loaded session, whose copies are assigned
    * @return the copies whose handle the saver does not save or restore itself, each to that handle:
    *     what {@link #rewire} replaces in the written MetaGraphDef
    * @throws SavedModelException if TensorFlow cannot assign them
@@ -134,6 +136,7 @@ public final class CheckpointSync {
    * {@code metaGraph} with its {@code saver_def}'s save and restore calls taking each handle of
    * {@code copies}' values in place of the copy its key names.
    *
+   * @param metaGraph the MetaGraphDef to write
    * @param copies copy op name to the handle that replaces it, from {@link #apply}
    * @return the MetaGraphDef to write; {@code metaGraph} itself when {@code copies} is empty
    */

@@ -13,10 +13,10 @@ import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.SavedModel;
 
 /**
- * Writes a loaded SavedModel, its MetaGraphDef replaced by one with a {@value
- * RegularizationSignature#KEY} signature (or by itself, for a plain copy), into a new directory:
- * the SavedModel protocol buffer, the session's current variable values through the model's own
- * saver, and the directory's other files.
+ * Writes a loaded SavedModel, its MetaGraphDef replaced by one with a {@code regularization}
+ * signature (or by itself, for a plain copy), into a new directory: the SavedModel protocol buffer,
+ * the session's current variable values through the model's own saver, and the directory's other
+ * files.
  *
  * <p>Before saving, the saver's copies of variables are given the values of the handles the model's
  * functions read ({@link CheckpointSync}), so that every key holds the current value, and a saver
@@ -31,7 +31,9 @@ public final class RegularizedCopy {
    * @param source the directory the model was loaded from (read only)
    * @param savedModel its parsed {@code saved_model.pb}
    * @param metaGraphIndex which MetaGraphDef {@code bundle} loaded
+   * @param bundle the loaded model, whose session's values are saved
    * @param metaGraph the MetaGraphDef to write in its place
+   * @param target the empty directory to write into
    * @throws SavedModelException naming {@code source} if TensorFlow cannot save the variables
    * @throws IOException if a file cannot be written
    */

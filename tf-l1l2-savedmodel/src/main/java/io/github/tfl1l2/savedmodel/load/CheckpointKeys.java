@@ -43,7 +43,12 @@ public final class CheckpointKeys {
 
   private CheckpointKeys() {}
 
-  /** The prefix of {@code directory}'s checkpoint, as {@code RestoreV2} takes it. */
+  /**
+   * The prefix of {@code directory}'s checkpoint, as {@code RestoreV2} takes it.
+   *
+   * @param directory a SavedModel directory
+   * @return {@code directory/variables/variables}, as a string
+   */
   public static String prefix(Path directory) {
     return directory
         .resolve(SavedModelProto.VARIABLES)
@@ -56,6 +61,7 @@ public final class CheckpointKeys {
    * checkpoint keys of their values.
    *
    * @param directory the SavedModel directory, whose checkpoint is read in a session of its own
+   * @param metaGraph the MetaGraphDef whose object graph's node ids the result uses
    * @return node id to key, for every variable node that the walk reaches and whose checkpoint node
    *     has a {@value #VARIABLE_VALUE} attribute
    * @throws SavedModelException naming the directory if the checkpoint has no readable object graph

@@ -72,7 +72,12 @@ public final class ObjectGraphVariables {
     }
   }
 
-  /** Reads the routes of {@code metaGraph}, which must have an object graph. */
+  /**
+   * Reads the routes of {@code metaGraph}, which must have an object graph.
+   *
+   * @param metaGraph a MetaGraphDef with an object graph
+   * @return the routes, ready to answer {@link #nodeIds} and {@link #callBindings}
+   */
   public static ObjectGraphVariables of(MetaGraphDef metaGraph) {
     return new ObjectGraphVariables(metaGraph);
   }
@@ -81,6 +86,8 @@ public final class ObjectGraphVariables {
    * The object-graph node ids of the variables {@code opNames}, in that order.
    *
    * @param source how messages name the model, e.g. its directory
+   * @param opNames graph op names of variables
+   * @return one node id per name, in the order of {@code opNames}
    * @throws SavedModelException naming the first variable that no unique route maps, or two
    *     variables mapped to one node
    */

@@ -26,6 +26,7 @@ public final class SaverKeys {
   /**
    * The keys the saver writes from variable handles.
    *
+   * @param metaGraph a MetaGraphDef with a {@code saver_def}
    * @return checkpoint key to the graph op name of the {@code VarHandleOp} it is read from, sorted
    *     by key; empty when the saver is not a traced save function of that form
    */

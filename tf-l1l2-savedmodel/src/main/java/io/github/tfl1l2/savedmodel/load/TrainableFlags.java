@@ -48,7 +48,12 @@ public final class TrainableFlags {
     this.collection = collection;
   }
 
-  /** The flags {@code metaGraph} records: its object graph, else its collection, else none. */
+  /**
+   * The flags {@code metaGraph} records: its object graph, else its collection, else none.
+   *
+   * @param metaGraph the loaded MetaGraphDef
+   * @return the flags, for every variable op name of its graph
+   */
   public static TrainableFlags of(MetaGraphDef metaGraph) {
     if (metaGraph.hasObjectGraphDef()
         && metaGraph.getObjectGraphDef().getNodesList().stream()
@@ -72,7 +77,11 @@ public final class TrainableFlags {
     return new TrainableFlags(TrainableSource.ALL_ASSUMED_TRAINABLE, Map.of(), Map.of(), Set.of());
   }
 
-  /** Where the flags come from. */
+  /**
+   * Where the flags come from.
+   *
+   * @return the record the flags were read from
+   */
   public TrainableSource source() {
     return source;
   }
