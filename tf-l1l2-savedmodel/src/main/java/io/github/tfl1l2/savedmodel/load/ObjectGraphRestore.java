@@ -3,6 +3,7 @@ package io.github.tfl1l2.savedmodel.load;
 import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,8 +40,10 @@ import org.tensorflow.types.family.TType;
  * node ({@link ObjectGraphVariables#callBindings()}): {@code RestoreV2} of the node's key ({@link
  * CheckpointKeys}), checked against the handle's declared shape, then {@code AssignVariableOp}.
  *
- * <p>A handle that no function binds is left as it is: no function of the model reads it (a Keras 3
- * {@code model.export()} archive holds one such handle per weight).
+ * <p>Only the handles that the restore op does not take are checked: on a model that the C++ loader
+ * restores completely, opening costs nothing more. A handle that no function binds is left as it
+ * is: no function of the model reads it (a Keras 3 {@code model.export()} archive holds one such
+ * handle per weight).
  */
 public final class ObjectGraphRestore {
   private ObjectGraphRestore() {}
@@ -62,9 +65,12 @@ public final class ObjectGraphRestore {
     if (!metaGraph.hasObjectGraphDef()) {
       return Set.of();
     }
+    // The loader ran the restore op without error, so the handles it takes are assigned; only
+    // the others are checked (none, on a model that the C++ loader restores completely).
+    Set<String> restoredByLoader = restoreCallHandles(metaGraph);
     List<NodeDef> handles = new ArrayList<>();
     for (NodeDef node : metaGraph.getGraphDef().getNodeList()) {
-      if (node.getOp().equals("VarHandleOp")) {
+      if (node.getOp().equals("VarHandleOp") && !restoredByLoader.contains(node.getName())) {
         handles.add(node);
       }
     }
@@ -105,6 +111,31 @@ public final class ObjectGraphRestore {
       uninitialized.remove(name);
     }
     return uninitialized;
+  }
+
+  /**
+   * The variable handles that the {@code saver_def}'s restore op takes as inputs, when it is a call
+   * of a traced restore function (TensorFlow 2), which assigns every handle it takes; empty for any
+   * other form.
+   */
+  private static Set<String> restoreCallHandles(MetaGraphDef metaGraph) {
+    String restoreOp = metaGraph.getSaverDef().getRestoreOpName();
+    int colon = restoreOp.indexOf(':');
+    String name = colon < 0 ? restoreOp : restoreOp.substring(0, colon);
+    Map<String, NodeDef> nodes = new HashMap<>();
+    metaGraph.getGraphDef().getNodeList().forEach(n -> nodes.put(n.getName(), n));
+    NodeDef call = nodes.get(name);
+    Set<String> handles = new TreeSet<>();
+    if (call == null || !call.getOp().endsWith("PartitionedCall")) {
+      return handles;
+    }
+    for (String input : call.getInputList()) {
+      NodeDef source = input.startsWith("^") ? null : nodes.get(input.replaceAll(":.*", ""));
+      if (source != null && source.getOp().equals("VarHandleOp")) {
+        handles.add(source.getName());
+      }
+    }
+    return handles;
   }
 
   /** The handles of {@code handles} that hold no value in {@code session}, sorted. */
