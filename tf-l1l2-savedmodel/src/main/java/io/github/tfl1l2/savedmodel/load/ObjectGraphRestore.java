@@ -92,7 +92,18 @@ public final class ObjectGraphRestore {
     if (toRestore.isEmpty()) {
       return uninitialized;
     }
-    Map<Integer, String> keys = CheckpointKeys.read(directory, metaGraph);
+    Map<Integer, String> keys;
+    try {
+      keys = CheckpointKeys.read(directory, metaGraph);
+    } catch (SavedModelException e) {
+      throw new SavedModelException(
+          directory
+              + ": variable "
+              + toRestore.get(0).getName()
+              + " is left uninitialized by the SavedModel's restore op, and "
+              + e.getMessage().substring(directory.toString().length() + 2),
+          e);
+    }
     Operand<org.tensorflow.types.TString> prefix = tf.constant(CheckpointKeys.prefix(directory));
     for (NodeDef handle : toRestore) {
       String name = handle.getName();
