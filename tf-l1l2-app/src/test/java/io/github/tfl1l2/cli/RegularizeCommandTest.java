@@ -231,6 +231,12 @@ class RegularizeCommandTest {
       }
       assertClose(0.01 * l2, ((double[]) outputs.get("penalty"))[0], "penalty");
     }
+    MetaGraphDef written =
+        SavedModel.parseFrom(Files.readAllBytes(out.resolve("saved_model.pb"))).getMetaGraphs(0);
+    assertEquals(
+        List.of(),
+        Tf2LoaderRules.violations(
+            written, "regularization", Tf2LoaderRules.REGULARIZATION_OUTPUTS));
     // The values are the archive's the fixture was built from.
     Path source = TestModels.external(Keras3SavedModelFixture.SOURCE);
     try (SavedModelBundle original = SavedModelBundle.load(source.toString(), "serve");
@@ -243,7 +249,8 @@ class RegularizeCommandTest {
 
   @Test
   void tf2ModelsRegularizedOnceAndTwiceListTheSignatureInTheirObjectGraph() throws IOException {
-    for (String name : List.of("keras-mnist-cnn", "python-tf23-model")) {
+    for (String name :
+        List.of("keras-mnist-cnn", "python-tf23-model", "keras3_export_multihead_mlp")) {
       Path model = TestModels.external(name);
       Path once = temp.resolve(name + "-once");
       Path twice = temp.resolve(name + "-twice");
