@@ -3,6 +3,7 @@ package io.github.tfl1l2.cli;
 import static io.github.tfl1l2.savedmodel.TestModels.EXAMPLE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.github.tfl1l2.savedmodel.Keras3SavedModelFixture;
 import io.github.tfl1l2.savedmodel.TestModels;
 import io.github.tfl1l2.testing.References;
 import java.nio.file.Path;
@@ -32,6 +33,12 @@ class HostileInputFuzzTest {
    * -DexcludedGroups=}.
    */
   static final int SOAK_CASES = 1200;
+
+  /**
+   * Cases in the default suite on a Keras 3 model laid out as {@code tf.saved_model.save} writes
+   * it, whose variables are restored by the object graph after TensorFlow's loader ran.
+   */
+  static final int KERAS3_CASES = 30;
 
   @TempDir Path temp;
 
@@ -94,6 +101,47 @@ class HostileInputFuzzTest {
   @Test
   void aSampleOfCorruptModelsFailsCleanlyOrGivesTheRightPenalty() throws Exception {
     fuzz(QUICK_CASES);
+  }
+
+  @Test
+  void corruptKeras3SavedLayoutModelsFailCleanlyOrGiveTheRightPenalty() throws Exception {
+    Path seed = Keras3SavedModelFixture.create(temp.resolve("keras3-seed"));
+    // The commands' default: l2 = 0.01 over the trainable weights, which the serving functions
+    // read; recomputed from the archive the fixture was built from, loaded as it is.
+    double sumOfSquares = 0;
+    Path source = TestModels.external(Keras3SavedModelFixture.SOURCE);
+    try (SavedModelBundle bundle = SavedModelBundle.load(source.toString(), "serve")) {
+      for (String layer :
+          List.of("dense", "dense_1", "dense_2", "classification_head", "regression_head")) {
+        for (String weight : List.of("kernel", "bias")) {
+          sumOfSquares +=
+              References.l2Sum(
+                  TestModels.values(
+                      bundle.session(), layer + "/" + weight + "_1/Read/ReadVariableOp"));
+        }
+      }
+      for (String layer : List.of("batch_normalization", "batch_normalization_1")) {
+        for (String weight : List.of("gamma", "beta")) {
+          sumOfSquares +=
+              References.l2Sum(
+                  TestModels.values(
+                      bundle.session(), layer + "/" + weight + "_1/Read/ReadVariableOp"));
+        }
+      }
+    }
+    Map<String, String> seedBefore = TestModels.digest(seed);
+    Path work = java.nio.file.Files.createDirectories(temp.resolve("keras3-fuzz"));
+    long start = System.nanoTime();
+    List<FuzzHarness.Outcome> outcomes =
+        new FuzzHarness(seed, work, Duration.ofSeconds(30), Duration.ofSeconds(20))
+            .run(0, KERAS3_CASES);
+    long seconds = (System.nanoTime() - start) / 1_000_000_000;
+    assertEquals(KERAS3_CASES, outcomes.size(), "every case has an outcome");
+    for (FuzzHarness.Outcome outcome : outcomes) {
+      FuzzHarness.assertContract(outcome, 0.01 * sumOfSquares);
+    }
+    assertEquals(seedBefore, TestModels.digest(seed), "the seed is untouched");
+    System.out.println(summary(outcomes, seconds));
   }
 
   @Test

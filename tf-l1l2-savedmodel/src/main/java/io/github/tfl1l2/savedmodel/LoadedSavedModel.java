@@ -11,6 +11,7 @@ import io.github.tfl1l2.savedmodel.export.SignatureDefs;
 import io.github.tfl1l2.savedmodel.load.GraphNames;
 import io.github.tfl1l2.savedmodel.load.GraphVariables;
 import io.github.tfl1l2.savedmodel.load.ModelDirectory;
+import io.github.tfl1l2.savedmodel.load.ObjectGraphRestore;
 import io.github.tfl1l2.savedmodel.load.SavedModelProto;
 import io.github.tfl1l2.savedmodel.load.TrainableFlags;
 import java.nio.file.Path;
@@ -61,19 +62,26 @@ public final class LoadedSavedModel implements AutoCloseable {
   private final List<ModelVariable> variables;
   private final TrainableSource trainableSource;
 
+  /**
+   * Variables that hold no value after loading: no restore op and no object-graph node sets them.
+   */
+  private final Set<String> empty;
+
   private LoadedSavedModel(
       Path directory,
       SavedModel savedModel,
       int metaGraphIndex,
       SavedModelBundle bundle,
       List<ModelVariable> variables,
-      TrainableSource trainableSource) {
+      TrainableSource trainableSource,
+      Set<String> empty) {
     this.directory = directory;
     this.savedModel = savedModel;
     this.metaGraphIndex = metaGraphIndex;
     this.bundle = bundle;
     this.variables = variables;
     this.trainableSource = trainableSource;
+    this.empty = empty;
   }
 
   /**
@@ -90,6 +98,11 @@ public final class LoadedSavedModel implements AutoCloseable {
   /**
    * Validates {@code directory} and loads its MetaGraphDef tagged {@code tag} with its variables.
    *
+   * <p>After TensorFlow's loader ran the SavedModel's own restore op, the variables it left
+   * uninitialized that a function of the object graph reads are restored from the checkpoint by the
+   * object graph, as TensorFlow's Python loader restores them (a Keras 3 model saved with {@code
+   * tf.saved_model.save} needs this; see {@link ObjectGraphRestore}).
+   *
    * @param directory a SavedModel directory (holding {@code saved_model.pb} and {@code variables/})
    * @param tag the tag of the MetaGraphDef to load, e.g. {@value #SERVE_TAG}
    * @return the loaded model, to be closed by the caller (it owns a TensorFlow session)
@@ -97,9 +110,10 @@ public final class LoadedSavedModel implements AutoCloseable {
    * @throws SavedModelException with a one-line message if the directory is missing, is not a
    *     SavedModel, holds an entry that cannot be read safely (a symbolic link loop, a FIFO, an
    *     unreadable file), has no MetaGraphDef with {@code tag}, lacks the variables its graph
-   *     needs, or TensorFlow cannot load it (e.g. a corrupt variables file). Some corrupt graphs
-   *     make TensorFlow's native code abort the process instead; the command line guards against
-   *     that by loading in a child process.
+   *     needs, TensorFlow cannot load it (e.g. a corrupt variables file), or a variable that a
+   *     function reads can be restored neither by the restore op nor by the object graph (the
+   *     message names it). Some corrupt graphs make TensorFlow's native code abort the process
+   *     instead; the command line guards against that by loading in a child process.
    */
   public static LoadedSavedModel open(Path directory, String tag) {
     Objects.requireNonNull(directory, "directory must not be null");
@@ -116,14 +130,26 @@ public final class LoadedSavedModel implements AutoCloseable {
       throw new SavedModelException(
           directory + ": TensorFlow cannot load it: " + SavedModelException.firstLine(e), e);
     }
-    TrainableFlags flags = TrainableFlags.of(metaGraph);
-    return new LoadedSavedModel(
-        directory,
-        savedModel,
-        index,
-        bundle,
-        GraphVariables.list(metaGraph.getGraphDef(), flags),
-        flags.source());
+    try {
+      // The C++ loader restores what the saver_def restores; a Keras 3 model saved with
+      // tf.saved_model.save needs the object graph's keys for the handles its functions read.
+      Set<String> empty =
+          ObjectGraphRestore.restore(directory, metaGraph, bundle.graph(), bundle.session());
+      TrainableFlags flags = TrainableFlags.of(metaGraph);
+      List<ModelVariable> variables = new ArrayList<>();
+      for (ModelVariable variable : GraphVariables.list(metaGraph.getGraphDef(), flags)) {
+        variables.add(
+            empty.contains(variable.name())
+                ? new ModelVariable(
+                    variable.name(), variable.opType(), variable.dtype(), variable.shape(), false)
+                : variable);
+      }
+      return new LoadedSavedModel(
+          directory, savedModel, index, bundle, List.copyOf(variables), flags.source(), empty);
+    } catch (RuntimeException e) {
+      bundle.close();
+      throw e;
+    }
   }
 
   /**
@@ -137,6 +163,11 @@ public final class LoadedSavedModel implements AutoCloseable {
 
   /**
    * Every variable of the graph ({@code VarHandleOp}, {@code VariableV2}), sorted by name.
+   *
+   * <p>A resource variable that holds no value after loading (neither the SavedModel's restore op
+   * nor its object graph restores it, and no function of the model reads it, as the duplicate
+   * handles of a Keras 3 {@code model.export()} archive) is listed as not trainable, and {@link
+   * #select} never selects it.
    *
    * @return an immutable list, of every dtype (not only floating ones), trainable or not
    */
@@ -176,7 +207,8 @@ public final class LoadedSavedModel implements AutoCloseable {
   /**
    * The variables that {@code config} regularizes: floating-point variables ({@link
    * ModelVariable#isFloating()}), trainable ones only unless {@code includeNonTrainable}, that
-   * {@link L1L2#selects(String) config.selects} by name.
+   * {@link L1L2#selects(String) config.selects} by name, and that hold a value (see {@link
+   * #variables()}).
    *
    * @param config the regularizer whose {@code on(regex)} selects by variable name
    * @param includeNonTrainable true to select non-trainable variables too (optimizer slots, moving
@@ -188,6 +220,7 @@ public final class LoadedSavedModel implements AutoCloseable {
     List<ModelVariable> selected = new ArrayList<>();
     for (ModelVariable variable : variables) {
       if (variable.isFloating()
+          && !empty.contains(variable.name())
           && (includeNonTrainable || variable.trainable())
           && config.selects(variable.name())) {
         selected.add(variable);

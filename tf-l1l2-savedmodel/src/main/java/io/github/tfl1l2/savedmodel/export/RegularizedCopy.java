@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.proto.MetaGraphDef;
@@ -16,6 +17,10 @@ import org.tensorflow.proto.SavedModel;
  * signature (or by itself, for a plain copy), into a new directory: the SavedModel protocol buffer,
  * the session's current variable values through the model's own saver, and the directory's other
  * files.
+ *
+ * <p>Before saving, the saver's copies of variables are given the values of the handles the model's
+ * functions read ({@link CheckpointSync}), so that every key holds the current value, and a saver
+ * that restores a key only into a copy is made to restore the handle the functions read.
  */
 public final class RegularizedCopy {
   private RegularizedCopy() {}
@@ -26,7 +31,7 @@ public final class RegularizedCopy {
    * @param source the directory the model was loaded from (read only)
    * @param savedModel its parsed {@code saved_model.pb}
    * @param metaGraphIndex which MetaGraphDef {@code bundle} loaded
-   * @param bundle the loaded model, whose session holds the values to save
+   * @param bundle the loaded model, whose session's values are saved
    * @param metaGraph the MetaGraphDef to write in its place
    * @param target the empty directory to write into
    * @throws SavedModelException naming {@code source} if TensorFlow cannot save the variables
@@ -41,6 +46,10 @@ public final class RegularizedCopy {
       Path target)
       throws IOException {
     Path variables = Files.createDirectory(target.resolve(SavedModelProto.VARIABLES));
+    // Keras 3 models save some keys from copies of the variables the functions read.
+    Map<String, String> copies =
+        CheckpointSync.apply(
+            source, savedModel.getMetaGraphs(metaGraphIndex), bundle.graph(), bundle.session());
     try {
       // The model's own saver writes the same checkpoint keys as the input's (object-based ones
       // for TF2 models), so every loader restores the values as before.
@@ -50,7 +59,10 @@ public final class RegularizedCopy {
           source + ": TensorFlow cannot save the variables: " + SavedModelException.firstLine(e),
           e);
     }
-    SavedModel written = savedModel.toBuilder().setMetaGraphs(metaGraphIndex, metaGraph).build();
+    SavedModel written =
+        savedModel.toBuilder()
+            .setMetaGraphs(metaGraphIndex, CheckpointSync.rewire(metaGraph, copies))
+            .build();
     try (OutputStream file =
         Files.newOutputStream(target.resolve(SavedModelProto.SAVED_MODEL_PB))) {
       written.writeTo(file);

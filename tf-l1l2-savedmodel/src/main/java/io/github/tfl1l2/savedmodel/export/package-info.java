@@ -3,7 +3,8 @@
  * {@code SignatureLayout}, {@code SignatureDefs}), the signature as a function of a TF2 object
  * graph ({@code RegularizationFunction}, {@code ObjectGraphSignature}), the configuration read back
  * ({@code SignatureConfig}), the penalty measured ({@code PenaltyMeasurement}), and the copy of a
- * model written atomically ({@code RegularizedCopy}, {@code ModelFiles}, {@code AtomicDirectory}).
+ * model written atomically ({@code RegularizedCopy}, {@code ModelFiles}, {@code AtomicDirectory}),
+ * with the saver's copies of variables brought up to date first ({@code CheckpointSync}).
  *
  * <p><b>Not API:</b> public only so that the facade {@code io.github.tfl1l2.savedmodel} can call
  * it; it may change in any release.

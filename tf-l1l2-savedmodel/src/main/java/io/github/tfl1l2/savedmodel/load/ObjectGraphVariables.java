@@ -31,6 +31,11 @@ import org.tensorflow.proto.SavedObjectGraphOuterClass.SavedVariable;
  * </ol>
  *
  * A variable that neither route names, or that two routes name differently, is refused.
+ *
+ * <p>One variable may be tracked under several paths of the object graph (a Keras 3 {@code
+ * model.export()} archive lists each weight under {@code variables/N} and again under {@code
+ * _all_variables/N}): calls that bind one handle to several nodes that all describe the same
+ * variable (same name, dtype and shape) name the lowest of those node ids.
  */
 public final class ObjectGraphVariables {
   private static final Set<String> CALL_OPS = Set.of("StatefulPartitionedCall", "PartitionedCall");
@@ -74,7 +79,7 @@ public final class ObjectGraphVariables {
    * Reads the routes of {@code metaGraph}, which must have an object graph.
    *
    * @param metaGraph a MetaGraphDef with an object graph
-   * @return the variable routes of its object graph
+   * @return the routes, ready to answer {@link #nodeIds} and {@link #callBindings}
    */
   public static ObjectGraphVariables of(MetaGraphDef metaGraph) {
     return new ObjectGraphVariables(metaGraph);
@@ -84,8 +89,8 @@ public final class ObjectGraphVariables {
    * The object-graph node ids of the variables {@code opNames}, in that order.
    *
    * @param source how messages name the model, e.g. its directory
-   * @param opNames {@code VarHandleOp} names of the graph
-   * @return one object-graph node id per name, in order
+   * @param opNames graph op names of variables
+   * @return one node id per name, in the order of {@code opNames}
    * @throws SavedModelException naming the first variable that no unique route maps, or two
    *     variables mapped to one node
    */
@@ -180,12 +185,16 @@ public final class ObjectGraphVariables {
       throw new SavedModelException(prefix + "it is not a VarHandleOp of the graph");
     }
     Set<Integer> viaCalls = bound.getOrDefault(opName, Set.of());
-    if (viaCalls.size() > 1) {
-      throw new SavedModelException(
-          prefix + "the graph's function calls bind its handle to nodes " + viaCalls);
-    }
-    if (viaCalls.size() == 1) {
-      int id = viaCalls.iterator().next();
+    if (!viaCalls.isEmpty()) {
+      Integer one = oneVariable(viaCalls);
+      if (one == null) {
+        throw new SavedModelException(
+            prefix
+                + "the graph's function calls bind its handle to nodes "
+                + viaCalls
+                + ", which describe different variables");
+      }
+      int id = one;
       Set<String> ops = boundOps.get(id);
       if (ops.size() > 1) {
         throw new SavedModelException(prefix + "node " + id + " is bound to the handles of " + ops);
@@ -239,6 +248,42 @@ public final class ObjectGraphVariables {
               + dims(shape.getShape()));
     }
     return id;
+  }
+
+  /**
+   * The variables that calls of object-graph functions bind, each to its node: the route that tells
+   * which handle a function of the model reads for which node.
+   *
+   * @return graph op name to object-graph node id, sorted by name; a handle bound to nodes that
+   *     describe different variables is left out
+   */
+  public Map<String, Integer> callBindings() {
+    Map<String, Integer> bindings = new TreeMap<>();
+    for (Map.Entry<String, Set<Integer>> entry : bound.entrySet()) {
+      Integer id = oneVariable(entry.getValue());
+      if (id != null) {
+        bindings.put(entry.getKey(), id);
+      }
+    }
+    return bindings;
+  }
+
+  /**
+   * The lowest of {@code ids} (a sorted set) if all of them describe one variable: the same name,
+   * dtype and shape, as when one variable is tracked under two paths; otherwise null.
+   */
+  private Integer oneVariable(Set<Integer> ids) {
+    int lowest = ids.iterator().next();
+    SavedVariable first = objectGraph.getNodes(lowest).getVariable();
+    for (int id : ids) {
+      SavedVariable other = objectGraph.getNodes(id).getVariable();
+      if (!other.getName().equals(first.getName())
+          || other.getDtype() != first.getDtype()
+          || !other.getShape().equals(first.getShape())) {
+        return null;
+      }
+    }
+    return lowest;
   }
 
   /** Pairs the trailing inputs of a call of an object-graph function with its bound inputs. */

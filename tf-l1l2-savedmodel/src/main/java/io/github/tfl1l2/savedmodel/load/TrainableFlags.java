@@ -31,42 +31,56 @@ public final class TrainableFlags {
   /** SavedVariable names to their flags, in object-graph order (names may repeat). */
   private final Map<String, List<Boolean>> objectGraph;
 
+  /** Flags of the variables that calls of object-graph functions bind to their nodes. */
+  private final Map<String, Boolean> bound;
+
   /** Op names listed in the {@value #COLLECTION} collection. */
   private final Set<String> collection;
 
   private TrainableFlags(
-      TrainableSource source, Map<String, List<Boolean>> objectGraph, Set<String> collection) {
+      TrainableSource source,
+      Map<String, List<Boolean>> objectGraph,
+      Map<String, Boolean> bound,
+      Set<String> collection) {
     this.source = source;
     this.objectGraph = objectGraph;
+    this.bound = bound;
     this.collection = collection;
   }
 
   /**
    * The flags {@code metaGraph} records: its object graph, else its collection, else none.
    *
-   * @param metaGraph a MetaGraphDef as read
-   * @return its trainable flags
+   * @param metaGraph the loaded MetaGraphDef
+   * @return the flags, for every variable op name of its graph
    */
   public static TrainableFlags of(MetaGraphDef metaGraph) {
     if (metaGraph.hasObjectGraphDef()
         && metaGraph.getObjectGraphDef().getNodesList().stream()
             .anyMatch(n -> n.hasVariable() && !n.getVariable().getName().isEmpty())) {
+      Map<String, Boolean> bound = new HashMap<>();
+      SavedObjectGraph objectGraph = metaGraph.getObjectGraphDef();
+      ObjectGraphVariables.of(metaGraph)
+          .callBindings()
+          .forEach(
+              (op, id) -> bound.put(op, objectGraph.getNodes(id).getVariable().getTrainable()));
       return new TrainableFlags(
-          TrainableSource.OBJECT_GRAPH, objectGraphFlags(metaGraph.getObjectGraphDef()), Set.of());
+          TrainableSource.OBJECT_GRAPH, objectGraphFlags(objectGraph), bound, Set.of());
     }
     if (metaGraph.containsCollectionDef(COLLECTION)) {
       return new TrainableFlags(
           TrainableSource.TRAINABLE_VARIABLES_COLLECTION,
           Map.of(),
+          Map.of(),
           collectionNames(metaGraph.getCollectionDefOrThrow(COLLECTION)));
     }
-    return new TrainableFlags(TrainableSource.ALL_ASSUMED_TRAINABLE, Map.of(), Set.of());
+    return new TrainableFlags(TrainableSource.ALL_ASSUMED_TRAINABLE, Map.of(), Map.of(), Set.of());
   }
 
   /**
    * Where the flags come from.
    *
-   * @return the object graph, the TF1 collection, or neither
+   * @return the record the flags were read from
    */
   public TrainableSource source() {
     return source;
@@ -82,12 +96,17 @@ public final class TrainableFlags {
   }
 
   /**
-   * Maps a graph variable to its SavedVariable by name. When several SavedVariables share a name
-   * (two Keras metrics each with a "total"), TensorFlow created their graph ops in object-graph
-   * order and made the names unique as {@code total}, {@code total_1}, …; the suffix gives the
-   * occurrence. A variable the object graph does not describe counts as not trainable.
+   * Takes the flag of the node that a call of an object-graph function binds the variable to;
+   * otherwise maps a graph variable to its SavedVariable by name. When several SavedVariables share
+   * a name (two Keras metrics each with a "total"), TensorFlow created their graph ops in
+   * object-graph order and made the names unique as {@code total}, {@code total_1}, …; the suffix
+   * gives the occurrence. A variable the object graph does not describe counts as not trainable.
    */
   private boolean objectGraphTrainable(String opName) {
+    Boolean viaCall = bound.get(opName);
+    if (viaCall != null) {
+      return viaCall;
+    }
     List<Boolean> exact = objectGraph.get(opName);
     if (exact != null) {
       return exact.get(0);
