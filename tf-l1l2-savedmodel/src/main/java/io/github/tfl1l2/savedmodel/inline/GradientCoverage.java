@@ -85,7 +85,9 @@ public final class GradientCoverage {
       String name = op.op().name();
       if (fromVariables.contains(name)
           && toOutputs.contains(name)
-          && !TFJ_HasGradient(op.op().type())) {
+          && !TFJ_HasGradient(op.op().type())
+          // Embedding lookups: their gradient is taken at the gather's output (DataGradients).
+          && !op.op().type().equals("ResourceGather")) {
         throw new SavedModelException(
             source
                 + ": node "
