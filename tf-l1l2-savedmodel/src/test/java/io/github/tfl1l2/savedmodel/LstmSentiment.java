@@ -149,4 +149,90 @@ final class LstmSentiment {
     edited.putSignatureDef("serving_default", signature.build());
     return edited.build();
   }
+
+  /**
+   * {@code metaGraph} with a second LSTM before the model's own one, both over {@code timesteps}
+   * steps: the first is a copy of the model's {@code standard_lstm} that keeps every step's output
+   * ({@code return_sequences}: its output list has one slot per step, written at index {@code
+   * time}), and feeds its sequence output to the second. Both read the same kernels (the
+   * embedding's width equals the units, 32), so the variables and checkpoint stay those of the
+   * model.
+   */
+  static MetaGraphDef stacked(MetaGraphDef metaGraph, long timesteps) {
+    MetaGraphDef resized = withTimesteps(metaGraph, timesteps);
+    GraphDef.Builder graph = resized.getGraphDef().toBuilder();
+    var library = graph.getLibraryBuilder();
+    Map<String, Integer> index = new java.util.HashMap<>();
+    for (int i = 0; i < library.getFunctionCount(); i++) {
+      index.put(library.getFunction(i).getSignature().getName(), i);
+    }
+    int wrappedIndex = -1;
+    for (var entry : index.entrySet()) {
+      if (entry.getKey().startsWith("__inference__wrapped_model_")) {
+        wrappedIndex = entry.getValue();
+      }
+    }
+    var wrapped = library.getFunction(wrappedIndex).toBuilder();
+    int callIndex = -1;
+    for (int i = 0; i < wrapped.getNodeDefCount(); i++) {
+      if (wrapped.getNodeDef(i).getName().equals("sequential/lstm/PartitionedCall")) {
+        callIndex = i;
+      }
+    }
+    NodeDef call = wrapped.getNodeDef(callIndex);
+    var lstm = library.getFunction(index.get(call.getAttrOrThrow("f").getFunc().getName()));
+    NodeDef loop =
+        lstm.getNodeDefList().stream()
+            .filter(n -> n.getOp().equals("StatelessWhile"))
+            .findFirst()
+            .orElseThrow();
+    var body = library.getFunction(index.get(loop.getAttrOrThrow("body").getFunc().getName()));
+
+    String bodyName = body.getSignature().getName() + "_sequences";
+    var sequenceBody = body.toBuilder();
+    sequenceBody.getSignatureBuilder().setName(bodyName);
+    String time = body.getSignature().getInputArg(2).getName();
+    for (int i = 0; i < sequenceBody.getNodeDefCount(); i++) {
+      NodeDef node = sequenceBody.getNodeDef(i);
+      if (node.getOp().equals("TensorListSetItem")) {
+        sequenceBody.setNodeDef(i, node.toBuilder().setInput(1, time));
+      }
+    }
+    String lstmName = lstm.getSignature().getName() + "_sequences";
+    var sequenceLstm = lstm.toBuilder().clearAttr();
+    sequenceLstm.getSignatureBuilder().setName(lstmName);
+    for (int i = 0; i < sequenceLstm.getNodeDefCount(); i++) {
+      NodeDef node = sequenceLstm.getNodeDef(i);
+      if (node.getOp().equals("TensorListReserve")) {
+        sequenceLstm.setNodeDef(i, node.toBuilder().setInput(1, "strided_slice:output:0"));
+      } else if (node.getOp().equals("TensorListStack")) {
+        sequenceLstm.setNodeDef(
+            i,
+            node.toBuilder()
+                .putAttr("num_elements", AttrValue.newBuilder().setI(timesteps).build()));
+      } else if (node.getOp().equals("StatelessWhile")) {
+        sequenceLstm.setNodeDef(
+            i,
+            node.toBuilder()
+                .putAttr(
+                    "body",
+                    AttrValue.newBuilder()
+                        .setFunc(org.tensorflow.proto.NameAttrList.newBuilder().setName(bodyName))
+                        .build()));
+      }
+    }
+    library.addFunction(sequenceBody).addFunction(sequenceLstm);
+    String first = "sequential/lstm_0/PartitionedCall";
+    wrapped.setNodeDef(callIndex, call.toBuilder().setInput(0, first + ":output:1"));
+    wrapped.addNodeDef(
+        call.toBuilder()
+            .setName(first)
+            .putAttr(
+                "f",
+                AttrValue.newBuilder()
+                    .setFunc(org.tensorflow.proto.NameAttrList.newBuilder().setName(lstmName))
+                    .build()));
+    library.setFunction(wrappedIndex, wrapped);
+    return resized.toBuilder().setGraphDef(graph).build();
+  }
 }
