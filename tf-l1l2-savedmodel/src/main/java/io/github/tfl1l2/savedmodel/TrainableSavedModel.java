@@ -46,10 +46,17 @@ import org.tensorflow.types.family.TType;
  * computation: Keras layers run as in inference ({@code BatchNormalization} normalizes with its
  * moving statistics and does not update them, {@code Dropout} passes its input through).
  *
+ * <p>Keras recurrent layers ({@code LSTM}, {@code GRU}, their {@code Bidirectional} pairs and
+ * masked forms) train: their loop runs over the input's static number of timesteps, so it is
+ * unrolled into one copy of its body per step, and the generic member of Keras's cuDNN/generic
+ * implementation pair is the one inlined.
+ *
  * <p>Refused at {@link #open}: models without an object graph (TF1-style graphs and TF-Java
- * exports, whose reference variables train without inlining), functional control flow ({@code If},
- * {@code While}, {@code Case} and their stateless forms) in the body, bodies that write a variable,
- * and an op without a registered C++ gradient between a trainable variable and an output.
+ * exports, whose reference variables train without inlining), functional control flow that a
+ * variable reaches and that cannot be unrolled ({@code If}, {@code Case}, a loop whose trip count
+ * is known only when the graph runs, such as a recurrent layer over a time axis of unknown length),
+ * bodies that write a variable, and an op without a registered C++ gradient between a trainable
+ * variable and an output.
  *
  * <p>Not thread-safe.
  */
