@@ -82,12 +82,14 @@ final class TensorLists {
     // One Unpack for all slices: its gradient is one Pack, where a StridedSlice per step would have
     // a gradient as large as the whole tensor per step.
     GraphOperation unpack =
-        graph
-            .opBuilder("Unpack", path + "/unstacked", graph.baseScope())
-            .addInput(tensor)
-            .setAttr("num", length)
-            .setAttr("axis", 0L)
-            .build();
+        build(
+            graph
+                .opBuilder("Unpack", path + "/unstacked", graph.baseScope())
+                .addInput(tensor)
+                .setAttr("num", length)
+                .setAttr("axis", 0L),
+            path,
+            inliner);
     inliner.adopt(unpack, List.of(tensor));
     Output<?>[] slices = new Output<?>[length];
     for (int i = 0; i < length; i++) {
@@ -150,13 +152,28 @@ final class TensorLists {
       return items.source();
     }
     GraphOperation pack =
-        graph
-            .opBuilder("Pack", path, graph.baseScope())
-            .addInputList(items.items())
-            .setAttr("axis", 0L)
-            .build();
+        build(
+            graph
+                .opBuilder("Pack", path, graph.baseScope())
+                .addInputList(items.items())
+                .setAttr("axis", 0L),
+            path,
+            inliner);
     inliner.adopt(pack, List.of(items.items()));
     return pack.output(0);
+  }
+
+  /** Builds a replacement op, refusing the node it stands for if TensorFlow rejects it. */
+  private static GraphOperation build(
+      org.tensorflow.GraphOperationBuilder builder, String path, FunctionInliner inliner) {
+    try {
+      return builder.build();
+    } catch (RuntimeException e) {
+      throw inliner.refused(
+          path,
+          "cannot be rewritten as ops with gradients: "
+              + io.github.tfl1l2.savedmodel.SavedModelException.firstLine(e));
+    }
   }
 
   private static void checkIndex(
