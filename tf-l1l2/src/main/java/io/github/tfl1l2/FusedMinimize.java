@@ -1,10 +1,12 @@
 package io.github.tfl1l2;
 
 import io.github.tfl1l2.FusedGradient.Term;
+import io.github.tfl1l2.gradients.MissingGradients;
 import io.github.tfl1l2.internal.Checks;
 import io.github.tfl1l2.internal.DataGradients;
 import io.github.tfl1l2.internal.Devices;
 import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.internal.VariableGradient;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -44,6 +46,9 @@ final class FusedMinimize {
     Checks.notNull("dataLoss", dataLoss);
     Checks.notNull("weights", weights);
     spec.requireScalarReduction();
+    // Before any gradient is built: a data loss such as SparseSoftmaxCrossEntropyWithLogits has
+    // no gradient in TensorFlow's C++ registry until this library adds it.
+    MissingGradients.register();
     ExecutionEnvironment env = optimizer.getTF().scope().env();
     if (!(env instanceof Graph graph)) {
       throw new IllegalArgumentException(
@@ -87,11 +92,13 @@ final class FusedMinimize {
     // always have; with them, one addGradients call covers ref variables and resource reads alike.
     List<Output<?>> asked = new ArrayList<>(refs);
     asked.addAll(resources);
+    Map<Output<?>, VariableGradient> gradients =
+        resources.isEmpty() ? Map.of() : DataGradients.gradients(plain, dataLoss, asked);
     Map<Output<?>, Output<?>> dataGradients =
-        resources.isEmpty()
-            ? dataGradients(optimizer, dataLoss, refs)
-            : DataGradients.reached(plain, dataLoss, asked);
-    if (penalized.isEmpty() && listed.stream().noneMatch(dataGradients::containsKey)) {
+        resources.isEmpty() ? dataGradients(optimizer, dataLoss, refs) : dense(plain, gradients);
+    if (penalized.isEmpty()
+        && listed.stream().noneMatch(gradients::containsKey)
+        && listed.stream().noneMatch(dataGradients::containsKey)) {
       throw new IllegalArgumentException(
           "dataLoss (op \""
               + dataLoss.op().name()
@@ -107,12 +114,17 @@ final class FusedMinimize {
     List<ResourceUpdates.Variable> trained = new ArrayList<>();
     for (Output<?> variable : resources) {
       Integer times = penalized.get(variable);
-      Output<?> gradient = dataGradients.get(variable);
+      VariableGradient gradient = gradients.get(variable);
       if (times == null && gradient == null) {
         continue;
       }
       int n = times == null ? 0 : times;
-      trained.add(new ResourceUpdates.Variable(variable, gradient, n * spec.c1(), n * spec.c2()));
+      double c1 = n * spec.c1();
+      double c2 = n * spec.c2();
+      // A penalized table is dense by nature: the penalty's gradient touches every row.
+      boolean rows = gradient != null && gradient.isRowSparse() && c1 == 0.0 && c2 == 0.0;
+      Output<?> dense = gradient == null || rows ? null : gradient.dense(plain);
+      trained.add(new ResourceUpdates.Variable(variable, dense, rows ? gradient : null, c1, c2));
     }
     Op refStep = refStep(spec, optimizer, plain, refs, dataGradients, penalized, trained);
     if (trained.isEmpty()) {
@@ -194,6 +206,22 @@ final class FusedMinimize {
       }
     }
     return gradients;
+  }
+
+  /**
+   * The dense gradients of the ref variables among {@code gradients}: a ref variable's gradient is
+   * always dense; resource variables are left to the caller, which may update them row by row.
+   */
+  private static Map<Output<?>, Output<?>> dense(
+      Scope scope, Map<Output<?>, VariableGradient> gradients) {
+    Map<Output<?>, Output<?>> dense = new LinkedHashMap<>();
+    gradients.forEach(
+        (variable, gradient) -> {
+          if (!DataGradients.isResource(variable)) {
+            dense.put(variable, gradient.dense(scope));
+          }
+        });
+    return dense;
   }
 
   /**

@@ -438,6 +438,11 @@ public final class L1L2 implements Regularizer {
    * needs a {@code VarHandleOp} with a {@code shared_name} of its own (TensorFlow gives handles
    * with the same {@code container} and {@code shared_name}, an empty one included, one variable).
    *
+   * <p>Before it builds gradients it calls {@link
+   * io.github.tfl1l2.gradients.MissingGradients#register()}, so that a data loss using an op whose
+   * gradient TensorFlow's C++ registry lacks (e.g. {@code SparseSoftmaxCrossEntropyWithLogits}) can
+   * be trained.
+   *
    * @param optimizer a framework optimizer of the graph: for ref variables any ({@code
    *     GradientDescent}, {@code Momentum}, {@code RMSProp}, {@code AdaGrad}, {@code Adam}, …), for
    *     resource variables one of the five named above, not a subclass

@@ -15,13 +15,32 @@ import org.tensorflow.framework.optimizers.Momentum;
 import org.tensorflow.framework.optimizers.Optimizer;
 import org.tensorflow.framework.optimizers.RMSProp;
 import org.tensorflow.op.Scope;
+import org.tensorflow.op.core.AssignSubVariableOp;
+import org.tensorflow.op.core.AssignVariableOp;
 import org.tensorflow.op.core.Constant;
+import org.tensorflow.op.core.ReadVariableOp;
+import org.tensorflow.op.core.ResourceScatterAdd;
+import org.tensorflow.op.core.ResourceScatterSub;
+import org.tensorflow.op.core.Size;
+import org.tensorflow.op.math.Add;
+import org.tensorflow.op.math.Div;
+import org.tensorflow.op.math.Mul;
+import org.tensorflow.op.math.Sqrt;
+import org.tensorflow.op.math.Sub;
+import org.tensorflow.op.math.UnsortedSegmentSum;
 import org.tensorflow.op.train.ResourceApplyAdam;
 import org.tensorflow.op.train.ResourceApplyCenteredRmsProp;
 import org.tensorflow.op.train.ResourceApplyGradientDescent;
 import org.tensorflow.op.train.ResourceApplyMomentum;
 import org.tensorflow.op.train.ResourceApplyRmsProp;
+import org.tensorflow.op.train.ResourceSparseApplyAdagrad;
+import org.tensorflow.op.train.ResourceSparseApplyCenteredRmsProp;
+import org.tensorflow.op.train.ResourceSparseApplyMomentum;
+import org.tensorflow.op.train.ResourceSparseApplyRmsProp;
+import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TNumber;
 import org.tensorflow.types.family.TType;
 
 /**
@@ -244,6 +263,179 @@ record OptimizerRule(Kind kind, Map<String, String> settings) {
                       ResourceApplyRmsProp.useLocking(true))
                   .op();
     };
+  }
+
+  /**
+   * Builds the row-sparse update of one variable: only the rows at {@code indices} (and their slot
+   * rows) change, as Keras applies a gradient of gathered rows.
+   *
+   * <ul>
+   *   <li>GradientDescent: {@code ResourceScatterSub(var, indices, lr·values)}, which applies a
+   *       repeated index once per occurrence, so duplicates add up.
+   *   <li>Momentum, AdaGrad, RMSProp: the {@code ResourceSparseApply*} twin of the dense kernel, on
+   *       the gradient with duplicate indices summed first ({@code Unique}, {@code
+   *       UnsortedSegmentSum}): those kernels apply each (index, row) in turn, so a repeated index
+   *       would be a second step on an already updated slot, not one step on the summed gradient.
+   *   <li>Adam, which has no sparse kernel, as Keras 2's {@code Adam._resource_apply_sparse} on
+   *       summed duplicates: {@code m = β1·m} and {@code v = β2·v} over the whole slot, then {@code
+   *       m[i] += (1 − β1)·g}, {@code v[i] += (1 − β2)·g²} at the rows, then the whole table {@code
+   *       var −= lr·√(1 − β2ᵗ)/(1 − β1ᵗ) · m / (√v + ε)}: every row moves, as with a dense zero
+   *       gradient outside the rows.
+   * </ul>
+   *
+   * @param scope where the update ops and their constants are built
+   * @param handle the variable's resource handle
+   * @param slots the slot handles, in {@link #slots()} order
+   * @param values the rows' gradients, {@code [n, row…]} in the variable's dtype
+   * @param indices the rows, {@code [n]}, {@code int32} or {@code int64}
+   * @param powers Adam's {@code beta1_power} and {@code beta2_power} values (float32), else null
+   */
+  @SuppressWarnings("unchecked")
+  <T extends TType> Operation applySparse(
+      Scope scope,
+      Operand<?> handle,
+      List<? extends Operand<?>> slots,
+      Operand<T> values,
+      Operand<? extends TNumber> indices,
+      List<? extends Operand<TFloat32>> powers) {
+    Class<T> type = values.type();
+    if (kind == Kind.GRADIENT_DESCENT) {
+      return ResourceScatterSub.create(
+              scope, handle, indices, Mul.create(scope, values, hyper(scope, "learningRate", type)))
+          .op();
+    }
+    Operation unique =
+        scope
+            .opBuilder("Unique", "Unique")
+            .addInput(indices.asOutput())
+            .setAttr("out_idx", DataType.DT_INT32)
+            .build();
+    Operand<? extends TNumber> at = (Operand<? extends TNumber>) (Operand<?>) unique.output(0);
+    Operand<T> grad =
+        UnsortedSegmentSum.create(
+            scope,
+            values,
+            (Operand<TInt32>) (Operand<?>) unique.output(1),
+            Size.create(scope, unique.output(0)));
+    return switch (kind) {
+      case GRADIENT_DESCENT -> throw new AssertionError(kind);
+      case MOMENTUM ->
+          ResourceSparseApplyMomentum.create(
+                  scope,
+                  handle,
+                  slots.get(0),
+                  hyper(scope, "learningRate", type),
+                  grad,
+                  at,
+                  hyper(scope, "momentum", type),
+                  ResourceSparseApplyMomentum.useNesterov(flag("useNesterov")),
+                  ResourceSparseApplyMomentum.useLocking(true))
+              .op();
+      case ADA_GRAD ->
+          // V1, the sparse twin of the dense ResourceApplyAdagrad above.
+          ResourceSparseApplyAdagrad.create(
+                  scope,
+                  handle,
+                  slots.get(0),
+                  hyper(scope, "learningRate", type),
+                  grad,
+                  at,
+                  ResourceSparseApplyAdagrad.useLocking(true),
+                  ResourceSparseApplyAdagrad.updateSlots(true))
+              .op();
+      case RMS_PROP ->
+          flag("centered")
+              ? ResourceSparseApplyCenteredRmsProp.create(
+                      scope,
+                      handle,
+                      slots.get(2),
+                      slots.get(0),
+                      slots.get(1),
+                      hyper(scope, "learningRate", type),
+                      hyper(scope, "decay", type),
+                      hyper(scope, "momentum", type),
+                      hyper(scope, "epsilon", type),
+                      grad,
+                      at,
+                      ResourceSparseApplyCenteredRmsProp.useLocking(true))
+                  .op()
+              : ResourceSparseApplyRmsProp.create(
+                      scope,
+                      handle,
+                      slots.get(0),
+                      slots.get(1),
+                      hyper(scope, "learningRate", type),
+                      hyper(scope, "decay", type),
+                      hyper(scope, "momentum", type),
+                      hyper(scope, "epsilon", type),
+                      grad,
+                      at,
+                      ResourceSparseApplyRmsProp.useLocking(true))
+                  .op();
+      case ADAM -> sparseAdam(scope, handle, slots, grad, at, powers);
+    };
+  }
+
+  /** Keras 2's sparse Adam step on deduplicated rows ({@link #applySparse}). */
+  private <T extends TType> Operation sparseAdam(
+      Scope scope,
+      Operand<?> handle,
+      List<? extends Operand<?>> slots,
+      Operand<T> grad,
+      Operand<? extends TNumber> at,
+      List<? extends Operand<TFloat32>> powers) {
+    Class<T> type = grad.type();
+    Operand<T> one = Plumbing.castIfNeeded(scope, Constant.scalarOf(scope, 1f), type);
+    Operand<T> beta1 = hyper(scope, "betaOne", type);
+    Operand<T> beta2 = hyper(scope, "betaTwo", type);
+    Operand<T> m =
+        decayThenAddRows(
+            scope, slots.get(0), beta1, Mul.create(scope, grad, Sub.create(scope, one, beta1)), at);
+    Operand<T> v =
+        decayThenAddRows(
+            scope,
+            slots.get(1),
+            beta2,
+            Mul.create(scope, Mul.create(scope, grad, grad), Sub.create(scope, one, beta2)),
+            at);
+    // lr·√(1 − β2ᵗ)/(1 − β1ᵗ), as ResourceApplyAdam computes it from the same powers.
+    Operand<T> lr =
+        Div.create(
+            scope,
+            Mul.create(
+                scope,
+                hyper(scope, "learningRate", type),
+                Sqrt.create(
+                    scope,
+                    Sub.create(scope, one, Plumbing.castIfNeeded(scope, powers.get(1), type)))),
+            Sub.create(scope, one, Plumbing.castIfNeeded(scope, powers.get(0), type)));
+    Operand<T> step =
+        Div.create(
+            scope,
+            Mul.create(scope, lr, m),
+            Add.create(scope, Sqrt.create(scope, v), hyper(scope, "epsilon", type)));
+    return AssignSubVariableOp.create(scope, handle, step).op();
+  }
+
+  /**
+   * {@code slot = decay·slot}, then {@code slot[at] += rows}; returns the slot's value read after
+   * both.
+   */
+  private static <T extends TType> Operand<T> decayThenAddRows(
+      Scope scope,
+      Operand<?> slot,
+      Operand<T> decay,
+      Operand<T> rows,
+      Operand<? extends TNumber> at) {
+    Class<T> type = decay.type();
+    Operation decayed =
+        AssignVariableOp.create(
+                scope, slot, Mul.create(scope, ReadVariableOp.create(scope, slot, type), decay))
+            .op();
+    Operation added =
+        ResourceScatterAdd.create(scope.withControlDependencyOps(List.of(decayed)), slot, at, rows)
+            .op();
+    return ReadVariableOp.create(scope.withControlDependencyOps(List.of(added)), slot, type);
   }
 
   /**

@@ -4,6 +4,7 @@ import io.github.tfl1l2.FusedGradient.Term;
 import io.github.tfl1l2.internal.DataGradients;
 import io.github.tfl1l2.internal.Devices;
 import io.github.tfl1l2.internal.PinnedScope;
+import io.github.tfl1l2.internal.VariableGradient;
 import io.github.tfl1l2.xla.XlaScope;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,6 +47,10 @@ import org.tensorflow.types.family.TType;
  *   <li>Smaller or unpenalized variables, and those of a shape not fully known, are updated by
  *       TensorFlow's kernels: the gradient as plain ops, then the {@code ResourceApply*} kernel,
  *       which updates in place.
+ *   <li>An unpenalized variable whose data gradient is row-sparse (an embedding table read only
+ *       through row reads) gets a row-sparse update of the gathered rows ({@link
+ *       OptimizerRule#applySparse}). A penalized one takes the dense path: the penalty's gradient
+ *       touches every row.
  * </ul>
  *
  * <p>There is no barrier across variables: each update waits for its own gradient and for the reads
@@ -73,11 +78,15 @@ final class ResourceUpdates {
    * One variable to update.
    *
    * @param handle output 0 of the variable's {@code VarHandleOp}
-   * @param dataGradient its data gradient in its dtype, or null when the loss does not reach it
+   * @param dataGradient its dense data gradient in its dtype, or null when the loss does not reach
+   *     it or its gradient is {@code rows}
+   * @param rows its row-sparse data gradient, which only an unpenalized variable has: it then gets
+   *     a row-sparse update ({@link OptimizerRule#applySparse}); else null
    * @param c1 the coefficient of {@code sign(w)} in its penalty gradient
    * @param c2 half the coefficient of {@code w} in its penalty gradient
    */
-  record Variable(Output<?> handle, Output<?> dataGradient, double c1, double c2) {
+  record Variable(
+      Output<?> handle, Output<?> dataGradient, VariableGradient rows, double c1, double c2) {
     boolean penalized() {
       return c1 != 0.0 || c2 != 0.0;
     }
@@ -125,7 +134,7 @@ final class ResourceUpdates {
         slots.add(slotVariable(PinnedScope.on(root, device), names, v.handle(), slot));
       }
       Scope compute = local;
-      if (xla && v.penalized() && fusable(v.handle())) {
+      if (xla && v.penalized() && v.rows() == null && fusable(v.handle())) {
         boolean alone = v.dataGradient() != null;
         if (alone || cluster == null || inCluster == WEIGHTS_PER_CLUSTER) {
           // makeOpName, not makeUnique: the cluster name must be unique in the whole graph.
@@ -163,6 +172,15 @@ final class ResourceUpdates {
       List<Output<?>> slots,
       List<Output<TFloat32>> powers,
       List<Operation> waitFor) {
+    if (v.rows() != null) {
+      return rule.applySparse(
+          scope.withControlDependencyOps(waitFor),
+          v.handle(),
+          slots,
+          (Operand) v.rows().values(),
+          (Operand) v.rows().indices(),
+          powers);
+    }
     Operand<?> gradient = v.dataGradient();
     if (v.penalized()) {
       Operand<?> read =

@@ -25,7 +25,8 @@
  *       Plumbing} (read, cast, erase, flatten, slice, typed constants).
  * </ul>
  *
- * <p><b>May depend on:</b> {@code io.github.tfl1l2.internal}, {@code io.github.tfl1l2.xla},
+ * <p><b>May depend on:</b> {@code io.github.tfl1l2.internal}, {@code io.github.tfl1l2.xla}, {@code
+ * io.github.tfl1l2.gradients} ({@code MissingGradients.register()} before gradients are built),
  * TensorFlow-Java ({@code tensorflow-core-api}, and {@code tensorflow-framework} for the {@code
  * Optimizer} and {@code Regularizer} types). Not on {@code optimizers} or {@code cluster}.
  */

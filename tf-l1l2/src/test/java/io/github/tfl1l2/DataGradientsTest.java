@@ -161,24 +161,6 @@ class DataGradientsTest {
   }
 
   @Test
-  void aResourceVariableTheLossReachesThroughAnotherOpThanAReadIsRefusedNamingTheOp() {
-    try (Graph g = new Graph()) {
-      Ops tf = Ops.create(g);
-      Operand<?> table = resource(tf, "table", new float[] {0.5f, -1.25f, 3f}, 3);
-      // An embedding-style lookup: its path to the handle is not a ReadVariableOp.
-      Operand<TFloat32> rows =
-          tf.withName("lookup")
-              .resourceGather(table, tf.constant(new int[] {0, 2}), TFloat32.class);
-      Operand<TFloat32> loss = sum(tf, tf.math.square(rows));
-      IllegalArgumentException e =
-          assertThrows(
-              IllegalArgumentException.class,
-              () -> DataGradients.of(tf.scope(), loss, List.of(table.asOutput()), v -> false));
-      assertTrue(e.getMessage().contains("\"lookup\" (a ResourceGather)"), e.getMessage());
-    }
-  }
-
-  @Test
   void theGradientsOfSeveralReadsOfOneResourceVariableSum() {
     float[] w = {0.5f, -1.25f, 3f};
     try (Graph g = new Graph()) {

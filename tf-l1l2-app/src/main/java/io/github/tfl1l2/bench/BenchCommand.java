@@ -22,9 +22,11 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TFloating;
 import org.tensorflow.types.family.TNumber;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code tf-l1l2 bench}: times this library's penalty against the framework's {@code L1L2}, a plain
@@ -71,15 +73,33 @@ public final class BenchCommand implements Callable<Integer> {
     /** The graph-build case: constructing the penalty over 10 000 variables. */
     BUILD,
     /** The training-step cases of {@link TrainingSteps}. */
-    TRAINING
+    TRAINING,
+    /** The embedding-table steps of {@link EmbeddingSteps}. */
+    EMBEDDING
+  }
+
+  /** Reads a section's name in any case ({@code --section embedding}). */
+  static final class SectionConverter implements ITypeConverter<Section> {
+    @Override
+    public Section convert(String value) {
+      try {
+        return Section.valueOf(value.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a section; allowed: " + Arrays.toString(Section.values()));
+      }
+    }
   }
 
   @Option(
       names = "--section",
       split = ",",
       paramLabel = "SECTION",
-      description = "parts to run, comma-separated: ${COMPLETION-CANDIDATES} (default: all)",
-      defaultValue = "FORWARD,BUILD,TRAINING")
+      converter = SectionConverter.class,
+      description =
+          "parts to run, comma-separated, in any case: FORWARD, BUILD, TRAINING, EMBEDDING"
+              + " (default: all)",
+      defaultValue = "FORWARD,BUILD,TRAINING,EMBEDDING")
   List<Section> sections;
 
   /** The compared implementations. */
@@ -145,6 +165,10 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (sections.contains(Section.TRAINING)) {
       training.print(out);
+    }
+    if (sections.contains(Section.EMBEDDING)) {
+      out.printf("load average before the embedding section: %s%n", loadAverage());
+      new EmbeddingSteps(warmup, reps).run(out);
     }
     out.printf("load average after: %s%n", loadAverage());
     out.flush();

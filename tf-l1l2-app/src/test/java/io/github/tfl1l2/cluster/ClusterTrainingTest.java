@@ -64,7 +64,7 @@ class ClusterTrainingTest {
    * waits for it that long (30 s with the default), so this keeps those tests short.
    */
   private static final ConfigProto SHORT_TIMEOUT =
-      ConfigProto.newBuilder().setOperationTimeoutInMs(5000).build();
+      ConfigProto.newBuilder().setOperationTimeoutInMs(15000).build();
 
   private static Session open(ClusterModel model) {
     Session session = ClusterSession.open(model.graph, cluster.target("worker", 0));

@@ -1,14 +1,17 @@
 package io.github.tfl1l2.savedmodel;
 
 import io.github.tfl1l2.L1L2;
+import io.github.tfl1l2.gradients.MissingGradients;
 import io.github.tfl1l2.savedmodel.export.ObjectGraphSignature;
-import io.github.tfl1l2.savedmodel.inline.FunctionInliner;
 import io.github.tfl1l2.savedmodel.inline.GradientCoverage;
+import io.github.tfl1l2.savedmodel.inline.GraphSignature;
+import io.github.tfl1l2.savedmodel.inline.ModelLosses;
+import io.github.tfl1l2.savedmodel.inline.SignatureBody;
+import io.github.tfl1l2.savedmodel.inline.SignatureInliner;
+import io.github.tfl1l2.savedmodel.inline.TrainingModeCall;
 import io.github.tfl1l2.savedmodel.load.GraphNames;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,15 +25,16 @@ import org.tensorflow.Session;
 import org.tensorflow.internal.types.registry.TensorTypeRegistry;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.MetaGraphDef;
-import org.tensorflow.proto.NodeDef;
 import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.TensorInfo;
+import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TType;
 
 /**
- * A TF2 or Keras SavedModel loaded for fine-tuning: one signature's function is inlined into the
- * loaded graph, so that {@code Graph.addGradients} reaches the variables it reads, and the trained
- * values can be exported as a SavedModel again.
+ * A SavedModel loaded for fine-tuning: one signature of a TF2 or Keras model has its function
+ * inlined into the loaded graph, so that {@code Graph.addGradients} reaches the variables it reads
+ * (a TF1 model's signature needs no inlining), and the trained values can be exported as a
+ * SavedModel again.
  *
  * <pre>{@code
  * try (TrainableSavedModel model = TrainableSavedModel.open(Path.of("keras-model"))) {
@@ -42,25 +46,74 @@ import org.tensorflow.types.family.TType;
  * }</pre>
  *
  * <p>The signature's outputs are computed by the inlined ops, which read the same variables as the
- * model's own call: assigning a variable changes both. The inlined graph is the serving
- * computation: Keras layers run as in inference ({@code BatchNormalization} normalizes with its
- * moving statistics and does not update them, {@code Dropout} passes its input through).
+ * model's own call: assigning a variable changes both. Which computation is inlined is Keras's
+ * {@code training} argument ({@link Mode}):
+ *
+ * <ul>
+ *   <li>{@link Mode#INFERENCE} (the default): the signature's own function, {@code training=False}.
+ *       {@code BatchNormalization} normalizes with its moving statistics and does not update them,
+ *       {@code Dropout} passes its input through.
+ *   <li>{@link Mode#TRAINING}: the model's call that Keras 2 saved traced with {@code
+ *       training=True}, on the signature's inputs, its outputs under the signature's keys. {@code
+ *       Dropout} draws a new mask each run; {@code BatchNormalization} normalizes with the batch's
+ *       statistics and updates its moving statistics (by the layer's momentum) in every run that
+ *       evaluates an output, so once per training step. Only Keras 2 SavedModels have that call.
+ * </ul>
+ *
+ * <p>{@link #modelLosses()} is the model's own regularization losses, Keras's {@code
+ * sum(model.losses)}: add it to the data loss for Keras's training objective.
+ *
+ * <pre>{@code
+ * try (TrainableSavedModel model = TrainableSavedModel.open(dir, "serving_default", Mode.TRAINING)) {
+ *   Operand<TFloat32> loss =
+ *       tf.math.add(dataLoss(model.output("dense_1", TFloat32.class)), model.modelLosses());
+ *   Op step = reg.minimize(optimizer, loss, model.trainableVariables());
+ * }
+ * }</pre>
+ *
+ * <p>A TF1 SavedModel (no object graph: TF Serving's classic models, estimators, TF-Java exports)
+ * is used as it is: its signature's tensors are ordinary ops over its variables, reference ({@code
+ * VariableV2}) or resource, and its trainable variables are those of the {@code
+ * trainable_variables} collection that the signature reads.
  *
  * <p>Keras recurrent layers ({@code LSTM}, {@code GRU}, their {@code Bidirectional} pairs and
  * masked forms) train: their loop runs over the input's static number of timesteps, so it is
  * unrolled into one copy of its body per step, and the generic member of Keras's cuDNN/generic
  * implementation pair is the one inlined.
  *
- * <p>Refused at {@link #open}: models without an object graph (TF1-style graphs and TF-Java
- * exports, whose reference variables train without inlining), functional control flow that a
- * variable reaches and that cannot be unrolled ({@code If}, {@code Case}, a loop whose trip count
- * is known only when the graph runs, such as a recurrent layer over a time axis of unknown length),
- * bodies that write a variable, and an op without a registered C++ gradient between a trainable
- * variable and an output.
+ * <p>Functional control flow ({@code If}, {@code While}, {@code Case}) that no variable reaches,
+ * such as a vocabulary lookup's {@code cond}, stays one node calling its functions. Refused at
+ * {@link #open}, naming the node: control flow that a variable reaches and that cannot be unrolled
+ * ({@code If}, {@code Case}, a loop whose trip count is known only when the graph runs, such as a
+ * recurrent layer over a time axis of unknown length), bodies that write a variable (in {@link
+ * Mode#TRAINING}: any but a moving statistic or a random generator's state), and an op without a
+ * gradient between a trainable variable and an output (for example a TF1 {@code Merge}); in {@link
+ * Mode#TRAINING} also a model without a training-mode call (TF1, Keras 3 {@code model.export()}, a
+ * plain {@code tf.Module}) or with none that takes the signature's inputs.
  *
  * <p>Not thread-safe.
  */
 public final class TrainableSavedModel implements AutoCloseable {
+  /**
+   * Which of the model's computations {@link #open(Path, String, Mode)} inlines: Keras's {@code
+   * training} argument.
+   */
+  public enum Mode {
+    /**
+     * The signature's own function, Keras's {@code training=False}: Dropout passes its input
+     * through, BatchNormalization normalizes with its moving statistics and leaves them as they
+     * are. The default of {@link #open(Path)} and {@link #open(Path, String)}.
+     */
+    INFERENCE,
+    /**
+     * The model's own call traced with {@code training=True}, wired to the signature's inputs and
+     * outputs: Dropout draws a new mask each run, BatchNormalization normalizes with the batch's
+     * statistics, and each run that evaluates an output updates its moving statistics once (with
+     * the layer's momentum), as Keras's {@code model(x, training=True)} does.
+     */
+    TRAINING
+  }
+
   /** The signature {@link #open(Path)} inlines: the one TF Serving serves by default. */
   private static final String DEFAULT_SIGNATURE = "serving_default";
 
@@ -73,6 +126,7 @@ public final class TrainableSavedModel implements AutoCloseable {
   private final Map<String, Output<?>> outputs;
   private final List<ModelVariable> trainable;
   private final List<Operand<?>> handles;
+  private Operand<TFloat32> modelLosses;
 
   private TrainableSavedModel(
       LoadedSavedModel loaded,
@@ -116,22 +170,53 @@ public final class TrainableSavedModel implements AutoCloseable {
    * @throws IllegalArgumentException if the model has no signature {@code signatureKey} (the
    *     message lists those it has)
    * @throws SavedModelException with a one-line message if the directory does not load (see {@link
-   *     LoadedSavedModel#open(Path, String)}), has no object graph, or the signature's body cannot
-   *     be inlined or differentiated; the message names the node
+   *     LoadedSavedModel#open(Path, String)}), or the signature's body cannot be inlined or
+   *     differentiated; the message names the node
    */
   public static TrainableSavedModel open(Path directory, String signatureKey) {
+    return open(directory, signatureKey, Mode.INFERENCE);
+  }
+
+  /**
+   * Loads the MetaGraphDef tagged {@code serve} of the SavedModel in {@code directory}, its
+   * variables restored, and inlines the computation that {@code mode} names for signature {@code
+   * signatureKey}: the signature's own function ({@link Mode#INFERENCE}, as {@link #open(Path,
+   * String)}), or the model's training-mode call wired to the signature's inputs and outputs
+   * ({@link Mode#TRAINING}).
+   *
+   * @param directory a SavedModel; {@link Mode#TRAINING} needs a Keras 2 one
+   * @param signatureKey the key of one of its signatures, e.g. {@code serving_default}
+   * @param mode which computation to inline
+   * @return the model with that computation inlined, to be closed by the caller (it owns the loaded
+   *     session and graph)
+   * @throws NullPointerException if {@code directory}, {@code signatureKey} or {@code mode} is null
+   * @throws IllegalArgumentException if the model has no signature {@code signatureKey} (the
+   *     message lists those it has)
+   * @throws SavedModelException with a one-line message as for {@link #open(Path, String)}, and for
+   *     {@link Mode#TRAINING}: if the model has no training-mode call (a TF1 graph, a Keras 3
+   *     {@code model.export()}, a plain {@code tf.Module}; the message says what was looked for,
+   *     and nothing is inlined), if no training-mode call takes the signature's inputs (naming
+   *     both), or if the call writes a variable other than a BatchNormalization moving statistic or
+   *     a Dropout random generator's state (naming the node, its op and the variable)
+   */
+  public static TrainableSavedModel open(Path directory, String signatureKey, Mode mode) {
     Objects.requireNonNull(directory, "directory must not be null");
     Objects.requireNonNull(signatureKey, "signatureKey must not be null");
+    Objects.requireNonNull(mode, "mode must not be null");
+    // Before the coverage check asks which ops have a gradient, and before the caller's first
+    // step: the gradients TensorFlow's C++ registry lacks count as present.
+    MissingGradients.register();
     LoadedSavedModel loaded = LoadedSavedModel.open(directory);
     try {
-      return inline(loaded, signatureKey);
+      return inline(loaded, signatureKey, mode);
     } catch (RuntimeException e) {
       loaded.close();
       throw e;
     }
   }
 
-  private static TrainableSavedModel inline(LoadedSavedModel loaded, String signatureKey) {
+  private static TrainableSavedModel inline(
+      LoadedSavedModel loaded, String signatureKey, Mode mode) {
     MetaGraphDef metaGraph = loaded.metaGraph();
     Path directory = loaded.directory();
     SignatureDef signature = metaGraph.getSignatureDefMap().get(signatureKey);
@@ -146,47 +231,33 @@ public final class TrainableSavedModel implements AutoCloseable {
               + "; its signatures are "
               + keys);
     }
-    if (!ObjectGraphSignature.applies(metaGraph)) {
-      throw new SavedModelException(
-          directory
-              + " has no object graph (it is not a TF2 or Keras SavedModel): its variables"
-              + " cannot be mapped to trainable resource variables");
-    }
     String source = directory + ", signature " + signatureKey;
     Graph graph = loaded.bundle().graph();
     Map<String, Output<?>> inputs = tensors(graph, signature.getInputsMap(), source, "input");
     Map<String, Output<?>> named = tensors(graph, signature.getOutputsMap(), source, "output");
-
-    FunctionInliner inliner = new FunctionInliner(graph, metaGraph, source);
-    String prefix = GraphNames.unusedScope(graph, "trainable_" + opNameSafe(signatureKey)) + "/";
-    Map<String, NodeDef> nodes = new HashMap<>();
-    metaGraph.getGraphDef().getNodeList().forEach(n -> nodes.put(n.getName(), n));
-    Map<String, List<Output<?>>> calls = new HashMap<>();
-    Map<String, Output<?>> outputs = new LinkedHashMap<>();
-    for (Map.Entry<String, Output<?>> entry : named.entrySet()) {
-      Output<?> tensor = entry.getValue();
-      NodeDef node = nodes.get(tensor.op().name());
-      if (node != null && inliner.isCall(node)) {
-        // Outputs of one call share one inlined body.
-        List<Output<?>> results =
-            calls.computeIfAbsent(
-                node.getName(), k -> inliner.inlineCall(node, arguments(graph, node), prefix));
-        outputs.put(entry.getKey(), results.get(tensor.index()));
-      } else {
-        // Already ordinary ops of the graph (e.g. a constant output): nothing to inline.
-        outputs.put(entry.getKey(), tensor);
-      }
-    }
-
-    List<FunctionInliner.InlinedOp> body = inliner.inlined();
-    Set<String> readVariables = new TreeSet<>();
-    for (FunctionInliner.InlinedOp op : body) {
-      for (Output<?> input : op.inputs()) {
-        if (input.op().type().equals("VarHandleOp")) {
-          readVariables.add(input.op().name());
-        }
-      }
-    }
+    // A TF2 or Keras model computes its signature by calling a traced function: inline it. A TF1
+    // graph computes it with ordinary ops over its variables already.
+    // In training mode: the model's training=True call in place of the signature's function.
+    TrainingModeCall training =
+        mode == Mode.TRAINING
+            ? TrainingModeCall.inline(
+                graph,
+                metaGraph,
+                signatureKey,
+                inputs,
+                named.keySet(),
+                GraphNames.unusedScope(graph, "trainable_" + opNameSafe(signatureKey)) + "/",
+                source)
+            : null;
+    SignatureBody body =
+        training != null
+            ? training.body()
+            : ObjectGraphSignature.applies(metaGraph)
+                ? SignatureInliner.inline(
+                    graph, metaGraph, source, "trainable_" + opNameSafe(signatureKey), named)
+                : GraphSignature.asIs(graph, named);
+    Map<String, Output<?>> outputs = body.outputs();
+    Set<String> readVariables = body.readVariables();
     List<ModelVariable> trainable = new ArrayList<>();
     List<Operand<?>> handles = new ArrayList<>();
     List<Output<?>> handleOutputs = new ArrayList<>();
@@ -198,25 +269,17 @@ public final class TrainableSavedModel implements AutoCloseable {
         handleOutputs.add(handle);
       }
     }
-    GradientCoverage.check(source, body, handleOutputs, List.copyOf(outputs.values()));
+    GradientCoverage.check(source, body.ops(), handleOutputs, List.copyOf(outputs.values()));
+    if (training != null) {
+      outputs = training.orderedOutputs(graph);
+    }
     return new TrainableSavedModel(
         loaded,
         signatureKey,
         Map.copyOf(inputs),
-        Collections.unmodifiableMap(outputs),
+        outputs,
         List.copyOf(trainable),
         List.copyOf(handles));
-  }
-
-  /** The graph tensors that {@code call}'s data inputs name, in order. */
-  private static List<Output<?>> arguments(Graph graph, NodeDef call) {
-    List<Output<?>> arguments = new ArrayList<>();
-    for (String input : call.getInputList()) {
-      if (!input.startsWith("^")) {
-        arguments.add(graph.outputOrThrow(input));
-      }
-    }
-    return arguments;
   }
 
   /** {@code key} with every character that an op name may not hold replaced by {@code _}. */
@@ -408,6 +471,31 @@ public final class TrainableSavedModel implements AutoCloseable {
       }
     }
     return loaded.exportRegularized(regularizer, selected, directory);
+  }
+
+  /**
+   * The model's own regularization losses, Keras's {@code sum(model.losses)}: the penalties its
+   * layers declare ({@code kernel_regularizer=L2(0.01)} adds {@code 0.01·Σw²} of that kernel),
+   * computed by the functions Keras saved for them over the model's current variables. Adding it to
+   * a data loss gives Keras's training objective; {@code reg.minimize} adds the project's penalty
+   * on top. The same in both modes. Built in {@link #graph()} at the first call.
+   *
+   * @return a float32 scalar; the constant 0 for a model whose layers declare no regularizer (and
+   *     for a model that is no Keras 2 SavedModel)
+   * @throws SavedModelException if a saved loss function cannot be inlined, or does not return one
+   *     float32 scalar
+   */
+  public Operand<TFloat32> modelLosses() {
+    if (modelLosses == null) {
+      Graph graph = graph();
+      modelLosses =
+          ModelLosses.build(
+              graph,
+              loaded.metaGraph(),
+              loaded.directory() + ", signature " + signatureKey,
+              GraphNames.unusedScope(graph, "model_losses_" + opNameSafe(signatureKey)) + "/");
+    }
+    return modelLosses;
   }
 
   /** Closes the loaded model: its session and graph, with everything built in it. */

@@ -63,13 +63,6 @@ class TrainableSavedModelRecurrentBenchmarkTest {
     return sorted[sorted.length / 2] / 1e6;
   }
 
-  private static List<Operand<?>> readThroughReadVariableOp(TrainableSavedModel model) {
-    // The embedding is read by ResourceGather, which the core's minimize does not take yet.
-    return model.trainableVariables().stream()
-        .filter(h -> !h.op().name().startsWith("embedding"))
-        .toList();
-  }
-
   @Test
   void lstmSentimentTargets() throws IOException {
     Path dir = LstmSentiment.directory();
@@ -125,8 +118,7 @@ class TrainableSavedModelRecurrentBenchmarkTest {
               tf.math.square(tf.math.sub(output, tf.constant(0.5f))),
               tf.constant(new int[] {0, 1}));
       L1L2 reg = L1L2.builder().l2(1e-4).on("kernel").build();
-      Op step =
-          reg.minimize(new Adam(model.graph(), 1e-4f), loss, readThroughReadVariableOp(model));
+      Op step = reg.minimize(new Adam(model.graph(), 1e-4f), loss, model.trainableVariables());
       model.session().initialize();
       Session session = model.session();
       for (int round = 0; round < ROUNDS; round++) {
@@ -187,8 +179,7 @@ class TrainableSavedModelRecurrentBenchmarkTest {
               tf.constant(new int[] {0, 1}));
       start = System.nanoTime();
       L1L2 reg = L1L2.builder().l2(1e-4).on("kernel").build();
-      Op step =
-          reg.minimize(new Adam(model.graph(), 1e-4f), loss, readThroughReadVariableOp(model));
+      Op step = reg.minimize(new Adam(model.graph(), 1e-4f), loss, model.trainableVariables());
       model.session().initialize();
       double buildS = (System.nanoTime() - start) / 1e9;
       int allOps = model.graph().toGraphDef().getNodeCount();

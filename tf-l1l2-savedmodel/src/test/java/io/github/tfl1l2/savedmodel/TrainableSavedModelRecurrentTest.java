@@ -36,15 +36,6 @@ import org.tensorflow.types.TFloat32;
 class TrainableSavedModelRecurrentTest {
   private static final int BATCH = 32;
 
-  /** The variables read through ReadVariableOp, which the core trains (the embedding is not). */
-  private static final List<String> READ =
-      List.of(
-          "dense/bias",
-          "dense/kernel",
-          "lstm/lstm_cell/bias",
-          "lstm/lstm_cell/kernel",
-          "lstm/lstm_cell/recurrent_kernel");
-
   @TempDir Path temp;
 
   /** The model opened, with a mean squared error to targets 1, 0, 1, 0, … on random ids. */
@@ -227,7 +218,8 @@ class TrainableSavedModelRecurrentTest {
     try (Fixture f = new Fixture()) {
       double before = f.servedLoss();
       L1L2 reg = L1L2.builder().l2(1e-4).on("kernel").build();
-      Op step = reg.minimize(new Adam(f.model.graph(), 1e-2f), f.loss, f.handles(READ));
+      Op step =
+          reg.minimize(new Adam(f.model.graph(), 1e-2f), f.loss, f.model.trainableVariables());
       f.model.session().initialize();
       for (int i = 0; i < 5; i++) {
         f.run(List.of(), step);
@@ -251,7 +243,7 @@ class TrainableSavedModelRecurrentTest {
       L1L2 reg = L1L2.builder().l1(l1).on("recurrent_kernel").build();
       Op step =
           new ProximalGradientDescent(f.model.graph(), learningRate, reg)
-              .minimize(f.loss, f.handles(READ));
+              .minimize(f.loss, f.model.trainableVariables());
       f.run(List.of(), step);
       double[] after = f.valueOf("lstm/lstm_cell/recurrent_kernel");
       double threshold = learningRate * l1;
@@ -279,7 +271,8 @@ class TrainableSavedModelRecurrentTest {
     double[] trained;
     PenaltyReport report;
     try (Fixture f = new Fixture()) {
-      Op step = reg.minimize(new Adam(f.model.graph(), 1e-2f), f.loss, f.handles(READ));
+      Op step =
+          reg.minimize(new Adam(f.model.graph(), 1e-2f), f.loss, f.model.trainableVariables());
       f.model.session().initialize();
       double[] before = f.run(List.of(f.output)).get(0);
       for (int i = 0; i < 3; i++) {

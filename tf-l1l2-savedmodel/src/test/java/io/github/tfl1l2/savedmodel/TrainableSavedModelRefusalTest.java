@@ -46,14 +46,6 @@ class TrainableSavedModelRefusalTest {
   }
 
   @Test
-  void aModelWithoutAnObjectGraphIsRefused() {
-    // The project's example is a TF-Java export: reference variables, no object graph.
-    SavedModelException e =
-        assertThrows(SavedModelException.class, () -> TrainableSavedModel.open(TestModels.EXAMPLE));
-    assertSays(e, TestModels.EXAMPLE.toString(), "has no object graph");
-  }
-
-  @Test
   void anUnknownSignatureKeyIsRefusedListingTheSignatures() {
     Path dir = KerasCnn.directory(); // skips the test without ../shared
     IllegalArgumentException e =

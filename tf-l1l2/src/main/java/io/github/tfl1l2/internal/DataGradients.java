@@ -35,10 +35,17 @@ import org.tensorflow.types.family.TType;
  * <p>A variable is either a ref variable, output 0 of a {@code VariableV2} (what {@code
  * tf.variable} builds and the framework's optimizers train), or a resource variable, output 0 of a
  * {@code VarHandleOp} (what TF2 and Keras graphs hold; its value is read through {@code
- * ReadVariableOp}s of the handle). The gradient of a ref variable is {@code ∂loss/∂v}; that of a
- * resource variable is the sum ({@code AddN}, in the variable's dtype) of {@code ∂loss/∂r} over
- * every {@code ReadVariableOp} {@code r} of its handle that the loss reaches, since each read is a
- * separate use of the same value.
+ * ReadVariableOp}s of the handle, or rows of it through {@code ResourceGather}s). The gradient of a
+ * ref variable is {@code ∂loss/∂v}; that of a resource variable is the sum ({@code AddN}, in the
+ * variable's dtype) of {@code ∂loss/∂r} over every {@code ReadVariableOp} {@code r} of its handle
+ * that the loss reaches, since each read is a separate use of the same value.
+ *
+ * <p>TensorFlow has no gradient for {@code ResourceGather} (its input is a handle), so a row read,
+ * {@code ResourceGather(handle, indices)} with {@code batch_dims} 0, or {@code GatherV2(read,
+ * indices, axis 0)} of a {@code ReadVariableOp} whose every reached consumer is such a gather, is
+ * differentiated at its output instead: {@code ∂loss/∂rows} paired with {@code indices} is the
+ * read's gradient, row-sparse ({@link VariableGradient}). A variable read only by row reads has a
+ * row-sparse gradient; one with dense reads too has the dense sum ({@link #gradients}).
  *
  * <p>The framework's {@code Optimizer.computeGradients} asks {@code Graph.addGradients} for every
  * {@code VariableV2} of the graph, and TensorFlow rejects the whole call when the loss does not
@@ -303,8 +310,9 @@ public final class DataGradients {
   }
 
   /**
-   * The {@code ReadVariableOp}s of a resource variable's handle, directly or through {@code
-   * Identity}s of the handle, in no particular order; empty for a ref variable.
+   * The reads of a resource variable's handle: its {@code ReadVariableOp}s (the whole value) and
+   * {@code ResourceGather}s (rows), directly or through {@code Identity}s of the handle, in no
+   * particular order; empty for a ref variable.
    *
    * @param variable a variable ({@link #isVariable}); not null
    * @return a new mutable list of the reads' ops, each once
@@ -320,7 +328,8 @@ public final class DataGradients {
     while (!handles.isEmpty()) {
       GraphOperation handle = handles.pop();
       for (GraphOperation consumer : handle.consumers(0)) {
-        if (consumer.type().equals(READ_VARIABLE_OP)) {
+        if (consumer.type().equals(READ_VARIABLE_OP)
+            || consumer.type().equals(RowReads.RESOURCE_GATHER)) {
           if (seen.add(consumer)) {
             reads.add(consumer);
           }
@@ -348,9 +357,37 @@ public final class DataGradients {
   }
 
   /**
+   * {@link #gradients} of {@code variables}, each as a dense tensor ({@link
+   * VariableGradient#dense}): what the steps that need a dense gradient (the proximal optimizers, a
+   * penalized variable) apply.
+   *
+   * @param scope where the sums over a resource variable's reads are built (their device is the
+   *     variable's)
+   * @param loss the floating data loss, in a {@link Graph}
+   * @param variables {@code VariableV2} or {@code VarHandleOp} outputs of the loss's graph
+   * @return the dense gradients, in the variables' (base) dtypes, keyed and ordered as {@link
+   *     #gradients}
+   * @throws NullPointerException if an argument or a variable is null
+   * @throws IllegalArgumentException as {@link #gradients} throws
+   */
+  public static Map<Output<?>, Output<?>> reached(
+      Scope scope, Operand<?> loss, List<? extends Output<?>> variables) {
+    Map<Output<?>, Output<?>> dense = new LinkedHashMap<>();
+    gradients(scope, loss, variables).forEach((v, g) -> dense.put(v, g.dense(scope)));
+    return dense;
+  }
+
+  /**
    * The data gradient (see the class comment) of each of {@code variables} that {@code loss}
    * reaches with a gradient, keyed by the variable's output, in the order of {@code variables};
    * variables it does not reach are absent. One {@code Graph.addGradients} call serves all of them.
+   *
+   * <p>A resource variable's gradient is row-sparse ({@link VariableGradient#isRowSparse}) when
+   * every read of it that the loss reaches is a row read ({@code ResourceGather}, or {@code
+   * GatherV2} on axis 0 of a {@code ReadVariableOp} all of whose reached consumers are such
+   * gathers): the gradients at the reads' outputs, reshaped to {@code [n, row…]}, with the reads'
+   * indices flattened to {@code [n]}, several reads concatenated. Otherwise it is dense: the sum of
+   * its dense reads' gradients and {@code UnsortedSegmentSum} of its row reads'.
    *
    * @param scope where the sums over a resource variable's reads are built (their device is the
    *     variable's)
@@ -358,10 +395,13 @@ public final class DataGradients {
    * @param variables {@code VariableV2} or {@code VarHandleOp} outputs of the loss's graph
    * @return the gradients, in the variables' (base) dtypes
    * @throws NullPointerException if an argument or a variable is null
-   * @throws IllegalArgumentException if {@code loss} is not in a graph, or a variable is not the
-   *     output of a {@code VariableV2} or {@code VarHandleOp} of that graph
+   * @throws IllegalArgumentException if {@code loss} is not in a graph, a variable is not the
+   *     output of a {@code VariableV2} or {@code VarHandleOp} of that graph, or the loss reaches a
+   *     resource variable through an op other than a read ({@code ReadVariableOp}, {@code
+   *     ResourceGather} with {@code batch_dims} 0), or through a {@code ResourceGather} of a
+   *     variable whose shape is not fully known
    */
-  public static Map<Output<?>, Output<?>> reached(
+  public static Map<Output<?>, VariableGradient> gradients(
       Scope scope, Operand<?> loss, List<? extends Output<?>> variables) {
     Checks.notNull("scope", scope);
     Graph graph = graphOf(loss);
@@ -381,33 +421,63 @@ public final class DataGradients {
       }
     }
     Set<GraphOperation> ancestors = ancestors((GraphOperation) loss.op());
-    // What addGradients is asked for: a ref variable itself, or each reached read of a resource
-    // variable; sources.get(k) is the variable that asked.get(k) stands for.
-    List<Output<?>> asked = new ArrayList<>();
-    List<Output<?>> sources = new ArrayList<>();
+    // What addGradients is asked for: a ref variable itself, each reached dense read of a resource
+    // variable, or each reached row read's output (an intermediate tensor: its gradient is the
+    // gathered rows' gradient, which the C++ registry could not carry through the gather).
+    List<Use> asked = new ArrayList<>();
+    Set<Output<?>> seen = new HashSet<>();
     for (Output<?> variable : variables) {
-      if (sources.contains(variable)) {
-        continue;
-      }
-      for (Output<?> x : differentiable(variable, ancestors)) {
-        asked.add(x);
-        sources.add(variable);
+      if (seen.add(variable)) {
+        asked.addAll(uses(variable, ancestors));
       }
     }
-    Map<Output<?>, List<Output<?>>> parts = new LinkedHashMap<>();
+    Map<Output<?>, List<Output<?>>> denseParts = new LinkedHashMap<>();
+    Map<Output<?>, List<Output<?>>> rowValues = new LinkedHashMap<>();
+    Map<Output<?>, List<Output<?>>> rowIndices = new LinkedHashMap<>();
     if (!asked.isEmpty()) {
-      Output<?>[] outputs = graph.addGradients(loss.asOutput(), asked.toArray(new Output<?>[0]));
+      Output<?>[] xs = new Output<?>[asked.size()];
+      for (int k = 0; k < xs.length; k++) {
+        xs[k] = asked.get(k).x();
+      }
+      Output<?>[] outputs = graph.addGradients(loss.asOutput(), xs);
       for (int k = 0; k < asked.size(); k++) {
-        if (hasGradient(outputs[k])) {
-          parts.computeIfAbsent(sources.get(k), v -> new ArrayList<>()).add(outputs[k]);
+        if (!hasGradient(outputs[k])) {
+          continue;
+        }
+        Use use = asked.get(k);
+        if (use.indices() == null) {
+          denseParts.computeIfAbsent(use.variable(), v -> new ArrayList<>()).add(outputs[k]);
+        } else {
+          rowValues.computeIfAbsent(use.variable(), v -> new ArrayList<>()).add(outputs[k]);
+          rowIndices.computeIfAbsent(use.variable(), v -> new ArrayList<>()).add(use.indices());
         }
       }
     }
-    Map<Output<?>, Output<?>> gradients = new LinkedHashMap<>();
+    Map<Output<?>, VariableGradient> gradients = new LinkedHashMap<>();
     for (Output<?> variable : variables) {
-      List<Output<?>> terms = parts.get(variable);
-      if (terms != null && !gradients.containsKey(variable)) {
-        gradients.put(variable, terms.size() == 1 ? terms.get(0) : sum(scope, variable, terms));
+      if (gradients.containsKey(variable)) {
+        continue;
+      }
+      List<Output<?>> dense = denseParts.getOrDefault(variable, new ArrayList<>());
+      List<Output<?>> values = rowValues.get(variable);
+      if (values == null && dense.isEmpty()) {
+        continue;
+      }
+      Scope beside = PinnedScope.on(scope, Devices.deviceOf(variable));
+      if (values == null) {
+        gradients.put(
+            variable,
+            VariableGradient.dense(
+                variable, dense.size() == 1 ? dense.get(0) : sum(beside, dense)));
+        continue;
+      }
+      VariableGradient rows =
+          RowReads.concatenate(beside, variable, values, rowIndices.get(variable));
+      if (dense.isEmpty()) {
+        gradients.put(variable, rows);
+      } else {
+        dense.add(rows.dense(beside));
+        gradients.put(variable, VariableGradient.dense(variable, sum(beside, dense)));
       }
     }
     return gradients;
@@ -437,7 +507,7 @@ public final class DataGradients {
   public static boolean reachesAll(Operand<?> loss, List<? extends Output<?>> variables) {
     Set<GraphOperation> ancestors = ancestors((GraphOperation) loss.op());
     for (Output<?> variable : variables) {
-      if (differentiable(variable, ancestors).isEmpty()) {
+      if (uses(variable, ancestors).isEmpty()) {
         return false;
       }
     }
@@ -445,28 +515,47 @@ public final class DataGradients {
   }
 
   /**
-   * What stands for {@code variable} among the loss's ancestors: the variable itself (ref), or its
-   * reads that are ancestors (resource); empty when the loss does not reach it.
+   * What {@code addGradients} is asked for on behalf of {@code variable}: the variable itself
+   * (ref), or each of its reads that the loss reaches (resource): a dense read's output, or a row
+   * read's output with its indices. Empty when the loss does not reach it.
+   *
+   * @throws IllegalArgumentException if the loss reaches the resource variable through an op that
+   *     is not a read, or through a row read that {@link RowReads} refuses
    */
-  /**
-   * Refuses a resource variable that the loss reaches through an op other than {@code
-   * ReadVariableOp} (say {@code ResourceGather}, or a function call that takes the handle): its
-   * data gradient would be taken through the reads alone and silently miss that path.
-   */
-  private static void requireReadOnlyThroughReadVariableOp(
-      Output<?> variable, Set<GraphOperation> ancestors) {
+  private static List<Use> uses(Output<?> variable, Set<GraphOperation> ancestors) {
+    List<Use> found = new ArrayList<>();
+    if (!isResource(variable)) {
+      if (ancestors.contains((GraphOperation) variable.op())) {
+        found.add(new Use(variable, variable, null));
+      }
+      return found;
+    }
     Deque<GraphOperation> handles = new ArrayDeque<>();
     Set<GraphOperation> seen = new HashSet<>();
     handles.add((GraphOperation) variable.op());
     while (!handles.isEmpty()) {
       GraphOperation handle = handles.pop();
       for (GraphOperation consumer : handle.consumers(0)) {
-        if (!seen.add(consumer) || consumer.type().equals(READ_VARIABLE_OP)) {
+        if (!seen.add(consumer)) {
           continue;
         }
         if (consumer.type().equals("Identity")) {
           handles.add(consumer);
-        } else if (ancestors.contains(consumer)) {
+        } else if (!ancestors.contains(consumer)) {
+          continue;
+        } else if (consumer.type().equals(READ_VARIABLE_OP)) {
+          List<GraphOperation> gathers = RowReads.gathersOverRead(variable, consumer, ancestors);
+          if (gathers == null) {
+            found.add(new Use(consumer.output(0), variable, null));
+          } else {
+            for (GraphOperation gather : gathers) {
+              found.add(new Use(gather.output(0), variable, gather.input(1)));
+            }
+          }
+        } else if (consumer.type().equals(RowReads.RESOURCE_GATHER)) {
+          RowReads.requireRowRead(variable, consumer);
+          found.add(new Use(consumer.output(0), variable, consumer.input(1)));
+        } else {
           throw new IllegalArgumentException(
               "the loss reaches resource variable \""
                   + variable.op().name()
@@ -474,27 +563,20 @@ public final class DataGradients {
                   + consumer.name()
                   + "\" (a "
                   + consumer.type()
-                  + "); only reads through ReadVariableOp are differentiated, so its gradient"
-                  + " would miss that path: read the variable with ReadVariableOp");
+                  + "); only reads through ReadVariableOp or ResourceGather are differentiated, so"
+                  + " its gradient would miss that path: read the variable with ReadVariableOp or"
+                  + " ResourceGather");
         }
       }
-    }
-  }
-
-  private static List<Output<?>> differentiable(Output<?> variable, Set<GraphOperation> ancestors) {
-    List<Output<?>> found = new ArrayList<>();
-    if (isResource(variable)) {
-      requireReadOnlyThroughReadVariableOp(variable, ancestors);
-      for (GraphOperation read : readsOf(variable)) {
-        if (ancestors.contains(read)) {
-          found.add(read.output(0));
-        }
-      }
-    } else if (ancestors.contains((GraphOperation) variable.op())) {
-      found.add(variable);
     }
     return found;
   }
+
+  /**
+   * One tensor {@code addGradients} is asked for: {@code x}, standing for {@code variable}; {@code
+   * indices} is null for a dense use (the variable or a full read), else the row read's indices.
+   */
+  private record Use(Output<?> x, Output<?> variable, Output<?> indices) {}
 
   private static Graph graphOf(Operand<?> loss) {
     Checks.notNull("loss", loss);
@@ -523,10 +605,9 @@ public final class DataGradients {
     return seen;
   }
 
-  /** The sum of a resource variable's per-read gradients, on the variable's device. */
+  /** The sum of a resource variable's per-read gradients, built in {@code beside}. */
   @SuppressWarnings("unchecked")
-  private static Output<?> sum(Scope scope, Output<?> variable, List<Output<?>> terms) {
-    Scope beside = PinnedScope.on(scope, Devices.deviceOf(variable));
+  private static Output<?> sum(Scope beside, List<Output<?>> terms) {
     List<Operand<TType>> operands = new ArrayList<>();
     for (Output<?> term : terms) {
       operands.add((Operand<TType>) term);

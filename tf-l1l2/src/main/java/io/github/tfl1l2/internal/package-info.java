@@ -6,8 +6,10 @@
  *   <li><i>Dtypes:</i> {@link io.github.tfl1l2.internal.FloatingTypes} (the four floating dtypes,
  *       their accumulators, the one dtype error message).
  *   <li><i>Variables and data gradients:</i> {@link io.github.tfl1l2.internal.DataGradients} (what
- *       a variable is, ref or resource; the data loss's gradient of each variable it reaches; zero
- *       gradients; the NoGradient filter).
+ *       a variable is, ref or resource; the data loss's gradient of each variable it reaches,
+ *       row-sparse for an embedding table read by rows; zero gradients; the NoGradient filter),
+ *       {@link io.github.tfl1l2.internal.VariableGradient} (a dense or row-sparse gradient), {@link
+ *       io.github.tfl1l2.internal.GradientRules} (which op types a gradient passes).
  *   <li><i>Placement:</i> {@link io.github.tfl1l2.internal.Devices} (the device of a weight;
  *       placing a scope there), {@link io.github.tfl1l2.internal.PinnedScope} (pinning where a
  *       scope ignores {@code withDevice}), {@link io.github.tfl1l2.internal.ForwardingScope} (the

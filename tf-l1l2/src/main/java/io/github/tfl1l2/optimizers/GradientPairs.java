@@ -1,5 +1,6 @@
 package io.github.tfl1l2.optimizers;
 
+import io.github.tfl1l2.gradients.MissingGradients;
 import io.github.tfl1l2.internal.DataGradients;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -102,6 +103,9 @@ final class GradientPairs {
       String which,
       Predicate<Output<?>> selected) {
     Objects.requireNonNull(loss, "dataLoss must not be null");
+    // Before any gradient is built: a data loss such as SparseSoftmaxCrossEntropyWithLogits has
+    // no gradient in TensorFlow's C++ registry until this library adds it.
+    MissingGradients.register();
     if (loss.env() != graph) {
       throw new IllegalArgumentException(
           "dataLoss (op \""

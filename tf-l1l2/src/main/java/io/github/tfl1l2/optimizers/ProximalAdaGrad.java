@@ -43,7 +43,10 @@ import org.tensorflow.types.family.TType;
  * The default initial accumulator value 0.1 is TensorFlow 1's {@code ProximalAdagradOptimizer} and
  * Keras' {@code Adagrad} default; it keeps the first steps from dividing by a tiny {@code √a}.
  * Dtypes, the regularizer's settings and the variables trained are as for {@link
- * ProximalGradientDescent}; this optimizer's own accumulators are never trained.
+ * ProximalGradientDescent}; this optimizer's own accumulators are never trained. An embedding table
+ * read through {@code ResourceGather} takes the dense gradient of its gathered rows, as there:
+ * every element of a selected table takes the proximal step, and the accumulator of a row the batch
+ * did not gather stays as it is ({@code g = 0}).
  */
 public final class ProximalAdaGrad extends Optimizer {
   /** The name of the accumulator slot. */
@@ -130,7 +133,9 @@ public final class ProximalAdaGrad extends Optimizer {
    * takes, restricted to them. Each element may be a ref variable (a {@code VariableV2} output or
    * an {@code Identity} read of it) or a resource variable (a {@code VarHandleOp} output or a
    * {@code ReadVariableOp} read of it); a read is trained as the variable it reads, and the
-   * regularizer's {@code on(regex)} matches that variable's op name.
+   * regularizer's {@code on(regex)} matches that variable's op name. Like every step of this class,
+   * it first calls {@link io.github.tfl1l2.gradients.MissingGradients#register()}, so that a data
+   * loss using an op whose gradient TensorFlow's C++ registry lacks can be trained.
    *
    * @param dataLoss the floating data loss (without the penalty), in this optimizer's graph
    * @param variables the variables to train, each once

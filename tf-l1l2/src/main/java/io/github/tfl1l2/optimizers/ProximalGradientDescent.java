@@ -49,16 +49,19 @@ import org.tensorflow.types.family.TType;
  * {@code tf.variable(…)} builds) and resource ({@code VarHandleOp}, read through {@code
  * ReadVariableOp}, as TF2 and Keras graphs hold them) alike; {@link #minimize(Operand, Iterable)}
  * trains exactly the variables it is given. A resource variable's data gradient is the sum over the
- * reads of it that the loss reaches. Ref variables step in the kernels above, behind the
- * framework's barrier on all the step's gradients; resource variables step in {@code
- * ResourceApplyProximalGradientDescent} ({@code ResourceApplyGradientDescent} when unselected),
- * each waiting only for its own gradient and, through control edges, for the reads of that variable
- * that exist when the step is built and have no control inputs of their own, so that such a read (a
- * metric's, say) fetched beside the step sees the value before the update. Every selected variable
- * takes the proximal step, even one the data loss does not reach (it shrinks towards zero), so
- * select the model's weights with {@code on(regex)} when a graph holds other variables, such as
- * another optimizer's slots. Building a step whose data loss reaches none of the variables it would
- * train throws an {@link IllegalArgumentException}: such a step would not train on the data.
+ * reads of it that the loss reaches; an embedding table read through {@code ResourceGather} (or
+ * {@code GatherV2} of a read) gets the dense gradient of its gathered rows ({@code
+ * UnsortedSegmentSum}), which is right here: the proximal step shrinks every row of a selected
+ * table. Ref variables step in the kernels above, behind the framework's barrier on all the step's
+ * gradients; resource variables step in {@code ResourceApplyProximalGradientDescent} ({@code
+ * ResourceApplyGradientDescent} when unselected), each waiting only for its own gradient and,
+ * through control edges, for the reads of that variable that exist when the step is built and have
+ * no control inputs of their own, so that such a read (a metric's, say) fetched beside the step
+ * sees the value before the update. Every selected variable takes the proximal step, even one the
+ * data loss does not reach (it shrinks towards zero), so select the model's weights with {@code
+ * on(regex)} when a graph holds other variables, such as another optimizer's slots. Building a step
+ * whose data loss reaches none of the variables it would train throws an {@link
+ * IllegalArgumentException}: such a step would not train on the data.
  */
 public final class ProximalGradientDescent extends Optimizer {
   private final float learningRate;
@@ -104,7 +107,9 @@ public final class ProximalGradientDescent extends Optimizer {
    * takes, restricted to them. Each element may be a ref variable (a {@code VariableV2} output or
    * an {@code Identity} read of it) or a resource variable (a {@code VarHandleOp} output or a
    * {@code ReadVariableOp} read of it); a read is trained as the variable it reads, and the
-   * regularizer's {@code on(regex)} matches that variable's op name.
+   * regularizer's {@code on(regex)} matches that variable's op name. Like every step of this class,
+   * it first calls {@link io.github.tfl1l2.gradients.MissingGradients#register()}, so that a data
+   * loss using an op whose gradient TensorFlow's C++ registry lacks can be trained.
    *
    * @param dataLoss the floating data loss (without the penalty), in this optimizer's graph
    * @param variables the variables to train, each once

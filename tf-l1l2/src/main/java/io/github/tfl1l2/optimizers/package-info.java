@@ -10,6 +10,7 @@
  *
  * <p><b>May depend on:</b> the public API of {@code io.github.tfl1l2} ({@code L1L2}), {@code
  * io.github.tfl1l2.internal} (the data-gradient, dtype and placement rules shared with {@code
- * L1L2.minimize}), {@code io.github.tfl1l2.xla}, TensorFlow-Java and its framework.
+ * L1L2.minimize}), {@code io.github.tfl1l2.gradients} ({@code MissingGradients.register()} before
+ * gradients are built), {@code io.github.tfl1l2.xla}, TensorFlow-Java and its framework.
  */
 package io.github.tfl1l2.optimizers;

@@ -20,9 +20,20 @@ import java.util.stream.Stream;
  */
 public final class AtomicDirectory {
 
-  /** Writes the content of a directory that does not exist yet, and returns what it measured. */
+  /**
+   * Writes the content of a directory that does not exist yet, and returns what it measured.
+   *
+   * @param <T> what the writer reports
+   */
   @FunctionalInterface
   public interface Writer<T> {
+    /**
+     * Fills {@code directory}.
+     *
+     * @param directory an empty directory, renamed into place afterwards
+     * @return what the writer measured, handed back by {@link AtomicDirectory#create}
+     * @throws IOException if a file cannot be written
+     */
     T writeInto(Path directory) throws IOException;
   }
 
@@ -33,6 +44,9 @@ public final class AtomicDirectory {
   /**
    * Creates {@code target} with the content {@code writer} puts into an empty directory.
    *
+   * @param <T> what {@code writer} reports
+   * @param target the directory to create
+   * @param writer fills the temporary directory
    * @param argument how the caller names {@code target} in messages, e.g. {@code --out}
    * @return what {@code writer} returned
    * @throws SavedModelException if {@code target} exists, its parent does not, or writing fails; an
@@ -122,6 +136,7 @@ public final class AtomicDirectory {
    * The hidden temporary siblings that {@link #create} makes for {@code target} and that a process
    * killed while writing leaves behind.
    *
+   * @param target the directory an export creates
    * @return the paths, sorted; empty when there are none or the parent cannot be listed
    */
   public static List<Path> temporaries(Path target) {
@@ -145,6 +160,8 @@ public final class AtomicDirectory {
   /**
    * Deletes {@code directory} and everything in it without following symbolic links. Best effort: a
    * failure here must not hide the failure that made the caller clean up.
+   *
+   * @param directory the directory to delete; nothing happens if it does not exist
    */
   public static void deleteRecursively(Path directory) {
     if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {

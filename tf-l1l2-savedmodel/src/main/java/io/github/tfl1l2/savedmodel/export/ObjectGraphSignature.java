@@ -44,8 +44,8 @@ import org.tensorflow.proto.TrackableObjectGraphOuterClass.TrackableObjectGraph.
 import org.tensorflow.proto.VersionDef;
 
 /**
- * Writes the {@value RegularizationSignature#KEY} signature into a MetaGraphDef that has an object
- * graph (TensorFlow 2 and Keras SavedModels), in both places a loader looks.
+ * Writes the {@value SignatureLayout#KEY} signature into a MetaGraphDef that has an object graph
+ * (TensorFlow 2 and Keras SavedModels), in both places a loader looks.
  *
  * <p>TensorFlow 2's {@code tf.saved_model.load} builds {@code .signatures} from the object graph
  * alone; TensorFlow-Java, TF Serving and the TF1 loader read {@code signature_def}. Both get the
@@ -79,7 +79,12 @@ public final class ObjectGraphSignature {
 
   private ObjectGraphSignature() {}
 
-  /** Whether {@code metaGraph} has an object graph, so that TF2 loaders read signatures there. */
+  /**
+   * Whether {@code metaGraph} has an object graph, so that TF2 loaders read signatures there.
+   *
+   * @param metaGraph a MetaGraphDef as read
+   * @return true for TF2 and Keras SavedModels, false for TF1 graphs and TF-Java exports
+   */
   public static boolean applies(MetaGraphDef metaGraph) {
     return metaGraph.hasObjectGraphDef() && metaGraph.getObjectGraphDef().getNodesCount() > 0;
   }
@@ -93,6 +98,10 @@ public final class ObjectGraphSignature {
    * MetaGraphDef as it was read.
    *
    * @param source how messages name the model, e.g. its directory
+   * @param metaGraph the MetaGraphDef as it was read
+   * @param graph the graph loaded from it, which gets the function and its call
+   * @param config the regularizer the signature computes
+   * @param selected the variables it regularizes
    * @return the MetaGraphDef to write
    * @throws SavedModelException if a selected variable cannot be mapped to one object-graph node,
    *     or the object graph's {@code signatures} child is not a signature map
@@ -225,7 +234,7 @@ public final class ObjectGraphSignature {
   private record Slots(int map, int previous) {
     /**
      * @throws SavedModelException if the root's {@code signatures} child is not a signature map, or
-     *     a {@value RegularizationSignature#KEY} signature there is not a function
+     *     a {@value SignatureLayout#KEY} signature there is not a function
      */
     static Slots find(String source, SavedObjectGraph objectGraph) {
       int map = onlyChild(source, objectGraph, 0, SIGNATURES);

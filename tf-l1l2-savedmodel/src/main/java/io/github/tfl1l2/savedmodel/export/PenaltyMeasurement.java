@@ -23,6 +23,11 @@ public final class PenaltyMeasurement {
    * The report of {@code outputs}, which {@code config} emitted over {@code selected}.
    *
    * @param directory the model's directory, for the message of a failure
+   * @param session the model's session
+   * @param config the regularizer that emitted {@code outputs}
+   * @param outputs the emitted outputs
+   * @param selected the variables they cover, in their order
+   * @return the penalty, both sums and one row per variable, widened to double
    * @throws SavedModelException if TensorFlow fails to compute them (e.g. a corrupt graph leaves a
    *     variable uninitialized)
    */

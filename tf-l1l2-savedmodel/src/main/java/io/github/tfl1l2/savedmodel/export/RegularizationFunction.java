@@ -23,12 +23,12 @@ import org.tensorflow.proto.ResourceHandleProto;
 import org.tensorflow.types.family.TType;
 
 /**
- * The {@value RegularizationSignature#KEY} signature as one graph function: it takes the resource
- * handles of the regularized variables as its arguments, reads them with {@code ReadVariableOp} and
- * returns the outputs of {@link RegularizationSignature}, in sorted key order (the order in which
- * TensorFlow 2's loader unpacks a dictionary of outputs).
+ * The {@value SignatureLayout#KEY} signature as one graph function: it takes the resource handles
+ * of the regularized variables as its arguments, reads them with {@code ReadVariableOp} and returns
+ * the outputs of {@link SignatureLayout}, in sorted key order (the order in which TensorFlow 2's
+ * loader unpacks a dictionary of outputs).
  *
- * <p>The body is built by {@link RegularizationSignature#create} into a graph of its own and turned
+ * <p>The body is built by {@link RegularizationOutputs#emit} into a graph of its own and turned
  * into a function by TensorFlow, so that the function computes exactly what the plain signature
  * computes.
  */

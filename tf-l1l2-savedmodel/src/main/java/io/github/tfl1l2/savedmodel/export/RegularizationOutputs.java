@@ -17,9 +17,9 @@ import org.tensorflow.types.TFloat64;
 import org.tensorflow.types.TString;
 
 /**
- * The ops behind the {@value RegularizationSignature#KEY} signature's outputs, plus the
- * per-variable Σ|w| and Σw² that a {@link PenaltyReport} shows, emitted once into a graph. All of
- * them come from one {@link L1L2#sums} call: each variable is read once, whatever is reported.
+ * The ops behind the {@value SignatureLayout#KEY} signature's outputs, plus the per-variable Σ|w|
+ * and Σw² that a {@link PenaltyReport} shows, emitted once into a graph. All of them come from one
+ * {@link L1L2#sums} call: each variable is read once, whatever is reported.
  */
 public final class RegularizationOutputs {
   final List<String> names;
@@ -62,9 +62,15 @@ public final class RegularizationOutputs {
    * Emits the outputs for {@code config} over {@code variables} with {@code tf}, under a name scope
    * {@code base} (made unique among the ops of {@code graph}, the graph {@code tf} builds into).
    *
+   * @param tf the ops of {@code graph}
+   * @param graph the graph the outputs go into
+   * @param base the name scope's base
+   * @param config the regularizer
+   * @param variables the candidate variables (or their reads) by name
    * @param xla whether the sums are XLA-marked: true for a report computed here and now (one fused
    *     read of each variable), false for ops that a SavedModel will carry, which must run in any
    *     TensorFlow runtime and run once per call, where compiling costs more than it saves
+   * @return the emitted outputs
    * @throws IllegalArgumentException if {@code config} selects none of {@code variables}
    */
   public static RegularizationOutputs emit(
@@ -91,7 +97,11 @@ public final class RegularizationOutputs {
         tf.withSubScope(GraphNames.unusedScope(graph, base)), config, variables, selected, xla);
   }
 
-  /** The signature that names the six outputs (not the per-variable sums). */
+  /**
+   * The signature that names the six outputs (not the per-variable sums).
+   *
+   * @return a signature with key {@value SignatureLayout#KEY} and no inputs
+   */
   public Signature signature() {
     return Signature.builder()
         .key(SignatureLayout.KEY)

@@ -12,10 +12,10 @@ import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.SavedModel;
 
 /**
- * Writes a loaded SavedModel, its MetaGraphDef replaced by one with a {@value
- * RegularizationSignature#KEY} signature (or by itself, for a plain copy), into a new directory:
- * the SavedModel protocol buffer, the session's current variable values through the model's own
- * saver, and the directory's other files.
+ * Writes a loaded SavedModel, its MetaGraphDef replaced by one with a {@value SignatureLayout#KEY}
+ * signature (or by itself, for a plain copy), into a new directory: the SavedModel protocol buffer,
+ * the session's current variable values through the model's own saver, and the directory's other
+ * files.
  */
 public final class RegularizedCopy {
   private RegularizedCopy() {}
@@ -26,7 +26,9 @@ public final class RegularizedCopy {
    * @param source the directory the model was loaded from (read only)
    * @param savedModel its parsed {@code saved_model.pb}
    * @param metaGraphIndex which MetaGraphDef {@code bundle} loaded
+   * @param bundle the loaded model, whose session holds the values to save
    * @param metaGraph the MetaGraphDef to write in its place
+   * @param target the empty directory to write into
    * @throws SavedModelException naming {@code source} if TensorFlow cannot save the variables
    * @throws IOException if a file cannot be written
    */

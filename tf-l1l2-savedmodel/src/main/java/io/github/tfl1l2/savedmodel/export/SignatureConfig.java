@@ -12,11 +12,11 @@ import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.proto.TensorInfo;
 import org.tensorflow.types.TFloat64;
 
-/** Reads the {@link L1L2} back from a {@value RegularizationSignature#KEY} signature. */
+/** Reads the {@link L1L2} back from a {@value SignatureLayout#KEY} signature. */
 public final class SignatureConfig {
   /**
-   * {@link RegularizationSignature#methodName(L1L2)}: {@code on} comes last, so that whatever
-   * characters its regular expression holds, all of the rest is the expression.
+   * {@link SignatureLayout#methodName(L1L2)}: {@code on} comes last, so that whatever characters
+   * its regular expression holds, all of the rest is the expression.
    */
   private static final Pattern METHOD_NAME =
       Pattern.compile(
@@ -26,6 +26,14 @@ public final class SignatureConfig {
 
   private SignatureConfig() {}
 
+  /**
+   * Reads the regularizer that {@code bundle}'s {@value SignatureLayout#KEY} signature records.
+   *
+   * @param bundle a loaded SavedModel
+   * @return the recorded {@code l1}, {@code l2}, {@code weight} and {@code on}, other settings at
+   *     their defaults
+   * @throws SavedModelException if the signature is missing or not one this library writes
+   */
   public static L1L2 read(SavedModelBundle bundle) {
     SignatureDef signature = bundle.metaGraphDef().getSignatureDefMap().get(SignatureLayout.KEY);
     if (signature == null) {
@@ -70,7 +78,7 @@ public final class SignatureConfig {
     }
   }
 
-  /** The three float64 values of the {@value RegularizationSignature#COEFFICIENTS} output. */
+  /** The three float64 values of the {@value SignatureLayout#COEFFICIENTS} output. */
   private static double[] coefficients(SavedModelBundle bundle, SignatureDef signature) {
     TensorInfo output = signature.getOutputsMap().get(SignatureLayout.COEFFICIENTS);
     if (output == null || output.getDtype() != DataType.DT_DOUBLE) {

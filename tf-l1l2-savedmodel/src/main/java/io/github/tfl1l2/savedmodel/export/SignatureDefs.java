@@ -12,7 +12,12 @@ import org.tensorflow.proto.TensorShapeProto;
 public final class SignatureDefs {
   private SignatureDefs() {}
 
-  /** The {@code SignatureDef} that {@code SavedModelBundle.exporter} would write. */
+  /**
+   * The {@code SignatureDef} that {@code SavedModelBundle.exporter} would write.
+   *
+   * @param signature a TF-Java signature of graph tensors
+   * @return its protocol buffer form: method name, inputs and outputs by name, dtype and shape
+   */
   public static SignatureDef of(Signature signature) {
     SignatureDef.Builder def = SignatureDef.newBuilder().setMethodName(signature.methodName());
     for (Map.Entry<String, TensorDescription> input : signature.getInputs().entrySet()) {

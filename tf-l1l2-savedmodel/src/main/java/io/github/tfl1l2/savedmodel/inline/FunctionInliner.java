@@ -55,7 +55,8 @@ import org.tensorflow.proto.OpDef.ArgDef;
  *       scopes) and describe the function's nodes, not ops of this graph.
  *   <li>Control inputs are dropped. In a body traced by TF2 they order the variable reads before
  *       the function returns (automatic control dependencies); within one {@code Session.run} data
- *       edges suffice. A body that writes state, where the order would matter, is refused.
+ *       edges suffice. A body that writes state, where the order would matter, is refused, unless a
+ *       rewrite builds the write with its order ({@link TrainingStateWrites}, in training mode).
  *   <li>Devices are not copied: the session places the ops, as it places the loaded graph's.
  *   <li>A node that a {@link NodeRewrite} of the inliner's list applies to is built by that rewrite
  *       instead: a call of a Keras implementation pair inlines the generic one ({@link
@@ -95,12 +96,7 @@ public final class FunctionInliner {
    * The rewrites asked, in order, before a node is copied as one op. Each is one class of this
    * package; the first that applies builds the node.
    */
-  private final List<NodeRewrite> rewrites =
-      List.of(
-          new ImplementationSelection(),
-          new WhileUnrolling(),
-          new TensorListElements(),
-          new ControlFlowAsCall());
+  private final List<NodeRewrite> rewrites;
 
   /** The small integer tensors known when the graph is built: loop bounds, counters, indices. */
   private final StaticValues values = new StaticValues();
@@ -122,6 +118,26 @@ public final class FunctionInliner {
    * @param source how messages name the model and signature
    */
   public FunctionInliner(Graph graph, MetaGraphDef metaGraph, String source) {
+    this(graph, metaGraph, source, List.of());
+  }
+
+  /**
+   * An inliner that asks {@code first} before its own rewrites, e.g. to build the variable writes
+   * that a training-mode call may make ({@link TrainingStateWrites}).
+   *
+   * @param graph the loaded graph of {@code metaGraph}, which gets the inlined ops
+   * @param metaGraph the MetaGraphDef it was loaded from: the function library and the OpDefs
+   * @param source how messages name the model and signature
+   * @param first rewrites asked, in order, before the inliner's own
+   */
+  public FunctionInliner(
+      Graph graph, MetaGraphDef metaGraph, String source, List<NodeRewrite> first) {
+    List<NodeRewrite> all = new ArrayList<>(first);
+    all.add(new ImplementationSelection());
+    all.add(new WhileUnrolling());
+    all.add(new TensorListElements());
+    all.add(new ControlFlowAsCall());
+    this.rewrites = List.copyOf(all);
     this.graph = graph;
     this.source = source;
     this.lists = new TensorLists(graph);
@@ -133,7 +149,12 @@ public final class FunctionInliner {
     }
   }
 
-  /** Whether {@code node} calls a function that {@link #inlineCall} inlines. */
+  /**
+   * Whether {@code node} calls a function that {@link #inlineCall} inlines.
+   *
+   * @param node a node of the graph's GraphDef or of a function body
+   * @return true for a {@code (Stateful)PartitionedCall} or a node whose op is a library function
+   */
   public boolean isCall(NodeDef node) {
     return CALL_OPS.contains(node.getOp()) || library.containsKey(node.getOp());
   }
@@ -142,6 +163,8 @@ public final class FunctionInliner {
    * Inlines the function that {@code call} (a node of the graph's GraphDef) calls, on the graph
    * tensors {@code arguments} (the call's data inputs, in order).
    *
+   * @param call the call node
+   * @param arguments the graph tensors of its data inputs, in order
    * @param prefix the name prefix of the inlined ops, ending with {@code /}
    * @return the function's outputs, in the order of its output arguments
    * @throws SavedModelException naming the node that cannot be inlined
@@ -150,7 +173,30 @@ public final class FunctionInliner {
     return inline(callee(call, call.getName()), arguments, prefix + call.getName() + "/");
   }
 
-  /** Every op built so far, in the order built (inputs before their consumers). */
+  /**
+   * Inlines function {@code name} of the graph's library on the graph tensors {@code arguments}: a
+   * function that no node of the graph calls, such as a Keras layer's training-mode trace.
+   *
+   * @param name the name of a function of the library
+   * @param arguments the graph tensors it takes, one per input argument, in order
+   * @param prefix the name prefix of the inlined ops, ending with {@code /}
+   * @return the function's outputs, in the order of its output arguments
+   * @throws SavedModelException if the library has no such function, or naming the node that cannot
+   *     be inlined
+   */
+  public List<Output<?>> inlineFunction(String name, List<Output<?>> arguments, String prefix) {
+    FunctionDef function = library.get(name);
+    if (function == null) {
+      throw refused(prefix, "calls function \"" + name + "\", which the graph's library lacks");
+    }
+    return inline(function, arguments, prefix);
+  }
+
+  /**
+   * Every op built so far, in the order built (inputs before their consumers).
+   *
+   * @return a copy of the list of inlined ops with their data inputs
+   */
   public List<InlinedOp> inlined() {
     return List.copyOf(inlined);
   }
@@ -181,16 +227,6 @@ public final class FunctionInliner {
     Map<String, Map<String, Integer>> offsets = new HashMap<>();
     for (NodeDef node : topologicalOrder(function, prefix)) {
       String path = prefix + node.getName();
-      for (String write : WRITES) {
-        if (node.getOp().startsWith(write)) {
-          throw refused(
-              path,
-              "writes a resource ("
-                  + node.getOp()
-                  + "); the inlined body drops"
-                  + " control dependencies, so its order to the reads would be lost");
-        }
-      }
       List<Output<?>> inputs = new ArrayList<>();
       for (String input : node.getInputList()) {
         if (!input.startsWith("^")) {
@@ -198,6 +234,19 @@ public final class FunctionInliner {
         }
       }
       NodeRewrite rewrite = rewriteFor(node, inputs);
+      if (rewrite == null) {
+        // Asked after the rewrites: one of them may build a write whose order it keeps.
+        for (String write : WRITES) {
+          if (node.getOp().startsWith(write)) {
+            throw refused(
+                path,
+                "writes a resource ("
+                    + node.getOp()
+                    + "); the inlined body drops"
+                    + " control dependencies, so its order to the reads would be lost");
+          }
+        }
+      }
       if (rewrite != null) {
         List<Output<?>> outputs = rewrite.rewrite(node, inputs, path, this);
         nodes.put(node.getName(), outputs.toArray(new Output<?>[0]));
@@ -250,7 +299,23 @@ public final class FunctionInliner {
    * @throws SavedModelException naming the node if its op is unknown or the copy is refused
    */
   public GraphOperation copy(NodeDef node, List<Output<?>> inputs, String path) {
-    GraphOperation op = build(node, opDef(node.getOp(), path), inputs, path);
+    return copy(node, inputs, path, List.of());
+  }
+
+  /**
+   * Copies {@code node} as {@link #copy(NodeDef, List, String)} does, with control inputs on {@code
+   * after}: for a node whose order to other ops must be kept.
+   *
+   * @param node a function-body node that is no call to inline
+   * @param inputs the graph tensors of its data inputs, in order
+   * @param path the op's name in the graph
+   * @param after ops of the graph that must run before it
+   * @return the op built
+   * @throws SavedModelException naming the node if its op is unknown or the copy is refused
+   */
+  public GraphOperation copy(
+      NodeDef node, List<Output<?>> inputs, String path, List<GraphOperation> after) {
+    GraphOperation op = build(node, opDef(node.getOp(), path), inputs, after, path);
     adopt(op, inputs);
     if (op.numOutputs() == 1) {
       List<StaticValues.Value> inputValues = new ArrayList<>();
@@ -335,8 +400,10 @@ public final class FunctionInliner {
     return tensor.op().name() + ":" + tensor.index();
   }
 
-  private GraphOperation build(NodeDef node, OpDef opDef, List<Output<?>> inputs, String path) {
+  private GraphOperation build(
+      NodeDef node, OpDef opDef, List<Output<?>> inputs, List<GraphOperation> after, String path) {
     GraphOperationBuilder builder = graph.opBuilder(node.getOp(), path, graph.baseScope());
+    after.forEach(builder::addControlInput);
     int next = 0;
     for (ArgDef arg : opDef.getInputArgList()) {
       if (isList(arg)) {

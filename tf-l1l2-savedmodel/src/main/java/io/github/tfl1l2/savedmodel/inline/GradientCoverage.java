@@ -1,8 +1,7 @@
 package io.github.tfl1l2.savedmodel.inline;
 
-import static org.tensorflow.internal.c_api.global.tensorflow.TFJ_HasGradient;
-
 import io.github.tfl1l2.internal.FloatingTypes;
+import io.github.tfl1l2.internal.GradientRules;
 import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -85,9 +84,7 @@ public final class GradientCoverage {
       String name = op.op().name();
       if (fromVariables.contains(name)
           && toOutputs.contains(name)
-          && !TFJ_HasGradient(op.op().type())
-          // Embedding lookups: their gradient is taken at the gather's output (DataGradients).
-          && !op.op().type().equals("ResourceGather")) {
+          && !GradientRules.passes(op.op().type())) {
         throw new SavedModelException(
             source
                 + ": node "

@@ -14,6 +14,10 @@ public final class GraphNames {
    * {@code base}, or {@code base_1}, {@code base_2}, … : the first name that neither names an op of
    * {@code graph} nor prefixes one. TF-Java's name scopes only know the names they made themselves,
    * so ops of a loaded graph would otherwise collide.
+   *
+   * @param graph the graph the new ops go into
+   * @param base the wanted name
+   * @return the first unused name of the series
    */
   public static String unusedScope(Graph graph, String base) {
     List<String> names = new ArrayList<>();

@@ -17,12 +17,23 @@ public final class GraphVariables {
 
   private GraphVariables() {}
 
-  /** How many variable ops {@code graph} holds. */
+  /**
+   * How many variable ops {@code graph} holds.
+   *
+   * @param graph a GraphDef as read
+   * @return the number of {@code VarHandleOp}, {@code VariableV2} and {@code Variable} nodes
+   */
   public static int count(GraphDef graph) {
     return (int) graph.getNodeList().stream().filter(GraphVariables::isVariable).count();
   }
 
-  /** The variables of {@code graph} with the trainable flags of {@code flags}, sorted by name. */
+  /**
+   * The variables of {@code graph} with the trainable flags of {@code flags}, sorted by name.
+   *
+   * @param graph a GraphDef as read
+   * @param flags where its trainable flags come from
+   * @return an immutable list, every dtype included
+   */
   public static List<ModelVariable> list(GraphDef graph, TrainableFlags flags) {
     List<ModelVariable> result = new ArrayList<>();
     for (NodeDef node : graph.getNodeList()) {

@@ -31,6 +31,7 @@ public final class ModelDirectory {
   /**
    * Checks {@code directory} and everything under it, following symbolic links.
    *
+   * @param directory the SavedModel directory
    * @throws SavedModelException naming the first entry that cannot be used
    */
   public static void checkFiles(Path directory) {
@@ -97,6 +98,8 @@ public final class ModelDirectory {
    * Checks that a graph with {@code variableCount} variables has the checkpoint index that holds
    * their values. A graph without variables needs none.
    *
+   * @param directory the SavedModel directory
+   * @param variableCount how many variables its graph declares
    * @throws SavedModelException if the index is missing
    */
   public static void checkVariables(Path directory, int variableCount) {

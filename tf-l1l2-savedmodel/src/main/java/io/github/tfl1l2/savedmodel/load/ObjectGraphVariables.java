@@ -44,6 +44,9 @@ public final class ObjectGraphVariables {
   /** Node id to the graph op names that calls bind to it. */
   private final Map<Integer, Set<String>> boundOps = new HashMap<>();
 
+  /** Node id to the variable ops that map to it; built by the first {@link #opName} call. */
+  private Map<Integer, List<String>> byNode;
+
   /** SavedVariable name to the ids of the nodes that carry it. */
   private final Map<String, List<Integer>> byName = new HashMap<>();
 
@@ -67,7 +70,12 @@ public final class ObjectGraphVariables {
     }
   }
 
-  /** Reads the routes of {@code metaGraph}, which must have an object graph. */
+  /**
+   * Reads the routes of {@code metaGraph}, which must have an object graph.
+   *
+   * @param metaGraph a MetaGraphDef with an object graph
+   * @return the variable routes of its object graph
+   */
   public static ObjectGraphVariables of(MetaGraphDef metaGraph) {
     return new ObjectGraphVariables(metaGraph);
   }
@@ -76,6 +84,8 @@ public final class ObjectGraphVariables {
    * The object-graph node ids of the variables {@code opNames}, in that order.
    *
    * @param source how messages name the model, e.g. its directory
+   * @param opNames {@code VarHandleOp} names of the graph
+   * @return one object-graph node id per name, in order
    * @throws SavedModelException naming the first variable that no unique route maps, or two
    *     variables mapped to one node
    */
@@ -100,6 +110,67 @@ public final class ObjectGraphVariables {
       ids.add(id);
     }
     return ids;
+  }
+
+  /**
+   * The {@code VarHandleOp} that object-graph node {@code nodeId} is, by the same routes: the
+   * variable a function's {@code bound_inputs} entry captures.
+   *
+   * @param source how messages name the model, e.g. its directory
+   * @param nodeId the id of a {@code SavedVariable} node
+   * @return the name of the one variable op of the graph that maps to the node
+   * @throws SavedModelException if no variable op maps to the node, or more than one
+   */
+  public String opName(String source, int nodeId) {
+    if (byNode == null) {
+      byNode = new HashMap<>();
+      for (String opName : new TreeSet<>(variableOps.keySet())) {
+        try {
+          byNode.computeIfAbsent(nodeId(source, opName), k -> new ArrayList<>()).add(opName);
+        } catch (SavedModelException e) {
+          // No unique route names this op's node: it is no captured variable's op.
+        }
+      }
+    }
+    List<String> ops = byNode.getOrDefault(nodeId, List.of());
+    if (ops.size() != 1) {
+      throw new SavedModelException(
+          source
+              + ": object-graph node "
+              + nodeId
+              + " is "
+              + (ops.isEmpty() ? "no variable op of the graph" : "claimed by " + ops));
+    }
+    return ops.get(0);
+  }
+
+  /**
+   * The graph op whose output a function's {@code bound_inputs} entry {@code nodeId} captures: a
+   * variable's {@code VarHandleOp} ({@link #opName}), or a constant's op (Keras saves adapted
+   * preprocessing statistics, such as a {@code Normalization} layer's mean, as constants).
+   *
+   * @param source how messages name the model, e.g. its directory
+   * @param nodeId the id of a node of the object graph
+   * @return the name of the graph op whose output 0 is the captured tensor
+   * @throws SavedModelException if the node is neither a variable nor a constant, or no unique op
+   *     maps to it
+   */
+  public String capturedOpName(String source, int nodeId) {
+    if (nodeId >= 0
+        && nodeId < objectGraph.getNodesCount()
+        && objectGraph.getNodes(nodeId).hasConstant()) {
+      return objectGraph.getNodes(nodeId).getConstant().getOperation();
+    }
+    if (nodeId < 0
+        || nodeId >= objectGraph.getNodesCount()
+        || !objectGraph.getNodes(nodeId).hasVariable()) {
+      throw new SavedModelException(
+          source
+              + ": a function captures object-graph node "
+              + nodeId
+              + ", which is neither a variable nor a constant");
+    }
+    return opName(source, nodeId);
   }
 
   private int nodeId(String source, String opName) {

@@ -29,6 +29,8 @@ public final class SavedModelProto {
   /**
    * Parses {@code directory}'s {@value #SAVED_MODEL_PB}.
    *
+   * @param directory the SavedModel directory
+   * @return the parsed protocol buffer
    * @throws SavedModelException if it is missing, cannot be parsed or holds no MetaGraphDef
    */
   public static SavedModel read(Path directory) {
@@ -65,6 +67,10 @@ public final class SavedModelProto {
   /**
    * The index of the first MetaGraphDef of {@code savedModel} tagged {@code tag}.
    *
+   * @param directory the SavedModel directory, for the message
+   * @param savedModel its parsed {@code saved_model.pb}
+   * @param tag the wanted tag, e.g. {@code serve}
+   * @return the index in {@code savedModel}'s MetaGraphDefs
    * @throws SavedModelException listing the tag sets there are, if none has {@code tag}
    */
   public static int metaGraphIndex(Path directory, SavedModel savedModel, String tag) {
@@ -81,7 +87,12 @@ public final class SavedModelProto {
             + tagSets(savedModel));
   }
 
-  /** The tag set of each MetaGraphDef, in file order, e.g. {@code [[serve], [train]]}. */
+  /**
+   * The tag set of each MetaGraphDef, in file order, e.g. {@code [[serve], [train]]}.
+   *
+   * @param savedModel a parsed {@code saved_model.pb}
+   * @return one list of tags per MetaGraphDef
+   */
   public static List<List<String>> tagSets(SavedModel savedModel) {
     return savedModel.getMetaGraphsList().stream()
         .map(m -> List.copyOf(m.getMetaInfoDef().getTagsList()))

@@ -41,7 +41,12 @@ public final class TrainableFlags {
     this.collection = collection;
   }
 
-  /** The flags {@code metaGraph} records: its object graph, else its collection, else none. */
+  /**
+   * The flags {@code metaGraph} records: its object graph, else its collection, else none.
+   *
+   * @param metaGraph a MetaGraphDef as read
+   * @return its trainable flags
+   */
   public static TrainableFlags of(MetaGraphDef metaGraph) {
     if (metaGraph.hasObjectGraphDef()
         && metaGraph.getObjectGraphDef().getNodesList().stream()
@@ -58,7 +63,11 @@ public final class TrainableFlags {
     return new TrainableFlags(TrainableSource.ALL_ASSUMED_TRAINABLE, Map.of(), Set.of());
   }
 
-  /** Where the flags come from. */
+  /**
+   * Where the flags come from.
+   *
+   * @return the object graph, the TF1 collection, or neither
+   */
   public TrainableSource source() {
     return source;
   }
