@@ -127,6 +127,30 @@ class TrainableSavedModelRecurrentTest {
   }
 
   @Test
+  void theTrainingModeCallIsUnrolledTooAndWithoutDropoutEqualsServingDefault() {
+    // The model has no Dropout (and the LSTM no recurrent dropout): training=True computes the
+    // same.
+    float[] ids = LstmSentiment.ids(BATCH, LstmSentiment.TIMESTEPS, 4);
+    try (TrainableSavedModel model =
+            TrainableSavedModel.open(
+                LstmSentiment.directory(), "serving_default", TrainableSavedModel.Mode.TRAINING);
+        TFloat32 x = LstmSentiment.tensor(ids, LstmSentiment.TIMESTEPS);
+        Result result =
+            model
+                .session()
+                .runner()
+                .feed(model.input(LstmSentiment.INPUT), x)
+                .fetch(model.output(LstmSentiment.OUTPUT, TFloat32.class))
+                .run()) {
+      double[] trained = TestModels.values(result.get(0));
+      double[] served = LstmSentiment.serve(model.session(), ids);
+      for (int i = 0; i < BATCH; i++) {
+        assertEquals(served[i], trained[i], 1e-5, "output " + i);
+      }
+    }
+  }
+
+  @Test
   void theSixVariablesOfTheModelAreTrainable() {
     try (Fixture f = new Fixture()) {
       assertEquals(

@@ -62,22 +62,19 @@ final class StaticValues {
     }
   }
 
-  private final Map<String, Value> known = new HashMap<>();
+  /** Keyed by the tensor itself: its hash is the op's address, where a name would be a JNI call. */
+  private final Map<Output<?>, Value> known = new HashMap<>();
 
   /** The value of {@code output}, or null where it is not known when the graph is built. */
   Value of(Output<?> output) {
-    return known.get(key(output));
+    return known.get(output);
   }
 
   /** Records that {@code output} holds {@code value} (ignored when null). */
   void record(Output<?> output, Value value) {
     if (value != null) {
-      known.put(key(output), value);
+      known.put(output, value);
     }
-  }
-
-  private static String key(Output<?> output) {
-    return output.op().name() + ":" + output.index();
   }
 
   /**

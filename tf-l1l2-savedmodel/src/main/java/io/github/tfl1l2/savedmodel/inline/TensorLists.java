@@ -26,7 +26,9 @@ final class TensorLists {
   private record Items(Output<?>[] items, Output<?> source) {}
 
   private final Graph graph;
-  private final Map<String, Items> lists = new HashMap<>();
+
+  /** Keyed by the list tensor itself: its hash is the op's address, no JNI call for a name. */
+  private final Map<Output<?>, Items> lists = new HashMap<>();
 
   TensorLists(Graph graph) {
     this.graph = graph;
@@ -34,12 +36,12 @@ final class TensorLists {
 
   /** Whether {@code list} is a list version whose elements are known here. */
   boolean isKnown(Output<?> list) {
-    return lists.containsKey(key(list));
+    return lists.containsKey(list);
   }
 
   /** Whether {@code list} is known and every one of its slots is set. */
   boolean isComplete(Output<?> list) {
-    Items items = lists.get(key(list));
+    Items items = lists.get(list);
     if (items == null || items.items().length == 0) {
       return false;
     }
@@ -53,7 +55,7 @@ final class TensorLists {
 
   /** The set elements of the known list {@code list} (its source tensor where it has one). */
   List<Output<?>> elements(Output<?> list) {
-    Items items = lists.get(key(list));
+    Items items = lists.get(list);
     List<Output<?>> elements = new ArrayList<>();
     if (items.source() != null) {
       elements.add(items.source());
@@ -95,13 +97,13 @@ final class TensorLists {
     for (int i = 0; i < length; i++) {
       slices[i] = unpack.output(i);
     }
-    lists.put(key(list), new Items(slices, tensor));
+    lists.put(list, new Items(slices, tensor));
   }
 
   /** {@code list} (a {@code TensorListReserve}) has {@code length} unset slots. */
   void reserve(Output<?> list, long length) {
     if (length >= 0 && length <= Integer.MAX_VALUE) {
-      lists.put(key(list), new Items(new Output<?>[(int) length], null));
+      lists.put(list, new Items(new Output<?>[(int) length], null));
     }
   }
 
@@ -113,7 +115,7 @@ final class TensorLists {
    *     slot was never set
    */
   Output<?> get(Output<?> list, long index, String path, FunctionInliner inliner) {
-    Items items = lists.get(key(list));
+    Items items = lists.get(list);
     checkIndex(items, index, "reads", path, inliner);
     Output<?> item = items.items()[(int) index];
     if (item == null) {
@@ -135,11 +137,11 @@ final class TensorLists {
       Output<?> item,
       String path,
       FunctionInliner inliner) {
-    Items items = lists.get(key(list));
+    Items items = lists.get(list);
     checkIndex(items, index, "writes", path, inliner);
     Output<?>[] copy = items.items().clone();
     copy[(int) index] = item;
-    lists.put(key(result), new Items(copy, null));
+    lists.put(result, new Items(copy, null));
   }
 
   /**
@@ -147,7 +149,7 @@ final class TensorLists {
    * itself where it was never written, else a {@code Pack} named {@code path}.
    */
   Output<?> stack(Output<?> list, String path, FunctionInliner inliner) {
-    Items items = lists.get(key(list));
+    Items items = lists.get(list);
     if (items.source() != null) {
       return items.source();
     }
@@ -182,9 +184,5 @@ final class TensorLists {
       throw inliner.refused(
           path, verb + " element " + index + " of a list of " + items.items().length + " elements");
     }
-  }
-
-  private static String key(Output<?> output) {
-    return output.op().name() + ":" + output.index();
   }
 }
