@@ -76,13 +76,20 @@ import org.tensorflow.types.family.TType;
  * VariableV2}) or resource, and its trainable variables are those of the {@code
  * trainable_variables} collection that the signature reads.
  *
+ * <p>Keras recurrent layers ({@code LSTM}, {@code GRU}, their {@code Bidirectional} pairs and
+ * masked forms) train: their loop runs over the input's static number of timesteps, so it is
+ * unrolled into one copy of its body per step, and the generic member of Keras's cuDNN/generic
+ * implementation pair is the one inlined.
+ *
  * <p>Functional control flow ({@code If}, {@code While}, {@code Case}) that no variable reaches,
  * such as a vocabulary lookup's {@code cond}, stays one node calling its functions. Refused at
- * {@link #open}, naming the node: control flow that a variable reaches, bodies that write a
- * variable (in {@link Mode#TRAINING}: any but a moving statistic or a random generator's state),
- * and an op without a gradient between a trainable variable and an output (for example a TF1 {@code
- * Merge}); in {@link Mode#TRAINING} also a model without a training-mode call (TF1, Keras 3 {@code
- * model.export()}, a plain {@code tf.Module}) or with none that takes the signature's inputs.
+ * {@link #open}, naming the node: control flow that a variable reaches and that cannot be unrolled
+ * ({@code If}, {@code Case}, a loop whose trip count is known only when the graph runs, such as a
+ * recurrent layer over a time axis of unknown length), bodies that write a variable (in {@link
+ * Mode#TRAINING}: any but a moving statistic or a random generator's state), and an op without a
+ * gradient between a trainable variable and an output (for example a TF1 {@code Merge}); in {@link
+ * Mode#TRAINING} also a model without a training-mode call (TF1, Keras 3 {@code model.export()}, a
+ * plain {@code tf.Module}) or with none that takes the signature's inputs.
  *
  * <p>Not thread-safe.
  */

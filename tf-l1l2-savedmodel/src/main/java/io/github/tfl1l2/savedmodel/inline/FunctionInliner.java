@@ -3,6 +3,7 @@ package io.github.tfl1l2.savedmodel.inline;
 import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -15,6 +16,7 @@ import org.tensorflow.GraphOperation;
 import org.tensorflow.GraphOperationBuilder;
 import org.tensorflow.Output;
 import org.tensorflow.TensorFlow;
+import org.tensorflow.ndarray.Shape;
 import org.tensorflow.proto.AttrValue;
 import org.tensorflow.proto.FunctionDef;
 import org.tensorflow.proto.MetaGraphDef;
@@ -57,8 +59,12 @@ import org.tensorflow.proto.OpDef.ArgDef;
  *       rewrite builds the write with its order ({@link TrainingStateWrites}, in training mode).
  *   <li>Devices are not copied: the session places the ops, as it places the loaded graph's.
  *   <li>A node that a {@link NodeRewrite} of the inliner's list applies to is built by that rewrite
- *       instead: functional control flow that no variable reaches stays one node calling its
- *       functions ({@link ControlFlowAsCall}); control flow that a variable reaches is refused.
+ *       instead: a call of a Keras implementation pair inlines the generic one ({@link
+ *       ImplementationSelection}); a loop that a variable reaches is unrolled when its trip count
+ *       is known when the graph is built ({@link WhileUnrolling}), with its TensorList reads and
+ *       writes at static indices turned into the element tensors ({@link TensorListElements});
+ *       functional control flow that no variable reaches stays one node calling its functions
+ *       ({@link ControlFlowAsCall}); other control flow that a variable reaches is refused.
  * </ul>
  *
  * <p>Not thread-safe; one instance inlines the calls of one signature.
@@ -92,6 +98,12 @@ public final class FunctionInliner {
    */
   private final List<NodeRewrite> rewrites;
 
+  /** The small integer tensors known when the graph is built: loop bounds, counters, indices. */
+  private final StaticValues values = new StaticValues();
+
+  /** The TensorLists whose elements are known tensor by tensor. */
+  private final TensorLists lists;
+
   /**
    * The tensors ({@code op:index}) that a variable's value reaches through floating-point or
    * resource tensors: those that may carry a gradient back to a variable.
@@ -121,10 +133,14 @@ public final class FunctionInliner {
   public FunctionInliner(
       Graph graph, MetaGraphDef metaGraph, String source, List<NodeRewrite> first) {
     List<NodeRewrite> all = new ArrayList<>(first);
+    all.add(new ImplementationSelection());
+    all.add(new WhileUnrolling());
+    all.add(new TensorListElements());
     all.add(new ControlFlowAsCall());
     this.rewrites = List.copyOf(all);
     this.graph = graph;
     this.source = source;
+    this.lists = new TensorLists(graph);
     for (FunctionDef function : metaGraph.getGraphDef().getLibrary().getFunctionList()) {
       library.put(function.getSignature().getName(), function);
     }
@@ -185,7 +201,12 @@ public final class FunctionInliner {
     return List.copyOf(inlined);
   }
 
-  private List<Output<?>> inline(FunctionDef function, List<Output<?>> arguments, String prefix) {
+  /**
+   * Inlines {@code function} on the graph tensors {@code arguments}, its ops named under {@code
+   * prefix}; for rewrites that inline a function more than once (a loop's body) or another function
+   * than the node names.
+   */
+  List<Output<?>> inline(FunctionDef function, List<Output<?>> arguments, String prefix) {
     String name = function.getSignature().getName();
     List<ArgDef> inputArgs = function.getSignature().getInputArgList();
     if (inputArgs.size() != arguments.size()) {
@@ -295,6 +316,29 @@ public final class FunctionInliner {
   public GraphOperation copy(
       NodeDef node, List<Output<?>> inputs, String path, List<GraphOperation> after) {
     GraphOperation op = build(node, opDef(node.getOp(), path), inputs, after, path);
+    adopt(op, inputs);
+    if (op.numOutputs() == 1) {
+      List<StaticValues.Value> inputValues = new ArrayList<>();
+      List<Shape> inputShapes = new ArrayList<>();
+      for (Output<?> input : inputs) {
+        inputValues.add(values.of(input));
+        inputShapes.add(node.getOp().equals("Shape") ? input.shape() : null);
+      }
+      values.record(
+          op.output(0),
+          StaticValues.evaluate(node.getOp(), node.getAttrMap(), inputValues, inputShapes));
+    }
+    return op;
+  }
+
+  /**
+   * Records {@code op}, built by a rewrite on {@code inputs}, among the {@link #inlined()} ops, so
+   * that {@link GradientCoverage} and {@link #reachedByVariable} follow paths through it.
+   *
+   * @param op an op of the inliner's graph that a rewrite built
+   * @param inputs its data inputs, in order
+   */
+  public void adopt(GraphOperation op, List<Output<?>> inputs) {
     inlined.add(new InlinedOp(op, List.copyOf(inputs)));
     if (reachedByVariable(inputs)) {
       for (int i = 0; i < op.numOutputs(); i++) {
@@ -303,7 +347,34 @@ public final class FunctionInliner {
         }
       }
     }
-    return op;
+  }
+
+  /** The values of the inlined tensors that are known when the graph is built. */
+  StaticValues values() {
+    return values;
+  }
+
+  /** The lists whose elements are known tensor by tensor. */
+  TensorLists lists() {
+    return lists;
+  }
+
+  /** The functions of the graph's library. */
+  Collection<FunctionDef> functions() {
+    return library.values();
+  }
+
+  /**
+   * The function {@code name} of the graph's library.
+   *
+   * @throws SavedModelException naming {@code path} if the library lacks it
+   */
+  FunctionDef function(String name, String path) {
+    FunctionDef function = library.get(name);
+    if (function == null) {
+      throw refused(path, "calls function \"" + name + "\", which the graph's library lacks");
+    }
+    return function;
   }
 
   /**
@@ -479,11 +550,7 @@ public final class FunctionInliner {
         CALL_OPS.contains(node.getOp())
             ? node.getAttrOrDefault("f", AttrValue.getDefaultInstance()).getFunc().getName()
             : node.getOp();
-    FunctionDef function = library.get(name);
-    if (function == null) {
-      throw refused(path, "calls function \"" + name + "\", which the graph's library lacks");
-    }
-    return function;
+    return function(name, path);
   }
 
   /**
