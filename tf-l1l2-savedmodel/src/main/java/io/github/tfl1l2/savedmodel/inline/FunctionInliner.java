@@ -73,16 +73,6 @@ public final class FunctionInliner {
   /** The call ops whose function is inlined. */
   static final Set<String> CALL_OPS = Set.of("StatefulPartitionedCall", "PartitionedCall");
 
-  /** Prefixes of ops that write a resource: their order to the reads would be lost. */
-  private static final List<String> WRITES =
-      List.of(
-          "Assign",
-          "ResourceApply",
-          "ResourceSparseApply",
-          "ResourceScatter",
-          "ResourceStridedSliceAssign",
-          "DestroyResourceOp");
-
   /** One op the inliner built (named by its body node's path) and its data inputs. */
   public record InlinedOp(GraphOperation op, List<Output<?>> inputs) {}
 
@@ -236,15 +226,13 @@ public final class FunctionInliner {
       NodeRewrite rewrite = rewriteFor(node, inputs);
       if (rewrite == null) {
         // Asked after the rewrites: one of them may build a write whose order it keeps.
-        for (String write : WRITES) {
-          if (node.getOp().startsWith(write)) {
-            throw refused(
-                path,
-                "writes a resource ("
-                    + node.getOp()
-                    + "); the inlined body drops"
-                    + " control dependencies, so its order to the reads would be lost");
-          }
+        if (ResourceWrites.writes(node.getOp())) {
+          throw refused(
+              path,
+              "writes a resource ("
+                  + node.getOp()
+                  + "); the inlined body drops"
+                  + " control dependencies, so its order to the reads would be lost");
         }
       }
       if (rewrite != null) {

@@ -26,22 +26,6 @@ import org.tensorflow.proto.NodeDef;
  * #writes()}, so that whatever evaluates an output runs each write once per {@code Session.run}.
  */
 public final class TrainingStateWrites implements NodeRewrite {
-  /** Op name prefixes of ops that write the resource they take as their first input. */
-  private static final List<String> WRITES =
-      List.of(
-          "Assign",
-          "ResourceApply",
-          "ResourceSparseApply",
-          "ResourceScatter",
-          "ResourceStridedSliceAssign",
-          "DestroyResourceOp",
-          "RngReadAndSkip",
-          "RngSkip",
-          "StatefulUniform",
-          "StatefulStandardNormal",
-          "StatefulTruncatedNormal",
-          "StatefulRandomBinomial");
-
   /** What a moving statistic may be written with. */
   private static final Set<String> STATISTIC_WRITES =
       Set.of("AssignVariableOp", "AssignSubVariableOp", "AssignAddVariableOp");
@@ -68,7 +52,7 @@ public final class TrainingStateWrites implements NodeRewrite {
 
   @Override
   public boolean applies(NodeDef node, List<Output<?>> inputs, FunctionInliner inliner) {
-    return WRITES.stream().anyMatch(node.getOp()::startsWith);
+    return ResourceWrites.writes(node.getOp());
   }
 
   @Override
