@@ -81,7 +81,7 @@ final class EmbeddingSteps {
         session.initialize();
         runs.put(column, () -> session.runner().addTarget(step).run().close());
       }
-      Map<Column, Double> millis = time(runs);
+      Map<Column, Double> millis = RoundRobin.medians(runs, warmup, reps);
       out.printf(Locale.ROOT, "%nembedding training step, median ms (%d runs)%n%n", reps);
       out.println(
           "| case | "
@@ -151,23 +151,5 @@ final class EmbeddingSteps {
         init.math.mul(
             init.random.randomUniform(init.constant(shape), TFloat32.class), init.constant(scale)));
     return handle;
-  }
-
-  private Map<Column, Double> time(Map<Column, Runnable> runs) {
-    for (int w = 0; w < warmup + 1; w++) {
-      runs.values().forEach(Runnable::run);
-    }
-    Map<Column, double[]> samples = new EnumMap<>(Column.class);
-    runs.keySet().forEach(column -> samples.put(column, new double[reps]));
-    for (int r = 0; r < reps; r++) {
-      for (Map.Entry<Column, Runnable> run : runs.entrySet()) {
-        long start = System.nanoTime();
-        run.getValue().run();
-        samples.get(run.getKey())[r] = (System.nanoTime() - start) / 1e6;
-      }
-    }
-    Map<Column, Double> medians = new EnumMap<>(Column.class);
-    samples.forEach((column, values) -> medians.put(column, BenchCommand.median(values)));
-    return medians;
   }
 }

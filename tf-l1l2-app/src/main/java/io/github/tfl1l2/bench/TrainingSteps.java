@@ -6,7 +6,6 @@ import io.github.tfl1l2.optimizers.ProximalGradientDescent;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -161,7 +160,7 @@ final class TrainingSteps {
       Map<Column, Runnable> runs = new EnumMap<>(Column.class);
       steps.forEach(
           (column, step) -> runs.put(column, () -> session.runner().addTarget(step).run()));
-      Map<Column, Double> millis = time(runs);
+      Map<Column, Double> millis = RoundRobin.medians(runs, warmup, reps);
       rows.add(
           new Row(
               "64 x 1M float32, penalty-only GD step",
@@ -191,7 +190,7 @@ final class TrainingSteps {
         session.initialize();
         runs.put(column, () -> session.runner().addTarget(step).run());
       }
-      Map<Column, Double> millis = time(runs);
+      Map<Column, Double> millis = RoundRobin.medians(runs, warmup, reps);
       rows.add(
           new Row(
               "MLP 784-512-512-10, b=128, GD step",
@@ -316,24 +315,6 @@ final class TrainingSteps {
   private static Operand<TFloat32> frameworkPenalty(Ops tf, List<Variable<TFloat32>> variables) {
     return (Operand<TFloat32>)
         BenchCommand.penalty(tf, BenchCommand.Column.FRAMEWORK, new ArrayList<>(variables));
-  }
-
-  private Map<Column, Double> time(Map<Column, Runnable> runs) {
-    for (int w = 0; w < warmup + 1; w++) {
-      runs.values().forEach(Runnable::run);
-    }
-    Map<Column, double[]> samples = new EnumMap<>(Column.class);
-    runs.keySet().forEach(column -> samples.put(column, new double[reps]));
-    for (int r = 0; r < reps; r++) {
-      for (Map.Entry<Column, Runnable> run : runs.entrySet()) {
-        long start = System.nanoTime();
-        run.getValue().run();
-        samples.get(run.getKey())[r] = (System.nanoTime() - start) / 1e6;
-      }
-    }
-    Map<Column, Double> medians = new LinkedHashMap<>();
-    samples.forEach((column, values) -> medians.put(column, BenchCommand.median(values)));
-    return medians;
   }
 
   /** Prints the section's table. */
