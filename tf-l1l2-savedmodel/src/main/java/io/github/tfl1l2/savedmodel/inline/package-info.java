@@ -11,7 +11,10 @@
  * the model's {@code training=True} call in place of the signature's function, {@code
  * TrainingStateWrites} (a {@code NodeRewrite}) builds the only writes it may make (moving
  * statistics, a random generator's state), and {@code ModelLosses} sums the model's saved
- * regularization-loss functions.
+ * regularization-loss functions. Which ops write state is one rule, {@code ResourceWrites}, that
+ * the inliner (which refuses them) and {@code TrainingStateWrites} share. {@code SignatureInliner}
+ * (TF2, Keras) and {@code GraphSignature} (TF1, nothing inlined) give a signature's {@code
+ * SignatureBody}.
  *
  * <p><b>Not API:</b> public only so that the facade {@code io.github.tfl1l2.savedmodel} can call
  * it; it may change in any release.
