@@ -35,10 +35,11 @@ import org.tensorflow.types.TString;
 /**
  * Runs a range of fuzz cases of {@link TrainableSavedModel#open(Path, String,
  * TrainableSavedModel.Mode)} in one JVM: each case opens a corrupt copy of the seed ({@link
- * ModelMutator}) and, if it opens, runs one output of the signature on inputs of the seed
- * signature's dtypes and shapes, then closes everything. One JSON line per finished case goes to a
- * results file; the case number goes to a progress file before the case starts, so that the parent
- * can tell which case ended the process (a native abort) or stopped making progress (a hang).
+ * ModelMutator#mutateFunctionBodies}) and, if it opens, runs one output of the signature on inputs
+ * of the seed signature's dtypes and shapes, then closes everything. One JSON line per finished
+ * case goes to a results file; the case number goes to a progress file before the case starts, so
+ * that the parent can tell which case ended the process (a native abort) or stopped making progress
+ * (a hang).
  */
 public final class OpenFuzzWorker {
   private OpenFuzzWorker() {}
@@ -86,7 +87,7 @@ public final class OpenFuzzWorker {
 
   /** Copies case {@code number}'s corrupt model to {@code copy}, with the seed's other files. */
   static ModelMutator.Mutation mutate(Path seed, Path copy, int number) throws IOException {
-    ModelMutator.Mutation mutation = ModelMutator.mutate(seed, copy, number);
+    ModelMutator.Mutation mutation = ModelMutator.mutateFunctionBodies(seed, copy, number);
     // Assets, fingerprint and Keras metadata are left as they are: the mutator corrupts the graph
     // and the checkpoint.
     try (Stream<Path> files = Files.walk(seed)) {

@@ -22,10 +22,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Corrupt copies (see {@link ModelMutator}: truncated files, flipped bits, hostile tensor shapes in
- * {@code saved_model.pb} and the {@code variables/} files) of three real SavedModels given to
- * {@code TrainableSavedModel.open}, each on the code path it takes: a TF1 graph without an object
- * graph ({@code tf1_half_plus_two}), functional control flow kept as a call ({@code
+ * Corrupt copies (see {@link ModelMutator#mutateFunctionBodies}: truncated files and flipped bits
+ * in {@code saved_model.pb} and the {@code variables/} files, hostile tensor shapes in graph nodes,
+ * and hostile shapes or dangling inputs in the library's function bodies) of three real SavedModels
+ * given to {@code TrainableSavedModel.open}, each on the code path it takes: a TF1 graph without an
+ * object graph ({@code tf1_half_plus_two}), functional control flow kept as a call ({@code
  * textvec_classifier}) and the training-mode call ({@code mlp_bn_dropout}, {@code TRAINING}). Every
  * case runs in an {@link OpenFuzzWorker} child JVM and must either open (a forward run then works
  * or throws a Java exception) or throw {@code SavedModelException} with a one-line message ({@code
