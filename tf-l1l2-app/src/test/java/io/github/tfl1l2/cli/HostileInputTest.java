@@ -84,16 +84,18 @@ class HostileInputTest {
     return shape.build();
   }
 
-  /** A constant whose element count overflows: TensorFlow's shape code CHECK-fails (SIGABRT). */
+  /**
+   * A constant of rank 300, above TensorFlow's limit of 254 dimensions: its shape code CHECK-fails
+   * (SIGABRT). (An element count that overflows would abort too, but is refused before loading.)
+   */
   private Path abortingModel() throws IOException {
     Path model = copyOfExample("aborting");
+    long[] ones = new long[300];
+    java.util.Arrays.fill(ones, 1);
     rewriteGraph(
         model,
         "dense/Const_1",
-        v ->
-            v.toBuilder()
-                .setTensor(v.getTensor().toBuilder().setTensorShape(shape(1L << 31, 1L << 31, 4)))
-                .build(),
+        v -> v.toBuilder().setTensor(v.getTensor().toBuilder().setTensorShape(shape(ones))).build(),
         "value");
     return model;
   }

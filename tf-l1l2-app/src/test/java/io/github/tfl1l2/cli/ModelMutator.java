@@ -3,11 +3,15 @@ package io.github.tfl1l2.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.tensorflow.proto.AttrValue;
+import org.tensorflow.proto.FunctionDef;
+import org.tensorflow.proto.FunctionDefLibrary;
 import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.NodeDef;
+import org.tensorflow.proto.NodeDefOrBuilder;
 import org.tensorflow.proto.SavedModel;
 import org.tensorflow.proto.TensorShapeProto;
 
@@ -63,6 +67,66 @@ final class ModelMutator {
     return new Mutation(file, "bit-flip", "bits " + bits);
   }
 
+  /**
+   * As {@link #mutate}, except that every fifth case from case 2 on corrupts a node of a function
+   * in the graph's library instead (where the seed has one): the bodies that signatures call and
+   * that inlining copies op by op, which TensorFlow's loader does not check. Even such cases give a
+   * tensor or shape attribute a hostile dimension, odd ones point an input at an output index the
+   * producing node does not have or at a node that does not exist.
+   */
+  static Mutation mutateFunctionBodies(Path seed, Path copy, int number) throws IOException {
+    Mutation plain = mutate(seed, copy, number);
+    if (number % 5 != 2) {
+      return plain;
+    }
+    Path pb = copy.resolve(FILES.get(0));
+    SavedModel model = SavedModel.parseFrom(Files.readAllBytes(seed.resolve(FILES.get(0))));
+    MetaGraphDef.Builder meta = model.getMetaGraphs(0).toBuilder();
+    FunctionDefLibrary.Builder library = meta.getGraphDefBuilder().getLibraryBuilder();
+    SplittableRandom random = new SplittableRandom(0xF0_7C_B0_D1L * 31 + number);
+    boolean shape = (number / 5) % 2 == 0;
+    List<FunctionDef.Builder> functions =
+        library.getFunctionBuilderList().stream()
+            .filter(f -> f.getNodeDefList().stream().anyMatch(n -> fits(n, shape)))
+            .toList();
+    if (functions.isEmpty()) {
+      return plain;
+    }
+    // The plain mutation is undone: this case corrupts one function node only.
+    for (String file : FILES) {
+      Files.copy(seed.resolve(file), copy.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+    }
+    FunctionDef.Builder function = functions.get(random.nextInt(functions.size()));
+    List<NodeDef.Builder> nodes =
+        function.getNodeDefBuilderList().stream().filter(n -> fits(n, shape)).toList();
+    NodeDef.Builder node = nodes.get(random.nextInt(nodes.size()));
+    String where = function.getSignature().getName() + "/" + node.getName();
+    Mutation mutation;
+    if (shape) {
+      Mutation m = hostileDimension(node, random, where);
+      mutation = new Mutation(m.file(), "function-shape", m.detail());
+    } else {
+      int i = random.nextInt(node.getInputCount());
+      String input = node.getInput(i);
+      String hostile =
+          random.nextBoolean() && input.contains(":")
+              ? input.substring(0, input.lastIndexOf(':') + 1) + (7 + random.nextInt(1000))
+              : "no_such_node:output:0";
+      node.setInput(i, hostile);
+      mutation =
+          new Mutation(
+              FILES.get(0), "function-input", where + " input " + input + " -> " + hostile);
+    }
+    Files.write(pb, model.toBuilder().setMetaGraphs(0, meta).build().toByteArray());
+    return mutation;
+  }
+
+  private static boolean fits(NodeDefOrBuilder node, boolean shape) {
+    return shape
+        ? node.getAttrMap().values().stream().anyMatch(a -> a.hasTensor() || a.hasShape())
+        : node.getInputCount() > 0 && !node.getInput(0).startsWith("^");
+  }
+
   private static Mutation hostileDimension(Path pb, SplittableRandom random) throws IOException {
     SavedModel model = SavedModel.parseFrom(Files.readAllBytes(pb));
     MetaGraphDef.Builder meta = model.getMetaGraphs(0).toBuilder();
@@ -72,6 +136,14 @@ final class ModelMutator {
                 n -> n.getAttrMap().values().stream().anyMatch(a -> a.hasTensor() || a.hasShape()))
             .toList();
     NodeDef.Builder node = nodes.get(random.nextInt(nodes.size()));
+    Mutation mutation = hostileDimension(node, random, node.getName());
+    Files.write(pb, model.toBuilder().setMetaGraphs(0, meta).build().toByteArray());
+    return mutation;
+  }
+
+  /** Gives the first tensor or shape attribute of {@code node} a hostile shape. */
+  private static Mutation hostileDimension(
+      NodeDef.Builder node, SplittableRandom random, String where) {
     String attrName =
         node.getAttrMap().entrySet().stream()
             .filter(e -> e.getValue().hasTensor() || e.getValue().hasShape())
@@ -97,11 +169,10 @@ final class ModelMutator {
                 .setTensor(attr.getTensor().toBuilder().setTensorShape(hostile))
                 .build()
             : attr.toBuilder().setShape(hostile).build());
-    Files.write(pb, model.toBuilder().setMetaGraphs(0, meta).build().toByteArray());
     return new Mutation(
         FILES.get(0),
         "hostile-shape",
-        node.getName() + "." + attrName + " " + dims(shape) + " -> " + dims(hostile.build()));
+        where + "." + attrName + " " + dims(shape) + " -> " + dims(hostile.build()));
   }
 
   private static String dims(TensorShapeProto shape) {

@@ -8,6 +8,7 @@ import io.github.tfl1l2.savedmodel.export.PenaltyMeasurement;
 import io.github.tfl1l2.savedmodel.export.RegularizationOutputs;
 import io.github.tfl1l2.savedmodel.export.RegularizedCopy;
 import io.github.tfl1l2.savedmodel.export.SignatureDefs;
+import io.github.tfl1l2.savedmodel.load.ElementCounts;
 import io.github.tfl1l2.savedmodel.load.GraphNames;
 import io.github.tfl1l2.savedmodel.load.GraphVariables;
 import io.github.tfl1l2.savedmodel.load.ModelDirectory;
@@ -110,10 +111,11 @@ public final class LoadedSavedModel implements AutoCloseable {
    * @throws SavedModelException with a one-line message if the directory is missing, is not a
    *     SavedModel, holds an entry that cannot be read safely (a symbolic link loop, a FIFO, an
    *     unreadable file), has no MetaGraphDef with {@code tag}, lacks the variables its graph
-   *     needs, TensorFlow cannot load it (e.g. a corrupt variables file), or a variable that a
-   *     function reads can be restored neither by the restore op nor by the object graph (the
-   *     message names it). Some corrupt graphs make TensorFlow's native code abort the process
-   *     instead; the command line guards against that by loading in a child process.
+   *     needs, a tensor or shape in its graph has an element count that overflows 64 bits (which
+   *     would abort TensorFlow), TensorFlow cannot load it (e.g. a corrupt variables file), or a
+   *     variable that a function reads can be restored neither by the restore op nor by the object
+   *     graph (the message names it). Some corrupt graphs make TensorFlow's native code abort the
+   *     process instead; the command line guards against that by loading in a child process.
    */
   public static LoadedSavedModel open(Path directory, String tag) {
     Objects.requireNonNull(directory, "directory must not be null");
@@ -123,6 +125,7 @@ public final class LoadedSavedModel implements AutoCloseable {
     int index = SavedModelProto.metaGraphIndex(directory, savedModel, tag);
     MetaGraphDef metaGraph = savedModel.getMetaGraphs(index);
     ModelDirectory.checkVariables(directory, GraphVariables.count(metaGraph.getGraphDef()));
+    ElementCounts.check(directory, metaGraph);
     SavedModelBundle bundle;
     try {
       bundle = SavedModelBundle.load(directory.toString(), tag);
