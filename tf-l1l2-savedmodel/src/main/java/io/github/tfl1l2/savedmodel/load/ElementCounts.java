@@ -2,6 +2,7 @@ package io.github.tfl1l2.savedmodel.load;
 
 import io.github.tfl1l2.savedmodel.SavedModelException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.tensorflow.proto.AttrValue;
@@ -13,9 +14,16 @@ import org.tensorflow.proto.TensorShapeProto;
 /**
  * Refuses, before TensorFlow sees the graph, a tensor or shape attribute whose element count does
  * not fit in 64 bits: TensorFlow's shape code meets such a shape with a failed CHECK, which aborts
- * the whole process instead of returning an error.
+ * the whole process instead of returning an error. Refuses too a tensor attribute (a constant's
+ * value) that declares more than {@value #MAX_TENSOR_ELEMENTS} elements: a SavedModel's graph is
+ * one protocol buffer of at most 2 GiB, so such a tensor can only be a single value repeated, which
+ * TensorFlow would materialize while it loads (a [2^40, 2] constant kept the loader busy past every
+ * time limit).
  */
 public final class ElementCounts {
+  /** The most elements a tensor attribute may declare: 2^31, as many bytes as a graph can hold. */
+  static final long MAX_TENSOR_ELEMENTS = 1L << 31;
+
   private ElementCounts() {}
 
   /**
@@ -41,19 +49,25 @@ public final class ElementCounts {
   private static void check(Path directory, NodeDef node, String where) {
     for (Map.Entry<String, AttrValue> attr : node.getAttrMap().entrySet()) {
       AttrValue value = attr.getValue();
-      List<TensorShapeProto> shapes =
-          value.hasTensor()
-              ? List.of(value.getTensor().getTensorShape())
-              : value.hasShape()
-                  ? List.of(value.getShape())
-                  : value.hasList()
-                      ? java.util.stream.Stream.concat(
-                              value.getList().getShapeList().stream(),
-                              value.getList().getTensorList().stream().map(t -> t.getTensorShape()))
-                          .toList()
-                      : List.of();
+      List<TensorShapeProto> shapes = new ArrayList<>();
+      List<TensorShapeProto> tensors = new ArrayList<>();
+      if (value.hasTensor()) {
+        tensors.add(value.getTensor().getTensorShape());
+      } else if (value.hasShape()) {
+        shapes.add(value.getShape());
+      } else if (value.hasList()) {
+        shapes.addAll(value.getList().getShapeList());
+        value.getList().getTensorList().forEach(t -> tensors.add(t.getTensorShape()));
+      }
+      shapes.addAll(tensors);
       for (TensorShapeProto shape : shapes) {
-        if (overflows(shape)) {
+        String why =
+            overflows(shape)
+                ? "whose element count overflows 64 bits"
+                : tensors.contains(shape) && elements(shape) > MAX_TENSOR_ELEMENTS
+                    ? "a tensor of more than 2^31 elements, more than a SavedModel's graph can hold"
+                    : null;
+        if (why != null) {
           throw new SavedModelException(
               directory
                   + " is not a SavedModel TensorFlow can load safely: node "
@@ -63,10 +77,22 @@ public final class ElementCounts {
                   + attr.getKey()
                   + " of shape "
                   + shape.getDimList().stream().map(d -> Long.toString(d.getSize())).toList()
-                  + ", whose element count overflows 64 bits");
+                  + ", "
+                  + why);
         }
       }
     }
+  }
+
+  /** The product of the known dimensions of a shape that does not overflow. */
+  private static long elements(TensorShapeProto shape) {
+    long count = 1;
+    for (TensorShapeProto.Dim dim : shape.getDimList()) {
+      if (dim.getSize() >= 0) {
+        count *= dim.getSize();
+      }
+    }
+    return count;
   }
 
   /** Whether the product of the known (non-negative) dimensions exceeds {@code Long.MAX_VALUE}. */

@@ -40,9 +40,8 @@ class ElementCountsTest {
     assertTrue(ElementCounts.overflows(shape(2, 1L << 62)));
   }
 
-  @Test
-  void aConstWhoseShapeOverflowsIsRefusedBeforeTensorFlowSeesIt() throws IOException {
-    Path copy = temp.resolve("model");
+  /** A copy of the example whose first constant's value declares {@code dims}; its name. */
+  private String copyWithConstantOfShape(Path copy, long... dims) throws IOException {
     try (Stream<Path> files = Files.walk(TestModels.EXAMPLE)) {
       for (Path file : files.filter(Files::isRegularFile).toList()) {
         Path target = copy.resolve(TestModels.EXAMPLE.relativize(file).toString());
@@ -62,19 +61,59 @@ class ElementCountsTest {
     constant.putAttr(
         "value",
         value.toBuilder()
-            .setTensor(value.getTensor().toBuilder().setTensorShape(shape(4, 1L << 62)))
+            .setTensor(value.getTensor().toBuilder().setTensorShape(shape(dims)))
             .build());
     Files.write(pb, model.toBuilder().setMetaGraphs(0, meta).build().toByteArray());
+    return constant.getName();
+  }
 
+  @Test
+  void aConstWhoseShapeOverflowsIsRefusedBeforeTensorFlowSeesIt() throws IOException {
+    Path copy = temp.resolve("model");
+    String name = copyWithConstantOfShape(copy, 4, 1L << 62);
     SavedModelException e =
         assertThrows(SavedModelException.class, () -> LoadedSavedModel.open(copy, "serve"));
     assertEquals(
         copy
             + " is not a SavedModel TensorFlow can load safely: node "
-            + constant.getName()
+            + name
             + " has attribute value of shape [4, "
             + (1L << 62)
             + "], whose element count overflows 64 bits",
         e.getMessage());
+  }
+
+  @Test
+  void aConstDeclaringMoreThanTwoToTheThirtyOneElementsIsRefused() throws IOException {
+    Path copy = temp.resolve("model");
+    String name = copyWithConstantOfShape(copy, 1L << 40, 2);
+    SavedModelException e =
+        assertThrows(SavedModelException.class, () -> LoadedSavedModel.open(copy, "serve"));
+    assertEquals(
+        copy
+            + " is not a SavedModel TensorFlow can load safely: node "
+            + name
+            + " has attribute value of shape ["
+            + (1L << 40)
+            + ", 2], a tensor of more than 2^31 elements, more than a SavedModel's graph can"
+            + " hold",
+        e.getMessage());
+  }
+
+  @Test
+  void aShapeAttributeOfManyElementsIsOnlyAShapeAndPasses() {
+    MetaGraphDef meta =
+        MetaGraphDef.newBuilder()
+            .setGraphDef(
+                org.tensorflow.proto.GraphDef.newBuilder()
+                    .addNode(
+                        NodeDef.newBuilder()
+                            .setName("x")
+                            .setOp("Placeholder")
+                            .putAttr(
+                                "shape",
+                                AttrValue.newBuilder().setShape(shape(1L << 40, 2)).build())))
+            .build();
+    ElementCounts.check(Path.of("m"), meta); // no exception: a placeholder allocates nothing
   }
 }
