@@ -222,7 +222,8 @@ final class FuzzHarness {
     return outcomes;
   }
 
-  private static int lastStarted(Path progress, int none) throws IOException {
+  /** The last case index a worker's progress file records, or {@code none} if it records none. */
+  static int lastStarted(Path progress, int none) throws IOException {
     if (!Files.exists(progress)) {
       return none;
     }
@@ -230,7 +231,8 @@ final class FuzzHarness {
     return lines.isEmpty() ? none : Integer.parseInt(lines.get(lines.size() - 1).strip());
   }
 
-  private static List<String> hsErrFiles(Path dir) throws IOException {
+  /** The JVM crash dumps ({@code hs_err_pid*}) and core files a worker left in {@code dir}. */
+  static List<String> hsErrFiles(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files
           .map(p -> p.getFileName().toString())

@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -156,7 +155,7 @@ class TrainableSavedModelOpenFuzzTest {
               .start();
       String stopped = watch(batch, progress);
       readResults(seed.name(), results).forEach(o -> outcomes.put(o.number(), o));
-      int started = lastStarted(progress, next - 1);
+      int started = FuzzHarness.lastStarted(progress, next - 1);
       if (stopped == null) {
         assertEquals(0, batch.exitValue(), "fuzz worker exit status of " + seed.name());
         break;
@@ -174,7 +173,7 @@ class TrainableSavedModelOpenFuzzTest {
                 m.file(),
                 m.kind(),
                 m.detail(),
-                stopped + ", hs_err files " + hsErrFiles(cwd),
+                stopped + ", hs_err files " + FuzzHarness.hsErrFiles(cwd),
                 tail,
                 "",
                 true));
@@ -190,7 +189,7 @@ class TrainableSavedModelOpenFuzzTest {
     int watched = -1;
     long since = System.nanoTime();
     while (!batch.waitFor(100, TimeUnit.MILLISECONDS)) {
-      int started = lastStarted(progress, -1);
+      int started = FuzzHarness.lastStarted(progress, -1);
       if (started != watched) {
         watched = started;
         since = System.nanoTime();
@@ -226,23 +225,6 @@ class TrainableSavedModelOpenFuzzTest {
               o.get("inputUnchanged").getAsBoolean()));
     }
     return outcomes;
-  }
-
-  private static int lastStarted(Path progress, int none) throws IOException {
-    if (!Files.exists(progress)) {
-      return none;
-    }
-    List<String> lines = Files.readAllLines(progress).stream().filter(s -> !s.isBlank()).toList();
-    return lines.isEmpty() ? none : Integer.parseInt(lines.get(lines.size() - 1).strip());
-  }
-
-  private static List<String> hsErrFiles(Path dir) throws IOException {
-    try (Stream<Path> files = Files.list(dir)) {
-      return files
-          .map(p -> p.getFileName().toString())
-          .filter(n -> n.startsWith("hs_err_pid") || n.startsWith("core"))
-          .toList();
-    }
   }
 
   /** Counts by model, mutation kind and result (docs/savedmodels.md quotes a soak run's). */
