@@ -30,7 +30,8 @@ public final class GraphSignature {
    * @return the outputs unchanged and every op they depend on through data edges, with its inputs
    */
   public static SignatureBody asIs(Graph graph, Map<String, Output<?>> named) {
-    // Walked here rather than with Graph.subgraphTo, whose result leaves out ops on the way.
+    // Walked here over data inputs: Graph.subgraphTo's result lacked the v1 Merge between a
+    // variable and the output in TrainableSavedModelTf1Test, so the refusal never came.
     List<FunctionInliner.InlinedOp> ops = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     Deque<GraphOperation> pending = new ArrayDeque<>();
